@@ -1,0 +1,267 @@
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type * as z from 'zod';
+import { didYouMean } from './did-you-mean.ts';
+import { parseDuration } from './duration.ts';
+import { formatPath, SpecError, type SpecIssue } from './errors.ts';
+import { checkTaskGraph } from './graph.ts';
+import {
+  type ParsedPipeline,
+  PIPELINE_NAME_MAX,
+  PIPELINE_NAME_PATTERN,
+  pipelineSchema,
+  TASK_ID_MAX,
+  TASK_ID_PATTERN,
+} from './schema.ts';
+import type { Pipeline, PipelineSpec, ResolvedRetry, ResolvedTask } from './types.ts';
+
+type RetryFields = NonNullable<NonNullable<ParsedPipeline['defaults']>['retry']>;
+
+export const DEFAULT_RETRY: ResolvedRetry = {
+  attempts: 3,
+  intervalMs: 2_000,
+  backoff: 2,
+  maxDelayMs: 60_000,
+  jitter: 'full',
+};
+export const DEFAULT_TASK_TIMEOUT_MS = 15 * 60_000;
+export const DEFAULT_PIPELINE_TIMEOUT_MS = 2 * 3_600_000;
+export const DEFAULT_MAX_CONCURRENT_RUNS = 10;
+
+export interface DefinePipelineOptions {
+  /**
+   * Absolute path or file URL of the spec module; handler paths are relative to it.
+   * @default - the file that calls definePipeline, read from the call stack
+   */
+  readonly specFile?: string;
+}
+
+/**
+ * Checks a pipeline spec and settles its defaults. Throws a `SpecError` listing every problem, each
+ * with its path, so a spec module fails as soon as it is imported.
+ */
+export function definePipeline(spec: PipelineSpec, options: DefinePipelineOptions = {}): Pipeline {
+  const specFile = toPath(options.specFile) ?? callerFile();
+  const parsed = pipelineSchema.safeParse(spec, { reportInput: true });
+  const issues: SpecIssue[] = parsed.success ? [] : parsed.error.issues.map(describeZodIssue);
+  const raw = spec as unknown as Record<string, unknown>;
+  issues.push(...checkNames(raw));
+  issues.push(...checkGraph(raw));
+  if (parsed.success) issues.push(...checkHandlers(parsed.data, specFile), ...checkTaskRules(parsed.data));
+  const name = typeof raw.name === 'string' ? raw.name : undefined;
+  if (issues.length > 0 || !parsed.success)
+    throw new SpecError(issues, name === undefined ? {} : { pipeline: name });
+  return resolvePipeline(parsed.data, specFile);
+}
+
+function resolvePipeline(data: ParsedPipeline, specFile: string | undefined): Pipeline {
+  const baseRetry = resolveRetry(data.defaults?.retry, DEFAULT_RETRY);
+  const baseTimeout = ms(data.defaults?.timeout) ?? DEFAULT_TASK_TIMEOUT_MS;
+  const tasks: ResolvedTask[] = Object.entries(data.tasks).map(([id, task]) => ({
+    id,
+    run: { ...task.run, entry: resolveEntry(task.run.entry, specFile) } as ResolvedTask['run'],
+    after: task.after ?? [],
+    gate: task.gate ?? false,
+    critical: task.critical ?? true,
+    retry: resolveRetry(task.retry, baseRetry),
+    retryFrom: task.retry?.from,
+    timeoutMs: ms(task.timeout) ?? baseTimeout,
+    params: task.params ?? {},
+  }));
+  return {
+    name: data.name,
+    description: data.description,
+    specFile,
+    triggers: (data.triggers ?? []) as Pipeline['triggers'],
+    tasks,
+    quarantine: (data.quarantine ?? { prefix: 'quarantine/' }) as Pipeline['quarantine'],
+    maxConcurrentRuns: data.maxConcurrentRuns ?? DEFAULT_MAX_CONCURRENT_RUNS,
+    timeoutMs: ms(data.timeout) ?? DEFAULT_PIPELINE_TIMEOUT_MS,
+  };
+}
+
+function resolveRetry(spec: RetryFields | undefined, base: ResolvedRetry): ResolvedRetry {
+  if (!spec) return base;
+  return {
+    attempts: spec.attempts ?? base.attempts,
+    intervalMs: ms(spec.interval) ?? base.intervalMs,
+    backoff: spec.backoff ?? base.backoff,
+    maxDelayMs: ms(spec.maxDelay) ?? base.maxDelayMs,
+    jitter: spec.jitter ?? base.jitter,
+  };
+}
+
+function ms(duration: string | undefined): number | undefined {
+  return duration === undefined ? undefined : parseDuration(duration);
+}
+
+function resolveEntry(entry: string, specFile: string | undefined): string {
+  return specFile ? resolve(dirname(specFile), entry) : resolve(entry);
+}
+
+function checkNames(raw: Record<string, unknown>): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  const name = raw.name;
+  if (typeof name === 'string' && (!PIPELINE_NAME_PATTERN.test(name) || name.length > PIPELINE_NAME_MAX)) {
+    issues.push({
+      path: 'name',
+      message: `'${name}' is not a valid pipeline name; use lowercase letters, digits and hyphens, starting with a letter, at most ${PIPELINE_NAME_MAX} characters (like 'orders' or 'daily-sales')`,
+    });
+  }
+  for (const id of Object.keys(tasksOf(raw))) {
+    if (!TASK_ID_PATTERN.test(id) || id.length > TASK_ID_MAX) {
+      issues.push({
+        path: `tasks.${id}`,
+        message: `'${id}' is not a valid task id; use lowercase letters, digits, '-' and '_', starting with a letter, at most ${TASK_ID_MAX} characters`,
+      });
+    }
+  }
+  if (Object.keys(tasksOf(raw)).length === 0 && typeof raw.tasks === 'object' && raw.tasks !== null) {
+    issues.push({ path: 'tasks', message: 'a pipeline needs at least one task' });
+  }
+  return issues;
+}
+
+function checkGraph(raw: Record<string, unknown>): SpecIssue[] {
+  const tasks = tasksOf(raw);
+  const ids = Object.keys(tasks);
+  const after = new Map<string, string[]>();
+  const retryFrom = new Map<string, string>();
+  for (const [id, task] of Object.entries(tasks)) {
+    if (typeof task !== 'object' || task === null) continue;
+    const t = task as { after?: unknown; retry?: { from?: unknown } };
+    if (Array.isArray(t.after))
+      after.set(
+        id,
+        t.after.filter((d): d is string => typeof d === 'string'),
+      );
+    if (typeof t.retry?.from === 'string') retryFrom.set(id, t.retry.from);
+  }
+  return checkTaskGraph({ ids, after, retryFrom });
+}
+
+function checkHandlers(data: ParsedPipeline, specFile: string | undefined): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  for (const [id, task] of Object.entries(data.tasks)) {
+    const file = resolveEntry(task.run.entry, specFile);
+    if (!existsSync(file)) {
+      issues.push({
+        path: `tasks.${id}.run`,
+        message: `handler file '${task.run.entry}' not found (looked at ${file}); paths are relative to the spec file`,
+      });
+    }
+  }
+  return issues;
+}
+
+function checkTaskRules(data: ParsedPipeline): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  for (const [id, task] of Object.entries(data.tasks)) {
+    if (task.gate && task.critical === false) {
+      issues.push({
+        path: `tasks.${id}.critical`,
+        message:
+          'a gate cannot be non-critical: its verdict decides whether the run goes on; remove critical: false or gate: true',
+      });
+    }
+    const paramKey = Object.keys(task.params ?? {}).find((key) => key.endsWith('.$'));
+    if (paramKey) {
+      issues.push({
+        path: `tasks.${id}.params.${paramKey}`,
+        message: "param names cannot end in '.$', which Step Functions reads as a path; rename it",
+      });
+    }
+  }
+  return issues;
+}
+
+function tasksOf(raw: Record<string, unknown>): Record<string, unknown> {
+  const tasks = raw.tasks;
+  return typeof tasks === 'object' && tasks !== null && !Array.isArray(tasks)
+    ? (tasks as Record<string, unknown>)
+    : {};
+}
+
+const KNOWN_FIELDS = [
+  ...Object.keys(pipelineSchema.shape),
+  'run',
+  'after',
+  'gate',
+  'retry',
+  'critical',
+  'params',
+  'attempts',
+  'interval',
+  'backoff',
+  'maxDelay',
+  'jitter',
+  'from',
+  'prefix',
+  'bucket',
+  'suffix',
+];
+
+function describeZodIssue(issue: z.core.$ZodIssue): SpecIssue {
+  const path = formatPath(issue.path);
+  const received = 'input' in issue ? describeValue(issue.input) : undefined;
+  switch (issue.code) {
+    case 'invalid_type':
+      return {
+        path,
+        message:
+          issue.input === undefined
+            ? `is required (expected ${issue.expected})`
+            : `expected ${issue.expected}, received ${received}`,
+      };
+    case 'unrecognized_keys':
+      return {
+        path,
+        message: issue.keys.map((key) => `unknown field '${key}'${didYouMean(key, KNOWN_FIELDS)}`).join('; '),
+      };
+    case 'invalid_value':
+      return {
+        path,
+        message: `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, received ${received}`,
+      };
+    case 'too_small':
+    case 'too_big':
+      return {
+        path,
+        message: `${issue.message.replace(/^Too (small|big): expected \w+ to (have|be) /, 'must be ')}, received ${received}`,
+      };
+    case 'custom':
+      return { path, message: issue.message };
+    default:
+      return {
+        path,
+        message: received === undefined ? issue.message : `${issue.message}, received ${received}`,
+      };
+  }
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'string') return `'${value}'`;
+  if (typeof value === 'function') return 'a function';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object' && value !== null) return 'an object';
+  return String(value);
+}
+
+function toPath(file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  return file.startsWith('file:') ? fileURLToPath(file) : resolve(file);
+}
+
+/** The spec module's path: the first stack frame outside lib/spec. */
+function callerFile(): string | undefined {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const frames = (new Error().stack ?? '').split('\n').slice(1);
+  for (const frame of frames) {
+    const match = /\(?((?:file:\/\/)?\/[^():]+):\d+:\d+\)?$/.exec(frame.trim());
+    const file = match?.[1] ? toPath(match[1]) : undefined;
+    if (file && !file.startsWith(here) && !file.includes('/node_modules/')) return file;
+  }
+  return undefined;
+}

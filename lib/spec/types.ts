@@ -1,0 +1,119 @@
+import type { Duration } from './duration.ts';
+
+/** How a task's work is done. Each adapter kind lives in `lib/spec/adapters/`. */
+export type TaskRun = LambdaRun;
+
+export interface LambdaRun {
+  readonly kind: 'lambda';
+  /** Handler file, relative to the spec file until `definePipeline` resolves it to an absolute path. */
+  readonly entry: string;
+  /** Environment variables the function is deployed with. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** @default 512 */
+  readonly memoryMb?: number;
+}
+
+/** What starts a run. Each trigger kind lives in `lib/spec/triggers/`. */
+export type TriggerSpec = ScheduleTrigger | S3ObjectCreatedTrigger;
+
+export interface ScheduleTrigger {
+  readonly kind: 'schedule';
+  /** `cron(...)`, `rate(...)` or `at(...)`, as EventBridge Scheduler takes it. */
+  readonly expression: string;
+  /** IANA time zone the expression is read in. @default 'UTC' */
+  readonly timezone: string;
+}
+
+export interface S3ObjectCreatedTrigger {
+  readonly kind: 's3ObjectCreated';
+  readonly bucket: string;
+  readonly prefix?: string;
+  readonly suffix?: string;
+}
+
+export type JitterStrategy = 'full' | 'none';
+
+export interface RetrySpec {
+  /** Total tries, the first one included. `1` means no retry. */
+  readonly attempts?: number;
+  /** Wait before the first retry. */
+  readonly interval?: Duration;
+  /** Multiplier applied to the wait after each retry. */
+  readonly backoff?: number;
+  /** Upper bound on any one wait. */
+  readonly maxDelay?: Duration;
+  readonly jitter?: JitterStrategy;
+}
+
+export interface TaskRetrySpec extends RetrySpec {
+  /** On failure, re-run the chain from this upstream task through this one, as a group. */
+  readonly from?: string;
+}
+
+export interface TaskSpec {
+  readonly run: TaskRun;
+  readonly after?: readonly string[];
+  /** The task returns `{ pass, reason? }`; `pass: false` quarantines the run. */
+  readonly gate?: boolean;
+  readonly retry?: TaskRetrySpec;
+  /** A non-critical task's failure is recorded as a warning and the run carries on. @default true */
+  readonly critical?: boolean;
+  readonly timeout?: Duration;
+  /** Static values handed to the handler as `ctx.params`. */
+  readonly params?: Readonly<Record<string, unknown>>;
+}
+
+export interface QuarantineSpec {
+  /** Key prefix the bad object is moved under. */
+  readonly prefix: string;
+  /** Bucket to move it to. @default the bucket it came from */
+  readonly bucket?: string;
+}
+
+export interface PipelineSpec {
+  readonly name: string;
+  readonly description?: string;
+  readonly triggers?: readonly TriggerSpec[];
+  readonly defaults?: { readonly retry?: RetrySpec; readonly timeout?: Duration };
+  readonly tasks: Readonly<Record<string, TaskSpec>>;
+  readonly quarantine?: QuarantineSpec;
+  /** @default 10 */
+  readonly maxConcurrentRuns?: number;
+  /** Limit on a whole run. @default '2h' */
+  readonly timeout?: Duration;
+}
+
+/** A retry policy with every field settled, durations in milliseconds. */
+export interface ResolvedRetry {
+  readonly attempts: number;
+  readonly intervalMs: number;
+  readonly backoff: number;
+  readonly maxDelayMs: number | undefined;
+  readonly jitter: JitterStrategy;
+}
+
+export interface ResolvedTask {
+  readonly id: string;
+  readonly run: LambdaRun;
+  readonly after: readonly string[];
+  readonly gate: boolean;
+  readonly critical: boolean;
+  readonly retry: ResolvedRetry;
+  readonly retryFrom: string | undefined;
+  readonly timeoutMs: number;
+  readonly params: Readonly<Record<string, unknown>>;
+}
+
+/** A checked pipeline: what `definePipeline` returns and what the compiler takes. */
+export interface Pipeline {
+  readonly name: string;
+  readonly description: string | undefined;
+  /** Absolute path of the spec module, when known. Handler entries are resolved against it. */
+  readonly specFile: string | undefined;
+  readonly triggers: readonly TriggerSpec[];
+  /** Tasks in the order the spec lists them. */
+  readonly tasks: readonly ResolvedTask[];
+  readonly quarantine: QuarantineSpec;
+  readonly maxConcurrentRuns: number;
+  readonly timeoutMs: number;
+}
