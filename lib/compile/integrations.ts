@@ -1,0 +1,44 @@
+/**
+ * Every service integration the compiler can emit, by the Resource it writes. The deployed state
+ * machine's role is granted exactly these, and the local engine must serve or refuse each one; a test
+ * holds the two lists together.
+ */
+export const INTEGRATIONS = {
+  dynamodbPutItem: 'arn:${Partition}:states:::dynamodb:putItem',
+  dynamodbUpdateItem: 'arn:${Partition}:states:::dynamodb:updateItem',
+  snsPublish: 'arn:${Partition}:states:::sns:publish',
+  s3CopyObject: 'arn:${Partition}:states:::aws-sdk:s3:copyObject',
+  s3DeleteObject: 'arn:${Partition}:states:::aws-sdk:s3:deleteObject',
+} as const;
+
+export type IntegrationName = keyof typeof INTEGRATIONS;
+
+/** Placeholders the construct fills in through DefinitionSubstitutions. */
+export const SUBSTITUTIONS = {
+  partition: 'Partition',
+  region: 'Region',
+  ledgerTable: 'LedgerTableName',
+  alertTopic: 'AlertTopicArn',
+} as const;
+
+/** The DefinitionSubstitutions key for the function that serves a handler. */
+export function handlerSubstitution(handlerName: string): string {
+  return `Handler_${handlerName}`;
+}
+
+/** Error names raised by the task runtime that must never be retried. */
+export const NON_RETRYABLE_ERRORS = ['DataError', 'GateRejected', 'GateOutputError', 'TaskEventError', 'TaskOutputError'];
+
+/** Errors that send a run to quarantine rather than to failure. */
+export const QUARANTINE_ERRORS = ['DataError', 'GateRejected'];
+
+/**
+ * AWS's recommended retry for transient Lambda service errors.
+ * @see https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html
+ */
+export const LAMBDA_SERVICE_ERRORS = [
+  'Lambda.ClientExecutionTimeoutException',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+];

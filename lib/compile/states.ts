@@ -1,0 +1,551 @@
+import { basename, extname } from 'node:path';
+import { toSeconds } from '../spec/duration.ts';
+import type { Pipeline, ResolvedRetry, ResolvedTask } from '../spec/types.ts';
+import type { Branch, Catcher, JsonObject, Retrier, State, StateMachineDefinition } from './asl.ts';
+import {
+  handlerSubstitution,
+  INTEGRATIONS,
+  LAMBDA_SERVICE_ERRORS,
+  NON_RETRYABLE_ERRORS,
+  QUARANTINE_ERRORS,
+  SUBSTITUTIONS,
+} from './integrations.ts';
+import { type Plan, planPipeline, type Step } from './plan.ts';
+
+/** One Lambda function, shared by every task whose handler is the same file. */
+export interface HandlerFunction {
+  /** Stable name used in construct ids and DefinitionSubstitutions, such as `ingest`. */
+  readonly name: string;
+  readonly entry: string;
+  readonly tasks: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly memoryMb: number;
+  /** The longest timeout of the tasks it serves, capped at Lambda's 15 minutes. */
+  readonly timeoutSeconds: number;
+}
+
+export interface CompiledPipeline {
+  readonly pipeline: Pipeline;
+  readonly plan: Plan;
+  readonly definition: StateMachineDefinition;
+  readonly handlers: readonly HandlerFunction[];
+}
+
+/** Fixed state names outside the task graph. Task ids are lowercase, so these never collide with them. */
+export const STATE = {
+  start: 'Start run',
+  recordStart: 'Record run start',
+  runTasks: 'Run tasks',
+  recordSuccess: 'Record run success',
+  readFailure: 'Read failure',
+  recordFailure: 'Record run failure',
+  alertFailure: 'Alert failure',
+  failed: 'Run failed',
+  readRejection: 'Read rejection',
+  rejectedByGate: 'Rejected by a gate?',
+  gateReason: 'Gate reason',
+  parseDataError: 'Parse data error',
+  dataErrorReason: 'Data error reason',
+  hasS3Input: 'Has S3 input?',
+  noS3Input: 'No S3 input',
+  quarantineLocation: 'Quarantine location',
+  copyToQuarantine: 'Copy to quarantine',
+  deleteOriginal: 'Delete original',
+  recordQuarantine: 'Record quarantine',
+  alertQuarantine: 'Alert quarantine',
+} as const;
+
+const MAX_STATE_NAME = 80;
+const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
+const DEFAULT_MEMORY_MB = 512;
+
+/** Compiles a checked pipeline into a Step Functions definition and the functions it needs. */
+export function compilePipeline(pipeline: Pipeline): CompiledPipeline {
+  const plan = planPipeline(pipeline);
+  const handlers = handlerFunctions(pipeline.tasks);
+  const handlerByTask = new Map(handlers.flatMap((h) => h.tasks.map((t) => [t, h.name] as const)));
+  const renderer = new StateRenderer(pipeline, handlerByTask);
+  return { pipeline, plan, definition: renderer.render(plan.root), handlers };
+}
+
+export function handlerFunctions(tasks: readonly ResolvedTask[]): HandlerFunction[] {
+  const byEntry = new Map<string, { name: string; tasks: ResolvedTask[] }>();
+  const usedNames = new Set<string>();
+  for (const task of tasks) {
+    const existing = byEntry.get(task.run.entry);
+    if (existing) {
+      existing.tasks.push(task);
+      continue;
+    }
+    const stem = basename(task.run.entry, extname(task.run.entry)).replace(/[^A-Za-z0-9]/g, '') || 'handler';
+    let name = stem;
+    for (let n = 2; usedNames.has(name); n++) name = `${stem}${n}`;
+    usedNames.add(name);
+    byEntry.set(task.run.entry, { name, tasks: [task] });
+  }
+  return [...byEntry].map(([entry, { name, tasks: served }]) => ({
+    name,
+    entry,
+    tasks: served.map((t) => t.id),
+    env: Object.assign({}, ...served.map((t) => t.run.env ?? {})),
+    memoryMb: Math.max(...served.map((t) => t.run.memoryMb ?? DEFAULT_MEMORY_MB)),
+    timeoutSeconds: Math.min(LAMBDA_MAX_TIMEOUT_SECONDS, Math.max(...served.map((t) => toSeconds(t.timeoutMs, 1)))),
+  }));
+}
+
+interface Fragment {
+  readonly startAt: string;
+  readonly states: Record<string, State>;
+}
+
+const sub = (key: string) => `\${${key}}`;
+
+class StateRenderer {
+  private readonly names = new Set<string>(Object.values(STATE));
+  private parallelCount = 0;
+
+  constructor(
+    private readonly pipeline: Pipeline,
+    private readonly handlerByTask: ReadonlyMap<string, string>,
+  ) {}
+
+  render(root: Step): StateMachineDefinition {
+    const graph = this.step(root, null);
+    const states: Record<string, State> = {
+      [STATE.start]: {
+        Type: 'Pass',
+        Comment: 'Settle the run state: the run, its ledger key, and an empty map of task results.',
+        Parameters: {
+          'run.$': '$.run',
+          results: {},
+          ledger: {
+            'pk.$': "States.Format('PIPELINE#{}', $.run.pipeline)",
+            'sk.$': "States.Format('RUN#{}#{}', $$.Execution.StartTime, $$.Execution.Name)",
+          },
+        },
+        Next: STATE.recordStart,
+      },
+      [STATE.recordStart]: this.ledgerPut(STATE.runTasks),
+      [STATE.runTasks]: {
+        Type: 'Parallel',
+        Comment: 'The task graph, in one branch so that every failure is caught in one place.',
+        Branches: [{ StartAt: graph.startAt, States: graph.states }],
+        ResultSelector: { 'run.$': '$[0].run', 'ledger.$': '$[0].ledger', 'results.$': '$[0].results' },
+        ResultPath: '$',
+        Catch: [
+          { ErrorEquals: QUARANTINE_ERRORS, ResultPath: '$.error', Next: STATE.readRejection },
+          { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.readFailure },
+        ] satisfies Catcher[],
+        Next: STATE.recordSuccess,
+      },
+      [STATE.recordSuccess]: this.ledgerUpdate("SET #status = :status, endedAt = :endedAt", { ':status': { S: 'SUCCEEDED' } }, null),
+      ...this.failurePath(),
+      ...this.quarantinePath(),
+    };
+    return {
+      Comment: `stepwise pipeline '${this.pipeline.name}'`,
+      StartAt: STATE.start,
+      TimeoutSeconds: toSeconds(this.pipeline.timeoutMs, 1),
+      States: states,
+    };
+  }
+
+  private step(step: Step, next: string | null): Fragment {
+    switch (step.kind) {
+      case 'task':
+        return this.task(step.task, next);
+      case 'sequence': {
+        let startAt = next;
+        const states: Record<string, State> = {};
+        for (const inner of [...step.steps].reverse()) {
+          const fragment = this.step(inner, startAt);
+          Object.assign(states, fragment.states);
+          startAt = fragment.startAt;
+        }
+        return { startAt: startAt as string, states };
+      }
+      case 'parallel': {
+        const ids = taskIds(step);
+        const name = this.uniqueName(`Parallel ${++this.parallelCount}: ${ids.join(', ')}`);
+        const branches = step.branches.map((b) => this.branch(b));
+        return { startAt: name, states: { [name]: { Type: 'Parallel', Branches: branches, ...mergeResults(branches.length), ...link(next) } } };
+      }
+      case 'retryGroup': {
+        const name = this.uniqueName(`Retry ${step.from} to ${step.task.id}`);
+        return {
+          startAt: name,
+          states: {
+            [name]: {
+              Type: 'Parallel',
+              Comment: `On failure, '${step.from}' through '${step.task.id}' run again as a group.`,
+              Branches: [this.branch(step.body)],
+              ...mergeResults(1),
+              Retry: [noRetry(), policyRetry(step.task.retry)],
+              ...link(next),
+            },
+          },
+        };
+      }
+    }
+  }
+
+  private branch(step: Step): Branch {
+    const fragment = this.step(step, null);
+    return { StartAt: fragment.startAt, States: fragment.states };
+  }
+
+  private task(task: ResolvedTask, next: string | null): Fragment {
+    const handler = this.handlerByTask.get(task.id) as string;
+    const resultPath = `$.results${pathKey(task.id)}`;
+    const ownRetry = task.retryFrom === undefined ? [policyRetry(task.retry)] : [];
+    const states: Record<string, State> = {};
+    const afterTask = task.gate ? this.claim(`${task.id} passed?`) : next;
+    const caught = task.critical ? this.claim(`${task.id} caught`) : '';
+    const failed = task.critical ? this.claim(`${task.id} failed`) : '';
+
+    const catchers: Catcher[] = task.critical
+      ? [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: caught }]
+      : [{ ErrorEquals: ['States.ALL'], ResultPath: resultPath, Next: this.claim(`${task.id} warning`) }];
+
+    states[task.id] = {
+      Type: 'Task',
+      Resource: sub(handlerSubstitution(handler)),
+      Parameters: {
+        'run.$': '$.run',
+        task: task.id,
+        gate: task.gate,
+        inputs: Object.fromEntries(task.after.map((dep) => [`${dep}.$`, `$.results${pathKey(dep)}`])),
+        params: task.params,
+        'retryCount.$': '$$.State.RetryCount',
+      },
+      ResultPath: resultPath,
+      TimeoutSeconds: toSeconds(task.timeoutMs, 1),
+      Retry: [noRetry(), lambdaServiceRetry(), ...ownRetry],
+      Catch: catchers,
+      ...link(afterTask),
+    };
+
+    if (task.critical) {
+      states[caught] = {
+        Type: 'Pass',
+        Comment: `Name the failed task in the error's cause, so the run's failure handling can report it.`,
+        Parameters: {
+          'Error.$': '$.failure.Error',
+          'Cause.$': `States.JsonToString(States.Array('${task.id}', $.failure.Cause))`,
+        },
+        ResultPath: '$.failure',
+        Next: failed,
+      };
+      states[failed] = { Type: 'Fail', ErrorPath: '$.failure.Error', CausePath: '$.failure.Cause' };
+    } else {
+      const warning = `${task.id} warning`;
+      const alert = this.claim(`${task.id} alert`);
+      states[warning] = this.ledgerUpdate(
+        'ADD warnings :task',
+        { ':task': { SS: [task.id] } },
+        alert,
+      );
+      states[alert] = this.alert(
+        `stepwise: ${this.pipeline.name} task ${task.id} failed (non-critical)`,
+        `Pipeline {} run {}: non-critical task ${task.id} failed; the run goes on.\nError: {}\nCause: {}\nExecution: {}`,
+        ['$.run.pipeline', '$.run.id', `${resultPath}.Error`, `${resultPath}.Cause`, '$$.Execution.Id'],
+        next,
+      );
+    }
+
+    if (task.gate) {
+      const rejected = this.claim(`${task.id} rejected`);
+      const passed = next ?? this.claim(`${task.id} done`);
+      states[afterTask as string] = {
+        Type: 'Choice',
+        Choices: [{ Variable: `${resultPath}.pass`, BooleanEquals: true, Next: passed }],
+        Default: rejected,
+      };
+      if (next === null) states[passed] = { Type: 'Succeed' };
+      states[rejected] = {
+        Type: 'Pass',
+        Comment: 'The gate said the data is bad: raise GateRejected with its reason, to quarantine the run.',
+        Parameters: {
+          Error: 'GateRejected',
+          'Cause.$': `States.JsonToString(States.Array('${task.id}', ${resultPath}.reason))`,
+        },
+        ResultPath: '$.failure',
+        Next: failed,
+      };
+    }
+    return { startAt: task.id, states };
+  }
+
+  private failurePath(): Record<string, State> {
+    return {
+      [STATE.readFailure]: describeFailure(STATE.recordFailure),
+      [STATE.recordFailure]: this.ledgerUpdate(
+        'SET #status = :status, endedAt = :endedAt, failedTask = :task, #error = :error, errorCause = :cause',
+        {
+          ':status': { S: 'FAILED' },
+          ':task': { 'S.$': '$.failure.task' },
+          ':error': { 'S.$': '$.failure.error' },
+          ':cause': { 'S.$': '$.failure.cause' },
+        },
+        STATE.alertFailure,
+        { '#error': 'error' },
+      ),
+      [STATE.alertFailure]: this.alert(
+        `stepwise: ${this.pipeline.name} run FAILED`,
+        'Pipeline {} run {} FAILED in task {}.\nError: {}\nCause: {}\nExecution: {}',
+        ['$.run.pipeline', '$.run.id', '$.failure.task', '$.failure.error', '$.failure.cause', '$$.Execution.Id'],
+        STATE.failed,
+      ),
+      [STATE.failed]: { Type: 'Fail', ErrorPath: '$.failure.error', CausePath: '$.failure.cause' },
+    };
+  }
+
+  private quarantinePath(): Record<string, State> {
+    const { prefix, bucket } = this.pipeline.quarantine;
+    return {
+      [STATE.readRejection]: describeFailure(STATE.rejectedByGate),
+      [STATE.rejectedByGate]: {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.failure.error', StringEquals: 'GateRejected', Next: STATE.gateReason }],
+        Default: STATE.parseDataError,
+      },
+      [STATE.gateReason]: {
+        Type: 'Pass',
+        Parameters: { 'reason.$': '$.failure.cause' },
+        ResultPath: '$.quarantine',
+        Next: STATE.hasS3Input,
+      },
+      [STATE.parseDataError]: {
+        Type: 'Pass',
+        Comment: "A DataError's cause is the Lambda error as JSON; its message is the reason.",
+        Parameters: { 'detail.$': 'States.StringToJson($.failure.cause)' },
+        ResultPath: '$.dataError',
+        Next: STATE.dataErrorReason,
+      },
+      [STATE.dataErrorReason]: {
+        Type: 'Pass',
+        Parameters: { 'reason.$': '$.dataError.detail.errorMessage' },
+        ResultPath: '$.quarantine',
+        Next: STATE.hasS3Input,
+      },
+      [STATE.hasS3Input]: {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.run.trigger.type', StringEquals: 's3', Next: STATE.quarantineLocation }],
+        Default: STATE.noS3Input,
+      },
+      [STATE.noS3Input]: {
+        Type: 'Pass',
+        Comment: 'Nothing to move: the run is still quarantined with its reason.',
+        Parameters: { 'reason.$': '$.quarantine.reason', bucket: '', key: '' },
+        ResultPath: '$.quarantine',
+        Next: STATE.recordQuarantine,
+      },
+      [STATE.quarantineLocation]: {
+        Type: 'Pass',
+        Parameters: {
+          'reason.$': '$.quarantine.reason',
+          ...(bucket === undefined ? { 'bucket.$': '$.run.trigger.bucket' } : { bucket }),
+          'key.$': `States.Format('${escapeFormat(prefix)}{}', $.run.trigger.key)`,
+        },
+        ResultPath: '$.quarantine',
+        Next: STATE.copyToQuarantine,
+      },
+      [STATE.copyToQuarantine]: {
+        Type: 'Task',
+        Resource: INTEGRATIONS.s3CopyObject,
+        Parameters: {
+          'Bucket.$': '$.quarantine.bucket',
+          'Key.$': '$.quarantine.key',
+          'CopySource.$': '$.run.trigger.copySource',
+        },
+        ResultPath: null,
+        Retry: [integrationRetry()],
+        Next: STATE.deleteOriginal,
+      },
+      [STATE.deleteOriginal]: {
+        Type: 'Task',
+        Resource: INTEGRATIONS.s3DeleteObject,
+        Parameters: { 'Bucket.$': '$.run.trigger.bucket', 'Key.$': '$.run.trigger.key' },
+        ResultPath: null,
+        Retry: [integrationRetry()],
+        Next: STATE.recordQuarantine,
+      },
+      [STATE.recordQuarantine]: this.ledgerUpdate(
+        'SET #status = :status, endedAt = :endedAt, failedTask = :task, #error = :error, reason = :reason, quarantineBucket = :bucket, quarantineKey = :key',
+        {
+          ':status': { S: 'QUARANTINED' },
+          ':task': { 'S.$': '$.failure.task' },
+          ':error': { 'S.$': '$.failure.error' },
+          ':reason': { 'S.$': '$.quarantine.reason' },
+          ':bucket': { 'S.$': '$.quarantine.bucket' },
+          ':key': { 'S.$': '$.quarantine.key' },
+        },
+        STATE.alertQuarantine,
+        { '#error': 'error' },
+      ),
+      [STATE.alertQuarantine]: this.alert(
+        `stepwise: ${this.pipeline.name} run QUARANTINED`,
+        'Pipeline {} run {} QUARANTINED by task {}.\nReason: {}\nMoved to: s3://{}/{}\nExecution: {}',
+        ['$.run.pipeline', '$.run.id', '$.failure.task', '$.quarantine.reason', '$.quarantine.bucket', '$.quarantine.key', '$$.Execution.Id'],
+        null,
+      ),
+    };
+  }
+
+  private ledgerPut(next: string): State {
+    return {
+      Type: 'Task',
+      Resource: INTEGRATIONS.dynamodbPutItem,
+      Parameters: {
+        TableName: sub(SUBSTITUTIONS.ledgerTable),
+        Item: {
+          pk: { 'S.$': '$.ledger.pk' },
+          sk: { 'S.$': '$.ledger.sk' },
+          kind: { S: 'run' },
+          pipeline: { 'S.$': '$.run.pipeline' },
+          runId: { 'S.$': '$.run.id' },
+          status: { S: 'RUNNING' },
+          startedAt: { 'S.$': '$$.Execution.StartTime' },
+          logicalTime: { 'S.$': '$.run.logicalTime' },
+          runKey: { 'S.$': '$.run.key' },
+          trigger: { 'S.$': 'States.JsonToString($.run.trigger)' },
+          executionArn: { 'S.$': '$$.Execution.Id' },
+        },
+      },
+      ResultPath: null,
+      Retry: [integrationRetry()],
+      Next: next,
+    };
+  }
+
+  private ledgerUpdate(
+    expression: string,
+    values: JsonObject,
+    next: string | null,
+    extraNames: Record<string, string> = {},
+  ): State {
+    const usesStatus = expression.includes('#status');
+    const usesEnd = expression.includes(':endedAt');
+    const names = { ...(usesStatus ? { '#status': 'status' } : {}), ...extraNames };
+    return {
+      Type: 'Task',
+      Resource: INTEGRATIONS.dynamodbUpdateItem,
+      Parameters: {
+        TableName: sub(SUBSTITUTIONS.ledgerTable),
+        Key: { pk: { 'S.$': '$.ledger.pk' }, sk: { 'S.$': '$.ledger.sk' } },
+        UpdateExpression: expression,
+        ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+        ExpressionAttributeValues: { ...values, ...(usesEnd ? { ':endedAt': { 'S.$': '$$.State.EnteredTime' } } : {}) },
+      },
+      ResultPath: null,
+      Retry: [integrationRetry()],
+      ...link(next),
+    };
+  }
+
+  private alert(subject: string, template: string, args: readonly string[], next: string | null): State {
+    const link = `\nConsole: https://${sub(SUBSTITUTIONS.region)}.console.aws.amazon.com/states/home?region=${sub(SUBSTITUTIONS.region)}#/v2/executions/details/{}`;
+    return {
+      Type: 'Task',
+      Resource: INTEGRATIONS.snsPublish,
+      Parameters: {
+        TopicArn: sub(SUBSTITUTIONS.alertTopic),
+        Subject: subject.slice(0, 100),
+        'Message.$': `States.Format('${escapeFormat(template)}${escapeFormat(link)}', ${[...args, '$$.Execution.Id'].join(', ')})`,
+      },
+      ResultPath: null,
+      Retry: [integrationRetry()],
+      ...(next === null ? { End: true } : { Next: next }),
+    };
+  }
+
+  private claim(name: string): string {
+    if (name.length > MAX_STATE_NAME || this.names.has(name)) throw new Error(`state name '${name}' is taken or too long`);
+    this.names.add(name);
+    return name;
+  }
+
+  private uniqueName(base: string): string {
+    let name = base.length > MAX_STATE_NAME ? `${base.slice(0, MAX_STATE_NAME - 1)}…` : base;
+    for (let n = 2; this.names.has(name); n++) name = `${base.slice(0, MAX_STATE_NAME - 6)} #${n}`;
+    this.names.add(name);
+    return name;
+  }
+}
+
+function describeFailure(next: string): State {
+  return {
+    Type: 'Pass',
+    Comment: "Unpack the failed task's name and the original cause from the error.",
+    Parameters: {
+      'task.$': 'States.ArrayGetItem(States.StringToJson($.error.Cause), 0)',
+      'error.$': '$.error.Error',
+      'cause.$': 'States.ArrayGetItem(States.StringToJson($.error.Cause), 1)',
+    },
+    ResultPath: '$.failure',
+    Next: next,
+  };
+}
+
+function link(next: string | null): { Next: string } | { End: true } {
+  return next === null ? { End: true } : { Next: next };
+}
+
+/** Parallel branches each return the whole run state; merge their results back into one. */
+function mergeResults(branchCount: number): JsonObject {
+  const merge = (from: number, to: number): string => {
+    if (to - from === 1) return `$[${from}].results`;
+    const mid = Math.floor((from + to) / 2);
+    return `States.JsonMerge(${merge(from, mid)}, ${merge(mid, to)}, false)`;
+  };
+  return {
+    ResultSelector: { 'run.$': '$[0].run', 'ledger.$': '$[0].ledger', 'results.$': merge(0, branchCount) },
+    ResultPath: '$',
+  };
+}
+
+function noRetry(): Retrier {
+  return { ErrorEquals: NON_RETRYABLE_ERRORS, MaxAttempts: 0 };
+}
+
+function lambdaServiceRetry(): Retrier {
+  return { ErrorEquals: LAMBDA_SERVICE_ERRORS, IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2 };
+}
+
+function integrationRetry(): Retrier {
+  return { ErrorEquals: ['States.TaskFailed'], IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2 };
+}
+
+function policyRetry(retry: ResolvedRetry): Retrier {
+  return {
+    ErrorEquals: ['States.ALL'],
+    IntervalSeconds: toSeconds(retry.intervalMs, 1),
+    MaxAttempts: retry.attempts - 1,
+    BackoffRate: retry.backoff,
+    ...(retry.maxDelayMs === undefined ? {} : { MaxDelaySeconds: toSeconds(retry.maxDelayMs, 1) }),
+    JitterStrategy: retry.jitter === 'full' ? 'FULL' : 'NONE',
+  };
+}
+
+function taskIds(step: Step): string[] {
+  switch (step.kind) {
+    case 'task':
+      return [step.task.id];
+    case 'sequence':
+      return step.steps.flatMap(taskIds);
+    case 'parallel':
+      return step.branches.flatMap(taskIds);
+    case 'retryGroup':
+      return taskIds(step.body);
+  }
+}
+
+/** `.name` for plain ids, `['name']` for ids a dotted JSONPath cannot hold. */
+function pathKey(id: string): string {
+  return /^[a-z][a-z0-9_]*$/.test(id) ? `.${id}` : `['${id}']`;
+}
+
+/** States.Format treats `'{}\` as special; escape them in literal text. */
+function escapeFormat(text: string): string {
+  return text.replace(/[\\'{}]/g, (c) => `\\${c}`);
+}
