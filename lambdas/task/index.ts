@@ -1,0 +1,12 @@
+export type { TaskContext, TaskHandler, TaskResult } from './define-task.ts';
+export { defineTask } from './define-task.ts';
+export { DataError, GateOutputError, TaskEventError, TaskOutputError } from './errors.ts';
+export type {
+  ManualTrigger,
+  PipelineTrigger,
+  RunInfo,
+  S3Trigger,
+  ScheduleTrigger,
+  TaskEvent,
+  Trigger,
+} from './event.ts';
