@@ -1,0 +1,40 @@
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { defineTask } from 'stepwise/task';
+import type { TransformOutput } from './transform.ts';
+
+const s3 = new S3Client({});
+
+export interface PublishOutput {
+  readonly uri: string;
+  /** Carried on for the monitor, which sees only this task's output. */
+  readonly rows: { readonly ingested: number; readonly transformed: number };
+}
+
+export const handler = defineTask(async ({ run, inputs }): Promise<PublishOutput> => {
+  const transform = inputs.transform as TransformOutput;
+  const bucket = process.env.DATA_BUCKET;
+  if (bucket === undefined || bucket === '') throw new Error('DATA_BUCKET is not set in the environment');
+  // Partitioned by logical time, so a rerun or a backfill of the same day overwrites its own summary.
+  const key = `published/${run.logicalTime.slice(0, 10)}/summary.json`;
+  const summary = {
+    pipeline: run.pipeline,
+    runId: run.id,
+    logicalTime: run.logicalTime,
+    processed: transform.uri,
+    days: transform.days,
+    totals: transform.totals,
+    orders: transform.rows,
+  };
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: JSON.stringify(summary, null, 2),
+      ContentType: 'application/json',
+    }),
+  );
+  return {
+    uri: `s3://${bucket}/${key}`,
+    rows: { ingested: transform.ingestedRows, transformed: transform.rows },
+  };
+});
