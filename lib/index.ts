@@ -1,1 +1,3 @@
+export { type CompiledPipeline, compilePipeline } from './compile/states.ts';
+export * from './constructs/index.ts';
 export * from './spec/index.ts';

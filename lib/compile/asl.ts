@@ -16,7 +16,9 @@ export interface Catcher {
   readonly Next: string;
 }
 
-export type State = JsonObject & { readonly Type: 'Task' | 'Pass' | 'Choice' | 'Parallel' | 'Fail' | 'Succeed' };
+export type State = JsonObject & {
+  readonly Type: 'Task' | 'Pass' | 'Choice' | 'Parallel' | 'Fail' | 'Succeed';
+};
 
 export interface StateMachineDefinition {
   readonly Comment?: string;

@@ -27,7 +27,13 @@ export function handlerSubstitution(handlerName: string): string {
 }
 
 /** Error names raised by the task runtime that must never be retried. */
-export const NON_RETRYABLE_ERRORS = ['DataError', 'GateRejected', 'GateOutputError', 'TaskEventError', 'TaskOutputError'];
+export const NON_RETRYABLE_ERRORS = [
+  'DataError',
+  'GateRejected',
+  'GateOutputError',
+  'TaskEventError',
+  'TaskOutputError',
+];
 
 /** Errors that send a run to quarantine rather than to failure. */
 export const QUARANTINE_ERRORS = ['DataError', 'GateRejected'];

@@ -1,5 +1,5 @@
 import { ancestorSets, retryGroupMembers } from '../spec/graph.ts';
-import type { Pipeline, ResolvedTask } from '../spec/types.ts';
+import type { PipelineDefinition, ResolvedTask } from '../spec/types.ts';
 
 /** How tasks are arranged: a task, tasks one after another, branches side by side, or a retry group. */
 export type Step =
@@ -25,27 +25,41 @@ interface Unit {
  * arranged exactly, so a run's makespan is its critical path. Any other DAG keeps every dependency, and
  * some tasks wait longer than they must; the plan says so with `exact: false`.
  */
-export function planPipeline(pipeline: Pipeline): Plan {
+export function planPipeline(pipeline: PipelineDefinition): Plan {
   const byId = new Map(pipeline.tasks.map((t) => [t.id, t]));
   const ids = pipeline.tasks.map((t) => t.id);
   const edges = new Map(pipeline.tasks.map((t) => [t.id, t.after]));
   const ancestors = ancestorSets(ids, edges);
   const groups = pipeline.tasks
     .filter((t) => t.retryFrom !== undefined)
-    .map((t) => ({ task: t, from: t.retryFrom as string, members: retryGroupMembers(t.id, t.retryFrom as string, ids, ancestors) }))
+    .map((t) => ({
+      task: t,
+      from: t.retryFrom as string,
+      members: retryGroupMembers(t.id, t.retryFrom as string, ids, ancestors),
+    }))
     .sort((a, b) => b.members.size - a.members.size);
   let exact = true;
 
   const planSet = (nodes: ReadonlySet<string>, outerGroup?: (typeof groups)[number]): Step => {
     // Retry groups inside this set that no other group inside it contains become single units.
     const inner = groups.filter((g) => g !== outerGroup && [...g.members].every((m) => nodes.has(m)));
-    const top = inner.filter((g) => !inner.some((o) => o !== g && o.members.size > g.members.size && [...g.members].every((m) => o.members.has(m))));
+    const top = inner.filter(
+      (g) =>
+        !inner.some(
+          (o) => o !== g && o.members.size > g.members.size && [...g.members].every((m) => o.members.has(m)),
+        ),
+    );
     const unitOf = new Map<string, Unit>();
     for (const group of top) {
       const unit: Unit = {
         id: `group:${group.task.id}`,
         members: group.members,
-        step: () => ({ kind: 'retryGroup', task: group.task, from: group.from, body: planSet(group.members, group) }),
+        step: () => ({
+          kind: 'retryGroup',
+          task: group.task,
+          from: group.from,
+          body: planSet(group.members, group),
+        }),
       };
       for (const m of group.members) unitOf.set(m, unit);
     }

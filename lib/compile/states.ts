@@ -1,6 +1,6 @@
 import { basename, extname } from 'node:path';
 import { toSeconds } from '../spec/duration.ts';
-import type { Pipeline, ResolvedRetry, ResolvedTask } from '../spec/types.ts';
+import type { PipelineDefinition, ResolvedRetry, ResolvedTask } from '../spec/types.ts';
 import type { Branch, Catcher, JsonObject, Retrier, State, StateMachineDefinition } from './asl.ts';
 import {
   handlerSubstitution,
@@ -25,7 +25,7 @@ export interface HandlerFunction {
 }
 
 export interface CompiledPipeline {
-  readonly pipeline: Pipeline;
+  readonly pipeline: PipelineDefinition;
   readonly plan: Plan;
   readonly definition: StateMachineDefinition;
   readonly handlers: readonly HandlerFunction[];
@@ -60,7 +60,7 @@ const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
 const DEFAULT_MEMORY_MB = 512;
 
 /** Compiles a checked pipeline into a Step Functions definition and the functions it needs. */
-export function compilePipeline(pipeline: Pipeline): CompiledPipeline {
+export function compilePipeline(pipeline: PipelineDefinition): CompiledPipeline {
   const plan = planPipeline(pipeline);
   const handlers = handlerFunctions(pipeline.tasks);
   const handlerByTask = new Map(handlers.flatMap((h) => h.tasks.map((t) => [t, h.name] as const)));
@@ -89,7 +89,10 @@ export function handlerFunctions(tasks: readonly ResolvedTask[]): HandlerFunctio
     tasks: served.map((t) => t.id),
     env: Object.assign({}, ...served.map((t) => t.run.env ?? {})),
     memoryMb: Math.max(...served.map((t) => t.run.memoryMb ?? DEFAULT_MEMORY_MB)),
-    timeoutSeconds: Math.min(LAMBDA_MAX_TIMEOUT_SECONDS, Math.max(...served.map((t) => toSeconds(t.timeoutMs, 1)))),
+    timeoutSeconds: Math.min(
+      LAMBDA_MAX_TIMEOUT_SECONDS,
+      Math.max(...served.map((t) => toSeconds(t.timeoutMs, 1))),
+    ),
   }));
 }
 
@@ -105,7 +108,7 @@ class StateRenderer {
   private parallelCount = 0;
 
   constructor(
-    private readonly pipeline: Pipeline,
+    private readonly pipeline: PipelineDefinition,
     private readonly handlerByTask: ReadonlyMap<string, string>,
   ) {}
 
@@ -138,7 +141,11 @@ class StateRenderer {
         ] satisfies Catcher[],
         Next: STATE.recordSuccess,
       },
-      [STATE.recordSuccess]: this.ledgerUpdate("SET #status = :status, endedAt = :endedAt", { ':status': { S: 'SUCCEEDED' } }, null),
+      [STATE.recordSuccess]: this.ledgerUpdate(
+        'SET #status = :status, endedAt = :endedAt',
+        { ':status': { S: 'SUCCEEDED' } },
+        null,
+      ),
       ...this.failurePath(),
       ...this.quarantinePath(),
     };
@@ -168,7 +175,12 @@ class StateRenderer {
         const ids = taskIds(step);
         const name = this.uniqueName(`Parallel ${++this.parallelCount}: ${ids.join(', ')}`);
         const branches = step.branches.map((b) => this.branch(b));
-        return { startAt: name, states: { [name]: { Type: 'Parallel', Branches: branches, ...mergeResults(branches.length), ...link(next) } } };
+        return {
+          startAt: name,
+          states: {
+            [name]: { Type: 'Parallel', Branches: branches, ...mergeResults(branches.length), ...link(next) },
+          },
+        };
       }
       case 'retryGroup': {
         const name = this.uniqueName(`Retry ${step.from} to ${step.task.id}`);
@@ -240,11 +252,7 @@ class StateRenderer {
     } else {
       const warning = `${task.id} warning`;
       const alert = this.claim(`${task.id} alert`);
-      states[warning] = this.ledgerUpdate(
-        'ADD warnings :task',
-        { ':task': { SS: [task.id] } },
-        alert,
-      );
+      states[warning] = this.ledgerUpdate('ADD warnings :task', { ':task': { SS: [task.id] } }, alert);
       states[alert] = this.alert(
         `stepwise: ${this.pipeline.name} task ${task.id} failed (non-critical)`,
         `Pipeline {} run {}: non-critical task ${task.id} failed; the run goes on.\nError: {}\nCause: {}\nExecution: {}`,
@@ -293,7 +301,14 @@ class StateRenderer {
       [STATE.alertFailure]: this.alert(
         `stepwise: ${this.pipeline.name} run FAILED`,
         'Pipeline {} run {} FAILED in task {}.\nError: {}\nCause: {}\nExecution: {}',
-        ['$.run.pipeline', '$.run.id', '$.failure.task', '$.failure.error', '$.failure.cause', '$$.Execution.Id'],
+        [
+          '$.run.pipeline',
+          '$.run.id',
+          '$.failure.task',
+          '$.failure.error',
+          '$.failure.cause',
+          '$$.Execution.Id',
+        ],
         STATE.failed,
       ),
       [STATE.failed]: { Type: 'Fail', ErrorPath: '$.failure.error', CausePath: '$.failure.cause' },
@@ -386,7 +401,15 @@ class StateRenderer {
       [STATE.alertQuarantine]: this.alert(
         `stepwise: ${this.pipeline.name} run QUARANTINED`,
         'Pipeline {} run {} QUARANTINED by task {}.\nReason: {}\nMoved to: s3://{}/{}\nExecution: {}',
-        ['$.run.pipeline', '$.run.id', '$.failure.task', '$.quarantine.reason', '$.quarantine.bucket', '$.quarantine.key', '$$.Execution.Id'],
+        [
+          '$.run.pipeline',
+          '$.run.id',
+          '$.failure.task',
+          '$.quarantine.reason',
+          '$.quarantine.bucket',
+          '$.quarantine.key',
+          '$$.Execution.Id',
+        ],
         null,
       ),
     };
@@ -435,7 +458,10 @@ class StateRenderer {
         Key: { pk: { 'S.$': '$.ledger.pk' }, sk: { 'S.$': '$.ledger.sk' } },
         UpdateExpression: expression,
         ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
-        ExpressionAttributeValues: { ...values, ...(usesEnd ? { ':endedAt': { 'S.$': '$$.State.EnteredTime' } } : {}) },
+        ExpressionAttributeValues: {
+          ...values,
+          ...(usesEnd ? { ':endedAt': { 'S.$': '$$.State.EnteredTime' } } : {}),
+        },
       },
       ResultPath: null,
       Retry: [integrationRetry()],
@@ -460,7 +486,8 @@ class StateRenderer {
   }
 
   private claim(name: string): string {
-    if (name.length > MAX_STATE_NAME || this.names.has(name)) throw new Error(`state name '${name}' is taken or too long`);
+    if (name.length > MAX_STATE_NAME || this.names.has(name))
+      throw new Error(`state name '${name}' is taken or too long`);
     this.names.add(name);
     return name;
   }

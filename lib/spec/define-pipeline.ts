@@ -14,7 +14,7 @@ import {
   TASK_ID_MAX,
   TASK_ID_PATTERN,
 } from './schema.ts';
-import type { Pipeline, PipelineSpec, ResolvedRetry, ResolvedTask } from './types.ts';
+import type { PipelineDefinition, PipelineSpec, ResolvedRetry, ResolvedTask } from './types.ts';
 
 type RetryFields = NonNullable<NonNullable<ParsedPipeline['defaults']>['retry']>;
 
@@ -41,7 +41,7 @@ export interface DefinePipelineOptions {
  * Checks a pipeline spec and settles its defaults. Throws a `SpecError` listing every problem, each
  * with its path, so a spec module fails as soon as it is imported.
  */
-export function definePipeline(spec: PipelineSpec, options: DefinePipelineOptions = {}): Pipeline {
+export function definePipeline(spec: PipelineSpec, options: DefinePipelineOptions = {}): PipelineDefinition {
   const specFile = toPath(options.specFile) ?? callerFile();
   const parsed = pipelineSchema.safeParse(spec, { reportInput: true });
   const issues: SpecIssue[] = parsed.success ? [] : parsed.error.issues.map(describeZodIssue);
@@ -55,7 +55,7 @@ export function definePipeline(spec: PipelineSpec, options: DefinePipelineOption
   return resolvePipeline(parsed.data, specFile);
 }
 
-function resolvePipeline(data: ParsedPipeline, specFile: string | undefined): Pipeline {
+function resolvePipeline(data: ParsedPipeline, specFile: string | undefined): PipelineDefinition {
   const baseRetry = resolveRetry(data.defaults?.retry, DEFAULT_RETRY);
   const baseTimeout = ms(data.defaults?.timeout) ?? DEFAULT_TASK_TIMEOUT_MS;
   const tasks: ResolvedTask[] = Object.entries(data.tasks).map(([id, task]) => ({
@@ -73,9 +73,9 @@ function resolvePipeline(data: ParsedPipeline, specFile: string | undefined): Pi
     name: data.name,
     description: data.description,
     specFile,
-    triggers: (data.triggers ?? []) as Pipeline['triggers'],
+    triggers: (data.triggers ?? []) as PipelineDefinition['triggers'],
     tasks,
-    quarantine: (data.quarantine ?? { prefix: 'quarantine/' }) as Pipeline['quarantine'],
+    quarantine: (data.quarantine ?? { prefix: 'quarantine/' }) as PipelineDefinition['quarantine'],
     maxConcurrentRuns: data.maxConcurrentRuns ?? DEFAULT_MAX_CONCURRENT_RUNS,
     timeoutMs: ms(data.timeout) ?? DEFAULT_PIPELINE_TIMEOUT_MS,
   };

@@ -105,7 +105,7 @@ export interface ResolvedTask {
 }
 
 /** A checked pipeline: what `definePipeline` returns and what the compiler takes. */
-export interface Pipeline {
+export interface PipelineDefinition {
   readonly name: string;
   readonly description: string | undefined;
   /** Absolute path of the spec module, when known. Handler entries are resolved against it. */

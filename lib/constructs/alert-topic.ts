@@ -1,0 +1,47 @@
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+
+/**
+ * The SNS topic every pipeline's alerts go to: run failures, quarantines and non-critical task
+ * failures. Encrypted with its own KMS key (rotated), and it refuses publishes not made over TLS.
+ */
+export class AlertTopic extends Construct {
+  readonly topic: sns.Topic;
+  readonly key: kms.Key;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.key = new kms.Key(this, 'Key', {
+      enableKeyRotation: true,
+      description: 'stepwise alert topic encryption',
+    });
+    // CloudWatch alarms publish through the key; an AWS-managed SNS key would not let them.
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+      }),
+    );
+    this.topic = new sns.Topic(this, 'Topic', {
+      masterKey: this.key,
+      enforceSSL: true,
+      displayName: 'stepwise alerts',
+    });
+  }
+
+  /** Lets a principal publish: sns:Publish on the topic and use of its key, with no wildcard actions. */
+  grantPublish(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [this.topic.topicArn] }),
+    );
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: [this.key.keyArn],
+      }),
+    );
+  }
+}

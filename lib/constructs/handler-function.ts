@@ -1,0 +1,72 @@
+import { Duration } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+export interface HandlerFunctionProps {
+  /** The handler file esbuild bundles. */
+  readonly entry: string;
+  readonly environment?: Readonly<Record<string, string>>;
+  /** @default 512 */
+  readonly memoryMb?: number;
+  /** @default Duration.minutes(1) */
+  readonly timeout?: Duration;
+  readonly description?: string;
+}
+
+/**
+ * A Lambda function bundled by esbuild as minified ESM for ARM64 on Node.js 24, with its own log group
+ * and a role that may write to that log group and nothing else until granted more.
+ */
+export class HandlerFunction extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
+    super(scope, id);
+    const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH });
+    this.role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: props.entry,
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memoryMb ?? 512,
+      timeout: props.timeout ?? Duration.minutes(1),
+      role: this.role,
+      logGroup,
+      ...(props.description ? { description: props.description } : {}),
+      environment: { ...props.environment },
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        minify: true,
+        sourceMap: false,
+        target: 'node24',
+        // Bundle the AWS SDK rather than take the runtime's: the version is pinned and tested.
+        externalModules: [],
+        mainFields: ['module', 'main'],
+        banner:
+          "import { createRequire as __stepwiseRequire } from 'node:module'; const require = __stepwiseRequire(import.meta.url);",
+      },
+    });
+  }
+
+  get functionArn(): string {
+    return this.function.functionArn;
+  }
+
+  /** Allows invoking the unqualified function, with no version wildcard. */
+  grantInvoke(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.function.functionArn] }),
+    );
+  }
+}
