@@ -48,7 +48,8 @@ export function definePipeline(spec: PipelineSpec, options: DefinePipelineOption
   const raw = spec as unknown as Record<string, unknown>;
   issues.push(...checkNames(raw));
   issues.push(...checkGraph(raw));
-  if (parsed.success) issues.push(...checkHandlers(parsed.data, specFile), ...checkTaskRules(parsed.data));
+  // These read the raw spec, so they report alongside type errors elsewhere rather than after a fix.
+  issues.push(...checkHandlers(raw, specFile), ...checkTaskRules(raw));
   const name = typeof raw.name === 'string' ? raw.name : undefined;
   if (issues.length > 0 || !parsed.success)
     throw new SpecError(issues, name === undefined ? {} : { pipeline: name });
@@ -141,31 +142,33 @@ function checkGraph(raw: Record<string, unknown>): SpecIssue[] {
   return checkTaskGraph({ ids, after, retryFrom });
 }
 
-function checkHandlers(data: ParsedPipeline, specFile: string | undefined): SpecIssue[] {
+function checkHandlers(raw: Record<string, unknown>, specFile: string | undefined): SpecIssue[] {
   const issues: SpecIssue[] = [];
-  for (const [id, task] of Object.entries(data.tasks)) {
-    const file = resolveEntry(task.run.entry, specFile);
+  for (const [id, task] of taskObjectsOf(raw)) {
+    const entry = objectOrEmpty(task.run).entry;
+    if (typeof entry !== 'string' || entry === '') continue;
+    const file = resolveEntry(entry, specFile);
     if (!existsSync(file)) {
       issues.push({
         path: `tasks.${id}.run`,
-        message: `handler file '${task.run.entry}' not found (looked at ${file}); paths are relative to the spec file`,
+        message: `handler file '${entry}' not found (looked at ${file}); paths are relative to the spec file`,
       });
     }
   }
   return issues;
 }
 
-function checkTaskRules(data: ParsedPipeline): SpecIssue[] {
+function checkTaskRules(raw: Record<string, unknown>): SpecIssue[] {
   const issues: SpecIssue[] = [];
-  for (const [id, task] of Object.entries(data.tasks)) {
-    if (task.gate && task.critical === false) {
+  for (const [id, task] of taskObjectsOf(raw)) {
+    if (task.gate === true && task.critical === false) {
       issues.push({
         path: `tasks.${id}.critical`,
         message:
           'a gate cannot be non-critical: its verdict decides whether the run goes on; remove critical: false or gate: true',
       });
     }
-    const paramKey = Object.keys(task.params ?? {}).find((key) => key.endsWith('.$'));
+    const paramKey = Object.keys(objectOrEmpty(task.params)).find((key) => key.endsWith('.$'));
     if (paramKey) {
       issues.push({
         path: `tasks.${id}.params.${paramKey}`,
@@ -174,6 +177,14 @@ function checkTaskRules(data: ParsedPipeline): SpecIssue[] {
     }
   }
   return issues;
+}
+
+function taskObjectsOf(raw: Record<string, unknown>): [string, Record<string, unknown>][] {
+  return Object.entries(tasksOf(raw)).map(([id, task]) => [id, objectOrEmpty(task)]);
+}
+
+function objectOrEmpty(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
 }
 
 function tasksOf(raw: Record<string, unknown>): Record<string, unknown> {
