@@ -84,7 +84,35 @@ export function planPipeline(pipeline: PipelineDefinition): Plan {
     return result.step;
   };
 
-  return { root: planSet(new Set(ids)), exact: exact };
+  const root = planSet(new Set(ids));
+  // A retry group runs as one unit, so a task outside it that needs only part of it still waits for
+  // all of it, and the whole group waits for what any member needs. Check the waits the plan makes.
+  return { root, exact: exact && waitsOnlyForAncestors(root, ancestors) };
+}
+
+/** True when no task waits for a task it does not depend on, directly or through others. */
+function waitsOnlyForAncestors(root: Step, ancestors: ReadonlyMap<string, ReadonlySet<string>>): boolean {
+  let only = true;
+  const walk = (step: Step, done: readonly string[]): readonly string[] => {
+    switch (step.kind) {
+      case 'task': {
+        const own = ancestors.get(step.task.id);
+        if (done.length !== own?.size || !done.every((id) => own.has(id))) only = false;
+        return [step.task.id];
+      }
+      case 'sequence': {
+        const inside: string[] = [];
+        for (const inner of step.steps) inside.push(...walk(inner, [...done, ...inside]));
+        return inside;
+      }
+      case 'parallel':
+        return step.branches.flatMap((branch) => walk(branch, done));
+      case 'retryGroup':
+        return walk(step.body, done);
+    }
+  };
+  walk(root, []);
+  return only;
 }
 
 function decompose(

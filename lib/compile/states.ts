@@ -263,11 +263,26 @@ class StateRenderer {
 
     if (task.gate) {
       const rejected = this.claim(`${task.id} rejected`);
+      const unexplained = this.claim(`${task.id} no reason`);
       const passed = next ?? this.claim(`${task.id} done`);
       states[afterTask as string] = {
         Type: 'Choice',
-        Choices: [{ Variable: `${resultPath}.pass`, BooleanEquals: true, Next: passed }],
-        Default: rejected,
+        Choices: [
+          { Variable: `${resultPath}.pass`, BooleanEquals: true, Next: passed },
+          // A path that points nowhere is a States.Runtime error, which no Catch sees: check first.
+          { Variable: `${resultPath}.reason`, IsPresent: true, Next: rejected },
+        ],
+        Default: unexplained,
+      };
+      states[unexplained] = {
+        Type: 'Pass',
+        Comment: 'The gate said the data is bad but gave no reason: quarantine the run all the same.',
+        Parameters: {
+          Error: 'GateRejected',
+          Cause: JSON.stringify([task.id, `gate '${task.id}' returned pass: false without a reason`]),
+        },
+        ResultPath: '$.failure',
+        Next: failed,
       };
       if (next === null) states[passed] = { Type: 'Succeed' };
       states[rejected] = {
@@ -470,14 +485,23 @@ class StateRenderer {
   }
 
   private alert(subject: string, template: string, args: readonly string[], next: string | null): State {
-    const link = `\nConsole: https://${sub(SUBSTITUTIONS.region)}.console.aws.amazon.com/states/home?region=${sub(SUBSTITUTIONS.region)}#/v2/executions/details/{}`;
+    // `${Region}` is filled in by DefinitionSubstitutions before Step Functions reads the definition, so
+    // it must stay unescaped; the `{}` in the template are States.Format's own placeholders.
+    const region = sub(SUBSTITUTIONS.region);
+    const link = [
+      formatTemplate('\nConsole: https://'),
+      region,
+      formatTemplate('.console.aws.amazon.com/states/home?region='),
+      region,
+      formatTemplate('#/v2/executions/details/{}'),
+    ].join('');
     return {
       Type: 'Task',
       Resource: INTEGRATIONS.snsPublish,
       Parameters: {
         TopicArn: sub(SUBSTITUTIONS.alertTopic),
         Subject: subject.slice(0, 100),
-        'Message.$': `States.Format('${escapeFormat(template)}${escapeFormat(link)}', ${[...args, '$$.Execution.Id'].join(', ')})`,
+        'Message.$': `States.Format('${formatTemplate(template)}${link}', ${[...args, '$$.Execution.Id'].join(', ')})`,
       },
       ResultPath: null,
       Retry: [integrationRetry()],
@@ -570,6 +594,11 @@ function taskIds(step: Step): string[] {
 /** `.name` for plain ids, `['name']` for ids a dotted JSONPath cannot hold. */
 function pathKey(id: string): string {
   return /^[a-z][a-z0-9_]*$/.test(id) ? `.${id}` : `['${id}']`;
+}
+
+/** Template text for States.Format: literal text escaped, its `{}` placeholders kept. */
+function formatTemplate(template: string): string {
+  return template.split('{}').map(escapeFormat).join('{}');
 }
 
 /** States.Format treats `'{}\` as special; escape them in literal text. */
