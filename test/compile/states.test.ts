@@ -1,0 +1,2198 @@
+import { describe, expect, it } from 'vitest';
+import type { Retrier, State, StateMachineDefinition } from '../../lib/compile/asl.ts';
+import { LAMBDA_SERVICE_ERRORS, NON_RETRYABLE_ERRORS } from '../../lib/compile/integrations.ts';
+import { compilePipeline } from '../../lib/compile/states.ts';
+import { allStates, structuralProblems, taskGraph } from '../private/asl.ts';
+import { largePipeline } from '../private/large-pipeline.ts';
+import { randomDag, randomSeriesParallelDag, seededRandom } from '../private/random-dags.ts';
+import { CHECK_HANDLER, NOTIFY_HANDLER, pipelineFromEdges, testPipeline } from '../private/specs.ts';
+
+const check = { kind: 'lambda', entry: CHECK_HANDLER } as const;
+const notify = { kind: 'lambda', entry: NOTIFY_HANDLER } as const;
+
+/** A DefinitionSubstitutions placeholder, as the compiler writes it. */
+const sub = (key: string) => `\${${key}}`;
+
+const definitionOf = (pipeline: Parameters<typeof compilePipeline>[0]) =>
+  compilePipeline(pipeline).definition;
+const stateOf = (definition: StateMachineDefinition, name: string): State => {
+  const found = allStates(definition).find((s) => s.name === name);
+  if (!found) throw new Error(`no state '${name}'`);
+  return found.state;
+};
+
+describe('compilePipeline', () => {
+  describe('exact state language', () => {
+    it('compiles a linear pipeline: the whole machine', () => {
+      const definition = definitionOf(testPipeline({ extract: {}, load: { after: ['extract'] } }));
+      expect(definition).toMatchInlineSnapshot(`
+        {
+          "Comment": "stepwise pipeline 'test'",
+          "StartAt": "Start run",
+          "States": {
+            "Alert failure": {
+              "Next": "Run failed",
+              "Parameters": {
+                "Message.$": "States.Format('Pipeline {} run {} FAILED in task {}.
+        Error: {}
+        Cause: {}
+        Execution: {}
+        Console: https://\${Region}.console.aws.amazon.com/states/home?region=\${Region}#/v2/executions/details/{}', $.run.pipeline, $.run.id, $.failure.task, $.failure.error, $.failure.cause, $$.Execution.Id, $$.Execution.Id)",
+                "Subject": "stepwise: test run FAILED",
+                "TopicArn": "\${AlertTopicArn}",
+              },
+              "Resource": "arn:\${Partition}:states:::sns:publish",
+              "ResultPath": null,
+              "Retry": [
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "States.TaskFailed",
+                  ],
+                  "IntervalSeconds": 1,
+                  "MaxAttempts": 3,
+                },
+              ],
+              "Type": "Task",
+            },
+            "Alert quarantine": {
+              "End": true,
+              "Parameters": {
+                "Message.$": "States.Format('Pipeline {} run {} QUARANTINED by task {}.
+        Reason: {}
+        Moved to: s3://{}/{}
+        Execution: {}
+        Console: https://\${Region}.console.aws.amazon.com/states/home?region=\${Region}#/v2/executions/details/{}', $.run.pipeline, $.run.id, $.failure.task, $.quarantine.reason, $.quarantine.bucket, $.quarantine.key, $$.Execution.Id, $$.Execution.Id)",
+                "Subject": "stepwise: test run QUARANTINED",
+                "TopicArn": "\${AlertTopicArn}",
+              },
+              "Resource": "arn:\${Partition}:states:::sns:publish",
+              "ResultPath": null,
+              "Retry": [
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "States.TaskFailed",
+                  ],
+                  "IntervalSeconds": 1,
+                  "MaxAttempts": 3,
+                },
+              ],
+              "Type": "Task",
+            },
+            "Copy to quarantine": {
+              "Next": "Delete original",
+              "Parameters": {
+                "Bucket.$": "$.quarantine.bucket",
+                "CopySource.$": "$.run.trigger.copySource",
+                "Key.$": "$.quarantine.key",
+              },
+              "Resource": "arn:\${Partition}:states:::aws-sdk:s3:copyObject",
+              "ResultPath": null,
+              "Retry": [
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "States.TaskFailed",
+                  ],
+                  "IntervalSeconds": 1,
+                  "MaxAttempts": 3,
+                },
+              ],
+              "Type": "Task",
+            },
+            "Data error reason": {
+              "Next": "Has S3 input?",
+              "Parameters": {
+                "reason.$": "$.dataError.detail.errorMessage",
+              },
+              "ResultPath": "$.quarantine",
+              "Type": "Pass",
+            },
+            "Delete original": {
+              "Next": "Record quarantine",
+              "Parameters": {
+                "Bucket.$": "$.run.trigger.bucket",
+                "Key.$": "$.run.trigger.key",
+              },
+              "Resource": "arn:\${Partition}:states:::aws-sdk:s3:deleteObject",
+              "ResultPath": null,
+              "Retry": [
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "States.TaskFailed",
+                  ],
+                  "IntervalSeconds": 1,
+                  "MaxAttempts": 3,
+                },
+              ],
+              "Type": "Task",
+            },
+            "Gate reason": {
+              "Next": "Has S3 input?",
+              "Parameters": {
+                "reason.$": "$.failure.cause",
+              },
+              "ResultPath": "$.quarantine",
+              "Type": "Pass",
+            },
+            "Has S3 input?": {
+              "Choices": [
+                {
+                  "Next": "Quarantine location",
+                  "StringEquals": "s3",
+                  "Variable": "$.run.trigger.type",
+                },
+              ],
+              "Default": "No S3 input",
+              "Type": "Choice",
+            },
+            "No S3 input": {
+              "Comment": "Nothing to move: the run is still quarantined with its reason.",
+              "Next": "Record quarantine",
+              "Parameters": {
+                "bucket": "",
+                "key": "",
+                "reason.$": "$.quarantine.reason",
+              },
+              "ResultPath": "$.quarantine",
+              "Type": "Pass",
+            },
+            "Parse data error": {
+              "Comment": "A DataError's cause is the Lambda error as JSON; its message is the reason.",
+              "Next": "Data error reason",
+              "Parameters": {
+                "detail.$": "States.StringToJson($.failure.cause)",
+              },
+              "ResultPath": "$.dataError",
+              "Type": "Pass",
+            },
+            "Quarantine location": {
+              "Next": "Copy to quarantine",
+              "Parameters": {
+                "bucket.$": "$.run.trigger.bucket",
+                "key.$": "States.Format('quarantine/{}', $.run.trigger.key)",
+                "reason.$": "$.quarantine.reason",
+              },
+              "ResultPath": "$.quarantine",
+              "Type": "Pass",
+            },
+            "Read failure": {
+              "Comment": "Unpack the failed task's name and the original cause from the error.",
+              "Next": "Record run failure",
+              "Parameters": {
+                "cause.$": "States.ArrayGetItem(States.StringToJson($.error.Cause), 1)",
+                "error.$": "$.error.Error",
+                "task.$": "States.ArrayGetItem(States.StringToJson($.error.Cause), 0)",
+              },
+              "ResultPath": "$.failure",
+              "Type": "Pass",
+            },
+            "Read rejection": {
+              "Comment": "Unpack the failed task's name and the original cause from the error.",
+              "Next": "Rejected by a gate?",
+              "Parameters": {
+                "cause.$": "States.ArrayGetItem(States.StringToJson($.error.Cause), 1)",
+                "error.$": "$.error.Error",
+                "task.$": "States.ArrayGetItem(States.StringToJson($.error.Cause), 0)",
+              },
+              "ResultPath": "$.failure",
+              "Type": "Pass",
+            },
+            "Record quarantine": {
+              "Next": "Alert quarantine",
+              "Parameters": {
+                "ExpressionAttributeNames": {
+                  "#error": "error",
+                  "#status": "status",
+                },
+                "ExpressionAttributeValues": {
+                  ":bucket": {
+                    "S.$": "$.quarantine.bucket",
+                  },
+                  ":endedAt": {
+                    "S.$": "$$.State.EnteredTime",
+                  },
+                  ":error": {
+                    "S.$": "$.failure.error",
+                  },
+                  ":key": {
+                    "S.$": "$.quarantine.key",
+                  },
+                  ":reason": {
+                    "S.$": "$.quarantine.reason",
+                  },
+                  ":status": {
+                    "S": "QUARANTINED",
+                  },
+                  ":task": {
+                    "S.$": "$.failure.task",
+                  },
+                },
+                "Key": {
+                  "pk": {
+                    "S.$": "$.ledger.pk",
+                  },
+                  "sk": {
+                    "S.$": "$.ledger.sk",
+                  },
+                },
+                "TableName": "\${LedgerTableName}",
+                "UpdateExpression": "SET #status = :status, endedAt = :endedAt, failedTask = :task, #error = :error, reason = :reason, quarantineBucket = :bucket, quarantineKey = :key",
+              },
+              "Resource": "arn:\${Partition}:states:::dynamodb:updateItem",
+              "ResultPath": null,
+              "Retry": [
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "States.TaskFailed",
+                  ],
+                  "IntervalSeconds": 1,
+                  "MaxAttempts": 3,
+                },
+              ],
+              "Type": "Task",
+            },
+            "Record run failure": {
+              "Next": "Alert failure",
+              "Parameters": {
+                "ExpressionAttributeNames": {
+                  "#error": "error",
+                  "#status": "status",
+                },
+                "ExpressionAttributeValues": {
+                  ":cause": {
+                    "S.$": "$.failure.cause",
+                  },
+                  ":endedAt": {
+                    "S.$": "$$.State.EnteredTime",
+                  },
+                  ":error": {
+                    "S.$": "$.failure.error",
+                  },
+                  ":status": {
+                    "S": "FAILED",
+                  },
+                  ":task": {
+                    "S.$": "$.failure.task",
+                  },
+                },
+                "Key": {
+                  "pk": {
+                    "S.$": "$.ledger.pk",
+                  },
+                  "sk": {
+                    "S.$": "$.ledger.sk",
+                  },
+                },
+                "TableName": "\${LedgerTableName}",
+                "UpdateExpression": "SET #status = :status, endedAt = :endedAt, failedTask = :task, #error = :error, errorCause = :cause",
+              },
+              "Resource": "arn:\${Partition}:states:::dynamodb:updateItem",
+              "ResultPath": null,
+              "Retry": [
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "States.TaskFailed",
+                  ],
+                  "IntervalSeconds": 1,
+                  "MaxAttempts": 3,
+                },
+              ],
+              "Type": "Task",
+            },
+            "Record run start": {
+              "Next": "Run tasks",
+              "Parameters": {
+                "Item": {
+                  "executionArn": {
+                    "S.$": "$$.Execution.Id",
+                  },
+                  "kind": {
+                    "S": "run",
+                  },
+                  "logicalTime": {
+                    "S.$": "$.run.logicalTime",
+                  },
+                  "pipeline": {
+                    "S.$": "$.run.pipeline",
+                  },
+                  "pk": {
+                    "S.$": "$.ledger.pk",
+                  },
+                  "runId": {
+                    "S.$": "$.run.id",
+                  },
+                  "runKey": {
+                    "S.$": "$.run.key",
+                  },
+                  "sk": {
+                    "S.$": "$.ledger.sk",
+                  },
+                  "startedAt": {
+                    "S.$": "$$.Execution.StartTime",
+                  },
+                  "status": {
+                    "S": "RUNNING",
+                  },
+                  "trigger": {
+                    "S.$": "States.JsonToString($.run.trigger)",
+                  },
+                },
+                "TableName": "\${LedgerTableName}",
+              },
+              "Resource": "arn:\${Partition}:states:::dynamodb:putItem",
+              "ResultPath": null,
+              "Retry": [
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "States.TaskFailed",
+                  ],
+                  "IntervalSeconds": 1,
+                  "MaxAttempts": 3,
+                },
+              ],
+              "Type": "Task",
+            },
+            "Record run success": {
+              "End": true,
+              "Parameters": {
+                "ExpressionAttributeNames": {
+                  "#status": "status",
+                },
+                "ExpressionAttributeValues": {
+                  ":endedAt": {
+                    "S.$": "$$.State.EnteredTime",
+                  },
+                  ":status": {
+                    "S": "SUCCEEDED",
+                  },
+                },
+                "Key": {
+                  "pk": {
+                    "S.$": "$.ledger.pk",
+                  },
+                  "sk": {
+                    "S.$": "$.ledger.sk",
+                  },
+                },
+                "TableName": "\${LedgerTableName}",
+                "UpdateExpression": "SET #status = :status, endedAt = :endedAt",
+              },
+              "Resource": "arn:\${Partition}:states:::dynamodb:updateItem",
+              "ResultPath": null,
+              "Retry": [
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "States.TaskFailed",
+                  ],
+                  "IntervalSeconds": 1,
+                  "MaxAttempts": 3,
+                },
+              ],
+              "Type": "Task",
+            },
+            "Rejected by a gate?": {
+              "Choices": [
+                {
+                  "Next": "Gate reason",
+                  "StringEquals": "GateRejected",
+                  "Variable": "$.failure.error",
+                },
+              ],
+              "Default": "Parse data error",
+              "Type": "Choice",
+            },
+            "Run failed": {
+              "CausePath": "$.failure.cause",
+              "ErrorPath": "$.failure.error",
+              "Type": "Fail",
+            },
+            "Run tasks": {
+              "Branches": [
+                {
+                  "StartAt": "extract",
+                  "States": {
+                    "extract": {
+                      "Catch": [
+                        {
+                          "ErrorEquals": [
+                            "States.ALL",
+                          ],
+                          "Next": "extract caught",
+                          "ResultPath": "$.failure",
+                        },
+                      ],
+                      "Next": "load",
+                      "Parameters": {
+                        "gate": false,
+                        "inputs": {},
+                        "params": {},
+                        "retryCount.$": "$$.State.RetryCount",
+                        "run.$": "$.run",
+                        "task": "extract",
+                      },
+                      "Resource": "\${Handler_step}",
+                      "ResultPath": "$.results.extract",
+                      "Retry": [
+                        {
+                          "ErrorEquals": [
+                            "DataError",
+                            "GateRejected",
+                            "GateOutputError",
+                            "TaskEventError",
+                            "TaskOutputError",
+                          ],
+                          "MaxAttempts": 0,
+                        },
+                        {
+                          "BackoffRate": 2,
+                          "ErrorEquals": [
+                            "Lambda.ClientExecutionTimeoutException",
+                            "Lambda.ServiceException",
+                            "Lambda.AWSLambdaException",
+                            "Lambda.SdkClientException",
+                          ],
+                          "IntervalSeconds": 2,
+                          "MaxAttempts": 6,
+                        },
+                        {
+                          "BackoffRate": 2,
+                          "ErrorEquals": [
+                            "States.ALL",
+                          ],
+                          "IntervalSeconds": 2,
+                          "JitterStrategy": "FULL",
+                          "MaxAttempts": 2,
+                          "MaxDelaySeconds": 60,
+                        },
+                      ],
+                      "TimeoutSeconds": 900,
+                      "Type": "Task",
+                    },
+                    "extract caught": {
+                      "Comment": "Name the failed task in the error's cause, so the run's failure handling can report it.",
+                      "Next": "extract failed",
+                      "Parameters": {
+                        "Cause.$": "States.JsonToString(States.Array('extract', $.failure.Cause))",
+                        "Error.$": "$.failure.Error",
+                      },
+                      "ResultPath": "$.failure",
+                      "Type": "Pass",
+                    },
+                    "extract failed": {
+                      "CausePath": "$.failure.Cause",
+                      "ErrorPath": "$.failure.Error",
+                      "Type": "Fail",
+                    },
+                    "load": {
+                      "Catch": [
+                        {
+                          "ErrorEquals": [
+                            "States.ALL",
+                          ],
+                          "Next": "load caught",
+                          "ResultPath": "$.failure",
+                        },
+                      ],
+                      "End": true,
+                      "Parameters": {
+                        "gate": false,
+                        "inputs": {
+                          "extract.$": "$.results.extract",
+                        },
+                        "params": {},
+                        "retryCount.$": "$$.State.RetryCount",
+                        "run.$": "$.run",
+                        "task": "load",
+                      },
+                      "Resource": "\${Handler_step}",
+                      "ResultPath": "$.results.load",
+                      "Retry": [
+                        {
+                          "ErrorEquals": [
+                            "DataError",
+                            "GateRejected",
+                            "GateOutputError",
+                            "TaskEventError",
+                            "TaskOutputError",
+                          ],
+                          "MaxAttempts": 0,
+                        },
+                        {
+                          "BackoffRate": 2,
+                          "ErrorEquals": [
+                            "Lambda.ClientExecutionTimeoutException",
+                            "Lambda.ServiceException",
+                            "Lambda.AWSLambdaException",
+                            "Lambda.SdkClientException",
+                          ],
+                          "IntervalSeconds": 2,
+                          "MaxAttempts": 6,
+                        },
+                        {
+                          "BackoffRate": 2,
+                          "ErrorEquals": [
+                            "States.ALL",
+                          ],
+                          "IntervalSeconds": 2,
+                          "JitterStrategy": "FULL",
+                          "MaxAttempts": 2,
+                          "MaxDelaySeconds": 60,
+                        },
+                      ],
+                      "TimeoutSeconds": 900,
+                      "Type": "Task",
+                    },
+                    "load caught": {
+                      "Comment": "Name the failed task in the error's cause, so the run's failure handling can report it.",
+                      "Next": "load failed",
+                      "Parameters": {
+                        "Cause.$": "States.JsonToString(States.Array('load', $.failure.Cause))",
+                        "Error.$": "$.failure.Error",
+                      },
+                      "ResultPath": "$.failure",
+                      "Type": "Pass",
+                    },
+                    "load failed": {
+                      "CausePath": "$.failure.Cause",
+                      "ErrorPath": "$.failure.Error",
+                      "Type": "Fail",
+                    },
+                  },
+                },
+              ],
+              "Catch": [
+                {
+                  "ErrorEquals": [
+                    "DataError",
+                    "GateRejected",
+                  ],
+                  "Next": "Read rejection",
+                  "ResultPath": "$.error",
+                },
+                {
+                  "ErrorEquals": [
+                    "States.ALL",
+                  ],
+                  "Next": "Read failure",
+                  "ResultPath": "$.error",
+                },
+              ],
+              "Comment": "The task graph, in one branch so that every failure is caught in one place.",
+              "Next": "Record run success",
+              "ResultPath": "$",
+              "ResultSelector": {
+                "ledger.$": "$[0].ledger",
+                "results.$": "$[0].results",
+                "run.$": "$[0].run",
+              },
+              "Type": "Parallel",
+            },
+            "Start run": {
+              "Comment": "Settle the run state: the run, its ledger key, and an empty map of task results.",
+              "Next": "Record run start",
+              "Parameters": {
+                "ledger": {
+                  "pk.$": "States.Format('PIPELINE#{}', $.run.pipeline)",
+                  "sk.$": "States.Format('RUN#{}#{}', $$.Execution.StartTime, $$.Execution.Name)",
+                },
+                "results": {},
+                "run.$": "$.run",
+              },
+              "Type": "Pass",
+            },
+          },
+          "TimeoutSeconds": 7200,
+        }
+      `);
+    });
+
+    it('compiles a diamond to a Parallel between its ends', () => {
+      const definition = definitionOf(pipelineFromEdges({ a: [], b: ['a'], c: ['a'], d: ['b', 'c'] }));
+      expect(taskGraph(definition)).toMatchInlineSnapshot(`
+        {
+          "StartAt": "a",
+          "States": {
+            "Parallel 1: b, c": {
+              "Branches": [
+                {
+                  "StartAt": "b",
+                  "States": {
+                    "b": {
+                      "Catch": [
+                        {
+                          "ErrorEquals": [
+                            "States.ALL",
+                          ],
+                          "Next": "b caught",
+                          "ResultPath": "$.failure",
+                        },
+                      ],
+                      "End": true,
+                      "Parameters": {
+                        "gate": false,
+                        "inputs": {
+                          "a.$": "$.results.a",
+                        },
+                        "params": {},
+                        "retryCount.$": "$$.State.RetryCount",
+                        "run.$": "$.run",
+                        "task": "b",
+                      },
+                      "Resource": "\${Handler_step}",
+                      "ResultPath": "$.results.b",
+                      "Retry": [
+                        {
+                          "ErrorEquals": [
+                            "DataError",
+                            "GateRejected",
+                            "GateOutputError",
+                            "TaskEventError",
+                            "TaskOutputError",
+                          ],
+                          "MaxAttempts": 0,
+                        },
+                        {
+                          "BackoffRate": 2,
+                          "ErrorEquals": [
+                            "Lambda.ClientExecutionTimeoutException",
+                            "Lambda.ServiceException",
+                            "Lambda.AWSLambdaException",
+                            "Lambda.SdkClientException",
+                          ],
+                          "IntervalSeconds": 2,
+                          "MaxAttempts": 6,
+                        },
+                        {
+                          "BackoffRate": 2,
+                          "ErrorEquals": [
+                            "States.ALL",
+                          ],
+                          "IntervalSeconds": 2,
+                          "JitterStrategy": "FULL",
+                          "MaxAttempts": 2,
+                          "MaxDelaySeconds": 60,
+                        },
+                      ],
+                      "TimeoutSeconds": 900,
+                      "Type": "Task",
+                    },
+                    "b caught": {
+                      "Comment": "Name the failed task in the error's cause, so the run's failure handling can report it.",
+                      "Next": "b failed",
+                      "Parameters": {
+                        "Cause.$": "States.JsonToString(States.Array('b', $.failure.Cause))",
+                        "Error.$": "$.failure.Error",
+                      },
+                      "ResultPath": "$.failure",
+                      "Type": "Pass",
+                    },
+                    "b failed": {
+                      "CausePath": "$.failure.Cause",
+                      "ErrorPath": "$.failure.Error",
+                      "Type": "Fail",
+                    },
+                  },
+                },
+                {
+                  "StartAt": "c",
+                  "States": {
+                    "c": {
+                      "Catch": [
+                        {
+                          "ErrorEquals": [
+                            "States.ALL",
+                          ],
+                          "Next": "c caught",
+                          "ResultPath": "$.failure",
+                        },
+                      ],
+                      "End": true,
+                      "Parameters": {
+                        "gate": false,
+                        "inputs": {
+                          "a.$": "$.results.a",
+                        },
+                        "params": {},
+                        "retryCount.$": "$$.State.RetryCount",
+                        "run.$": "$.run",
+                        "task": "c",
+                      },
+                      "Resource": "\${Handler_step}",
+                      "ResultPath": "$.results.c",
+                      "Retry": [
+                        {
+                          "ErrorEquals": [
+                            "DataError",
+                            "GateRejected",
+                            "GateOutputError",
+                            "TaskEventError",
+                            "TaskOutputError",
+                          ],
+                          "MaxAttempts": 0,
+                        },
+                        {
+                          "BackoffRate": 2,
+                          "ErrorEquals": [
+                            "Lambda.ClientExecutionTimeoutException",
+                            "Lambda.ServiceException",
+                            "Lambda.AWSLambdaException",
+                            "Lambda.SdkClientException",
+                          ],
+                          "IntervalSeconds": 2,
+                          "MaxAttempts": 6,
+                        },
+                        {
+                          "BackoffRate": 2,
+                          "ErrorEquals": [
+                            "States.ALL",
+                          ],
+                          "IntervalSeconds": 2,
+                          "JitterStrategy": "FULL",
+                          "MaxAttempts": 2,
+                          "MaxDelaySeconds": 60,
+                        },
+                      ],
+                      "TimeoutSeconds": 900,
+                      "Type": "Task",
+                    },
+                    "c caught": {
+                      "Comment": "Name the failed task in the error's cause, so the run's failure handling can report it.",
+                      "Next": "c failed",
+                      "Parameters": {
+                        "Cause.$": "States.JsonToString(States.Array('c', $.failure.Cause))",
+                        "Error.$": "$.failure.Error",
+                      },
+                      "ResultPath": "$.failure",
+                      "Type": "Pass",
+                    },
+                    "c failed": {
+                      "CausePath": "$.failure.Cause",
+                      "ErrorPath": "$.failure.Error",
+                      "Type": "Fail",
+                    },
+                  },
+                },
+              ],
+              "Next": "d",
+              "ResultPath": "$",
+              "ResultSelector": {
+                "ledger.$": "$[0].ledger",
+                "results.$": "States.JsonMerge($[0].results, $[1].results, false)",
+                "run.$": "$[0].run",
+              },
+              "Type": "Parallel",
+            },
+            "a": {
+              "Catch": [
+                {
+                  "ErrorEquals": [
+                    "States.ALL",
+                  ],
+                  "Next": "a caught",
+                  "ResultPath": "$.failure",
+                },
+              ],
+              "Next": "Parallel 1: b, c",
+              "Parameters": {
+                "gate": false,
+                "inputs": {},
+                "params": {},
+                "retryCount.$": "$$.State.RetryCount",
+                "run.$": "$.run",
+                "task": "a",
+              },
+              "Resource": "\${Handler_step}",
+              "ResultPath": "$.results.a",
+              "Retry": [
+                {
+                  "ErrorEquals": [
+                    "DataError",
+                    "GateRejected",
+                    "GateOutputError",
+                    "TaskEventError",
+                    "TaskOutputError",
+                  ],
+                  "MaxAttempts": 0,
+                },
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "Lambda.ClientExecutionTimeoutException",
+                    "Lambda.ServiceException",
+                    "Lambda.AWSLambdaException",
+                    "Lambda.SdkClientException",
+                  ],
+                  "IntervalSeconds": 2,
+                  "MaxAttempts": 6,
+                },
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "States.ALL",
+                  ],
+                  "IntervalSeconds": 2,
+                  "JitterStrategy": "FULL",
+                  "MaxAttempts": 2,
+                  "MaxDelaySeconds": 60,
+                },
+              ],
+              "TimeoutSeconds": 900,
+              "Type": "Task",
+            },
+            "a caught": {
+              "Comment": "Name the failed task in the error's cause, so the run's failure handling can report it.",
+              "Next": "a failed",
+              "Parameters": {
+                "Cause.$": "States.JsonToString(States.Array('a', $.failure.Cause))",
+                "Error.$": "$.failure.Error",
+              },
+              "ResultPath": "$.failure",
+              "Type": "Pass",
+            },
+            "a failed": {
+              "CausePath": "$.failure.Cause",
+              "ErrorPath": "$.failure.Error",
+              "Type": "Fail",
+            },
+            "d": {
+              "Catch": [
+                {
+                  "ErrorEquals": [
+                    "States.ALL",
+                  ],
+                  "Next": "d caught",
+                  "ResultPath": "$.failure",
+                },
+              ],
+              "End": true,
+              "Parameters": {
+                "gate": false,
+                "inputs": {
+                  "b.$": "$.results.b",
+                  "c.$": "$.results.c",
+                },
+                "params": {},
+                "retryCount.$": "$$.State.RetryCount",
+                "run.$": "$.run",
+                "task": "d",
+              },
+              "Resource": "\${Handler_step}",
+              "ResultPath": "$.results.d",
+              "Retry": [
+                {
+                  "ErrorEquals": [
+                    "DataError",
+                    "GateRejected",
+                    "GateOutputError",
+                    "TaskEventError",
+                    "TaskOutputError",
+                  ],
+                  "MaxAttempts": 0,
+                },
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "Lambda.ClientExecutionTimeoutException",
+                    "Lambda.ServiceException",
+                    "Lambda.AWSLambdaException",
+                    "Lambda.SdkClientException",
+                  ],
+                  "IntervalSeconds": 2,
+                  "MaxAttempts": 6,
+                },
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "States.ALL",
+                  ],
+                  "IntervalSeconds": 2,
+                  "JitterStrategy": "FULL",
+                  "MaxAttempts": 2,
+                  "MaxDelaySeconds": 60,
+                },
+              ],
+              "TimeoutSeconds": 900,
+              "Type": "Task",
+            },
+            "d caught": {
+              "Comment": "Name the failed task in the error's cause, so the run's failure handling can report it.",
+              "Next": "d failed",
+              "Parameters": {
+                "Cause.$": "States.JsonToString(States.Array('d', $.failure.Cause))",
+                "Error.$": "$.failure.Error",
+              },
+              "ResultPath": "$.failure",
+              "Type": "Pass",
+            },
+            "d failed": {
+              "CausePath": "$.failure.Cause",
+              "ErrorPath": "$.failure.Error",
+              "Type": "Fail",
+            },
+          },
+        }
+      `);
+    });
+
+    it('compiles a gate to a Choice on its verdict', () => {
+      const definition = definitionOf(
+        testPipeline({ validate: { run: check, gate: true }, load: { after: ['validate'] } }),
+      );
+      expect(taskGraph(definition)).toMatchInlineSnapshot(`
+        {
+          "StartAt": "validate",
+          "States": {
+            "load": {
+              "Catch": [
+                {
+                  "ErrorEquals": [
+                    "States.ALL",
+                  ],
+                  "Next": "load caught",
+                  "ResultPath": "$.failure",
+                },
+              ],
+              "End": true,
+              "Parameters": {
+                "gate": false,
+                "inputs": {
+                  "validate.$": "$.results.validate",
+                },
+                "params": {},
+                "retryCount.$": "$$.State.RetryCount",
+                "run.$": "$.run",
+                "task": "load",
+              },
+              "Resource": "\${Handler_step}",
+              "ResultPath": "$.results.load",
+              "Retry": [
+                {
+                  "ErrorEquals": [
+                    "DataError",
+                    "GateRejected",
+                    "GateOutputError",
+                    "TaskEventError",
+                    "TaskOutputError",
+                  ],
+                  "MaxAttempts": 0,
+                },
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "Lambda.ClientExecutionTimeoutException",
+                    "Lambda.ServiceException",
+                    "Lambda.AWSLambdaException",
+                    "Lambda.SdkClientException",
+                  ],
+                  "IntervalSeconds": 2,
+                  "MaxAttempts": 6,
+                },
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "States.ALL",
+                  ],
+                  "IntervalSeconds": 2,
+                  "JitterStrategy": "FULL",
+                  "MaxAttempts": 2,
+                  "MaxDelaySeconds": 60,
+                },
+              ],
+              "TimeoutSeconds": 900,
+              "Type": "Task",
+            },
+            "load caught": {
+              "Comment": "Name the failed task in the error's cause, so the run's failure handling can report it.",
+              "Next": "load failed",
+              "Parameters": {
+                "Cause.$": "States.JsonToString(States.Array('load', $.failure.Cause))",
+                "Error.$": "$.failure.Error",
+              },
+              "ResultPath": "$.failure",
+              "Type": "Pass",
+            },
+            "load failed": {
+              "CausePath": "$.failure.Cause",
+              "ErrorPath": "$.failure.Error",
+              "Type": "Fail",
+            },
+            "validate": {
+              "Catch": [
+                {
+                  "ErrorEquals": [
+                    "States.ALL",
+                  ],
+                  "Next": "validate caught",
+                  "ResultPath": "$.failure",
+                },
+              ],
+              "Next": "validate passed?",
+              "Parameters": {
+                "gate": true,
+                "inputs": {},
+                "params": {},
+                "retryCount.$": "$$.State.RetryCount",
+                "run.$": "$.run",
+                "task": "validate",
+              },
+              "Resource": "\${Handler_check}",
+              "ResultPath": "$.results.validate",
+              "Retry": [
+                {
+                  "ErrorEquals": [
+                    "DataError",
+                    "GateRejected",
+                    "GateOutputError",
+                    "TaskEventError",
+                    "TaskOutputError",
+                  ],
+                  "MaxAttempts": 0,
+                },
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "Lambda.ClientExecutionTimeoutException",
+                    "Lambda.ServiceException",
+                    "Lambda.AWSLambdaException",
+                    "Lambda.SdkClientException",
+                  ],
+                  "IntervalSeconds": 2,
+                  "MaxAttempts": 6,
+                },
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "States.ALL",
+                  ],
+                  "IntervalSeconds": 2,
+                  "JitterStrategy": "FULL",
+                  "MaxAttempts": 2,
+                  "MaxDelaySeconds": 60,
+                },
+              ],
+              "TimeoutSeconds": 900,
+              "Type": "Task",
+            },
+            "validate caught": {
+              "Comment": "Name the failed task in the error's cause, so the run's failure handling can report it.",
+              "Next": "validate failed",
+              "Parameters": {
+                "Cause.$": "States.JsonToString(States.Array('validate', $.failure.Cause))",
+                "Error.$": "$.failure.Error",
+              },
+              "ResultPath": "$.failure",
+              "Type": "Pass",
+            },
+            "validate failed": {
+              "CausePath": "$.failure.Cause",
+              "ErrorPath": "$.failure.Error",
+              "Type": "Fail",
+            },
+            "validate no reason": {
+              "Comment": "The gate said the data is bad but gave no reason: quarantine the run all the same.",
+              "Next": "validate failed",
+              "Parameters": {
+                "Cause": "["validate","gate 'validate' returned pass: false without a reason"]",
+                "Error": "GateRejected",
+              },
+              "ResultPath": "$.failure",
+              "Type": "Pass",
+            },
+            "validate passed?": {
+              "Choices": [
+                {
+                  "BooleanEquals": true,
+                  "Next": "load",
+                  "Variable": "$.results.validate.pass",
+                },
+                {
+                  "IsPresent": true,
+                  "Next": "validate rejected",
+                  "Variable": "$.results.validate.reason",
+                },
+              ],
+              "Default": "validate no reason",
+              "Type": "Choice",
+            },
+            "validate rejected": {
+              "Comment": "The gate said the data is bad: raise GateRejected with its reason, to quarantine the run.",
+              "Next": "validate failed",
+              "Parameters": {
+                "Cause.$": "States.JsonToString(States.Array('validate', $.results.validate.reason))",
+                "Error": "GateRejected",
+              },
+              "ResultPath": "$.failure",
+              "Type": "Pass",
+            },
+          },
+        }
+      `);
+    });
+
+    it('compiles retry.from to a single-branch Parallel that retries the group', () => {
+      const definition = definitionOf(
+        testPipeline({
+          transform: {},
+          publish: { after: ['transform'], retry: { attempts: 2, interval: '30s', from: 'transform' } },
+        }),
+      );
+      expect(taskGraph(definition)).toMatchInlineSnapshot(`
+        {
+          "StartAt": "Retry transform to publish",
+          "States": {
+            "Retry transform to publish": {
+              "Branches": [
+                {
+                  "StartAt": "transform",
+                  "States": {
+                    "publish": {
+                      "Catch": [
+                        {
+                          "ErrorEquals": [
+                            "States.ALL",
+                          ],
+                          "Next": "publish caught",
+                          "ResultPath": "$.failure",
+                        },
+                      ],
+                      "End": true,
+                      "Parameters": {
+                        "gate": false,
+                        "inputs": {
+                          "transform.$": "$.results.transform",
+                        },
+                        "params": {},
+                        "retryCount.$": "$$.State.RetryCount",
+                        "run.$": "$.run",
+                        "task": "publish",
+                      },
+                      "Resource": "\${Handler_step}",
+                      "ResultPath": "$.results.publish",
+                      "Retry": [
+                        {
+                          "ErrorEquals": [
+                            "DataError",
+                            "GateRejected",
+                            "GateOutputError",
+                            "TaskEventError",
+                            "TaskOutputError",
+                          ],
+                          "MaxAttempts": 0,
+                        },
+                        {
+                          "BackoffRate": 2,
+                          "ErrorEquals": [
+                            "Lambda.ClientExecutionTimeoutException",
+                            "Lambda.ServiceException",
+                            "Lambda.AWSLambdaException",
+                            "Lambda.SdkClientException",
+                          ],
+                          "IntervalSeconds": 2,
+                          "MaxAttempts": 6,
+                        },
+                      ],
+                      "TimeoutSeconds": 900,
+                      "Type": "Task",
+                    },
+                    "publish caught": {
+                      "Comment": "Name the failed task in the error's cause, so the run's failure handling can report it.",
+                      "Next": "publish failed",
+                      "Parameters": {
+                        "Cause.$": "States.JsonToString(States.Array('publish', $.failure.Cause))",
+                        "Error.$": "$.failure.Error",
+                      },
+                      "ResultPath": "$.failure",
+                      "Type": "Pass",
+                    },
+                    "publish failed": {
+                      "CausePath": "$.failure.Cause",
+                      "ErrorPath": "$.failure.Error",
+                      "Type": "Fail",
+                    },
+                    "transform": {
+                      "Catch": [
+                        {
+                          "ErrorEquals": [
+                            "States.ALL",
+                          ],
+                          "Next": "transform caught",
+                          "ResultPath": "$.failure",
+                        },
+                      ],
+                      "Next": "publish",
+                      "Parameters": {
+                        "gate": false,
+                        "inputs": {},
+                        "params": {},
+                        "retryCount.$": "$$.State.RetryCount",
+                        "run.$": "$.run",
+                        "task": "transform",
+                      },
+                      "Resource": "\${Handler_step}",
+                      "ResultPath": "$.results.transform",
+                      "Retry": [
+                        {
+                          "ErrorEquals": [
+                            "DataError",
+                            "GateRejected",
+                            "GateOutputError",
+                            "TaskEventError",
+                            "TaskOutputError",
+                          ],
+                          "MaxAttempts": 0,
+                        },
+                        {
+                          "BackoffRate": 2,
+                          "ErrorEquals": [
+                            "Lambda.ClientExecutionTimeoutException",
+                            "Lambda.ServiceException",
+                            "Lambda.AWSLambdaException",
+                            "Lambda.SdkClientException",
+                          ],
+                          "IntervalSeconds": 2,
+                          "MaxAttempts": 6,
+                        },
+                        {
+                          "BackoffRate": 2,
+                          "ErrorEquals": [
+                            "States.ALL",
+                          ],
+                          "IntervalSeconds": 2,
+                          "JitterStrategy": "FULL",
+                          "MaxAttempts": 2,
+                          "MaxDelaySeconds": 60,
+                        },
+                      ],
+                      "TimeoutSeconds": 900,
+                      "Type": "Task",
+                    },
+                    "transform caught": {
+                      "Comment": "Name the failed task in the error's cause, so the run's failure handling can report it.",
+                      "Next": "transform failed",
+                      "Parameters": {
+                        "Cause.$": "States.JsonToString(States.Array('transform', $.failure.Cause))",
+                        "Error.$": "$.failure.Error",
+                      },
+                      "ResultPath": "$.failure",
+                      "Type": "Pass",
+                    },
+                    "transform failed": {
+                      "CausePath": "$.failure.Cause",
+                      "ErrorPath": "$.failure.Error",
+                      "Type": "Fail",
+                    },
+                  },
+                },
+              ],
+              "Comment": "On failure, 'transform' through 'publish' run again as a group.",
+              "End": true,
+              "ResultPath": "$",
+              "ResultSelector": {
+                "ledger.$": "$[0].ledger",
+                "results.$": "$[0].results",
+                "run.$": "$[0].run",
+              },
+              "Retry": [
+                {
+                  "ErrorEquals": [
+                    "DataError",
+                    "GateRejected",
+                    "GateOutputError",
+                    "TaskEventError",
+                    "TaskOutputError",
+                  ],
+                  "MaxAttempts": 0,
+                },
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "States.ALL",
+                  ],
+                  "IntervalSeconds": 30,
+                  "JitterStrategy": "FULL",
+                  "MaxAttempts": 1,
+                  "MaxDelaySeconds": 60,
+                },
+              ],
+              "Type": "Parallel",
+            },
+          },
+        }
+      `);
+    });
+
+    it('compiles a non-critical task to a Catch that records a warning, alerts and goes on', () => {
+      const definition = definitionOf(
+        testPipeline({ monitor: { run: notify, critical: false }, archive: { after: ['monitor'] } }),
+      );
+      expect(taskGraph(definition)).toMatchInlineSnapshot(`
+        {
+          "StartAt": "monitor",
+          "States": {
+            "archive": {
+              "Catch": [
+                {
+                  "ErrorEquals": [
+                    "States.ALL",
+                  ],
+                  "Next": "archive caught",
+                  "ResultPath": "$.failure",
+                },
+              ],
+              "End": true,
+              "Parameters": {
+                "gate": false,
+                "inputs": {
+                  "monitor.$": "$.results.monitor",
+                },
+                "params": {},
+                "retryCount.$": "$$.State.RetryCount",
+                "run.$": "$.run",
+                "task": "archive",
+              },
+              "Resource": "\${Handler_step}",
+              "ResultPath": "$.results.archive",
+              "Retry": [
+                {
+                  "ErrorEquals": [
+                    "DataError",
+                    "GateRejected",
+                    "GateOutputError",
+                    "TaskEventError",
+                    "TaskOutputError",
+                  ],
+                  "MaxAttempts": 0,
+                },
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "Lambda.ClientExecutionTimeoutException",
+                    "Lambda.ServiceException",
+                    "Lambda.AWSLambdaException",
+                    "Lambda.SdkClientException",
+                  ],
+                  "IntervalSeconds": 2,
+                  "MaxAttempts": 6,
+                },
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "States.ALL",
+                  ],
+                  "IntervalSeconds": 2,
+                  "JitterStrategy": "FULL",
+                  "MaxAttempts": 2,
+                  "MaxDelaySeconds": 60,
+                },
+              ],
+              "TimeoutSeconds": 900,
+              "Type": "Task",
+            },
+            "archive caught": {
+              "Comment": "Name the failed task in the error's cause, so the run's failure handling can report it.",
+              "Next": "archive failed",
+              "Parameters": {
+                "Cause.$": "States.JsonToString(States.Array('archive', $.failure.Cause))",
+                "Error.$": "$.failure.Error",
+              },
+              "ResultPath": "$.failure",
+              "Type": "Pass",
+            },
+            "archive failed": {
+              "CausePath": "$.failure.Cause",
+              "ErrorPath": "$.failure.Error",
+              "Type": "Fail",
+            },
+            "monitor": {
+              "Catch": [
+                {
+                  "ErrorEquals": [
+                    "States.ALL",
+                  ],
+                  "Next": "monitor warning",
+                  "ResultPath": "$.results.monitor",
+                },
+              ],
+              "Next": "archive",
+              "Parameters": {
+                "gate": false,
+                "inputs": {},
+                "params": {},
+                "retryCount.$": "$$.State.RetryCount",
+                "run.$": "$.run",
+                "task": "monitor",
+              },
+              "Resource": "\${Handler_notify}",
+              "ResultPath": "$.results.monitor",
+              "Retry": [
+                {
+                  "ErrorEquals": [
+                    "DataError",
+                    "GateRejected",
+                    "GateOutputError",
+                    "TaskEventError",
+                    "TaskOutputError",
+                  ],
+                  "MaxAttempts": 0,
+                },
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "Lambda.ClientExecutionTimeoutException",
+                    "Lambda.ServiceException",
+                    "Lambda.AWSLambdaException",
+                    "Lambda.SdkClientException",
+                  ],
+                  "IntervalSeconds": 2,
+                  "MaxAttempts": 6,
+                },
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "States.ALL",
+                  ],
+                  "IntervalSeconds": 2,
+                  "JitterStrategy": "FULL",
+                  "MaxAttempts": 2,
+                  "MaxDelaySeconds": 60,
+                },
+              ],
+              "TimeoutSeconds": 900,
+              "Type": "Task",
+            },
+            "monitor alert": {
+              "Next": "archive",
+              "Parameters": {
+                "Message.$": "States.Format('Pipeline {} run {}: non-critical task monitor failed; the run goes on.
+        Error: {}
+        Cause: {}
+        Execution: {}
+        Console: https://\${Region}.console.aws.amazon.com/states/home?region=\${Region}#/v2/executions/details/{}', $.run.pipeline, $.run.id, $.results.monitor.Error, $.results.monitor.Cause, $$.Execution.Id, $$.Execution.Id)",
+                "Subject": "stepwise: test task monitor failed (non-critical)",
+                "TopicArn": "\${AlertTopicArn}",
+              },
+              "Resource": "arn:\${Partition}:states:::sns:publish",
+              "ResultPath": null,
+              "Retry": [
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "States.TaskFailed",
+                  ],
+                  "IntervalSeconds": 1,
+                  "MaxAttempts": 3,
+                },
+              ],
+              "Type": "Task",
+            },
+            "monitor warning": {
+              "Next": "monitor alert",
+              "Parameters": {
+                "ExpressionAttributeValues": {
+                  ":task": {
+                    "SS": [
+                      "monitor",
+                    ],
+                  },
+                },
+                "Key": {
+                  "pk": {
+                    "S.$": "$.ledger.pk",
+                  },
+                  "sk": {
+                    "S.$": "$.ledger.sk",
+                  },
+                },
+                "TableName": "\${LedgerTableName}",
+                "UpdateExpression": "ADD warnings :task",
+              },
+              "Resource": "arn:\${Partition}:states:::dynamodb:updateItem",
+              "ResultPath": null,
+              "Retry": [
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "States.TaskFailed",
+                  ],
+                  "IntervalSeconds": 1,
+                  "MaxAttempts": 3,
+                },
+              ],
+              "Type": "Task",
+            },
+          },
+        }
+      `);
+    });
+
+    it('compiles the N shape, which is not series-parallel, keeping every dependency', () => {
+      const definition = definitionOf(pipelineFromEdges({ a: [], b: [], c: ['a', 'b'], d: ['b'] }));
+      expect(taskGraph(definition)).toMatchInlineSnapshot(`
+        {
+          "StartAt": "Parallel 2: a, b",
+          "States": {
+            "Parallel 1: c, d": {
+              "Branches": [
+                {
+                  "StartAt": "c",
+                  "States": {
+                    "c": {
+                      "Catch": [
+                        {
+                          "ErrorEquals": [
+                            "States.ALL",
+                          ],
+                          "Next": "c caught",
+                          "ResultPath": "$.failure",
+                        },
+                      ],
+                      "End": true,
+                      "Parameters": {
+                        "gate": false,
+                        "inputs": {
+                          "a.$": "$.results.a",
+                          "b.$": "$.results.b",
+                        },
+                        "params": {},
+                        "retryCount.$": "$$.State.RetryCount",
+                        "run.$": "$.run",
+                        "task": "c",
+                      },
+                      "Resource": "\${Handler_step}",
+                      "ResultPath": "$.results.c",
+                      "Retry": [
+                        {
+                          "ErrorEquals": [
+                            "DataError",
+                            "GateRejected",
+                            "GateOutputError",
+                            "TaskEventError",
+                            "TaskOutputError",
+                          ],
+                          "MaxAttempts": 0,
+                        },
+                        {
+                          "BackoffRate": 2,
+                          "ErrorEquals": [
+                            "Lambda.ClientExecutionTimeoutException",
+                            "Lambda.ServiceException",
+                            "Lambda.AWSLambdaException",
+                            "Lambda.SdkClientException",
+                          ],
+                          "IntervalSeconds": 2,
+                          "MaxAttempts": 6,
+                        },
+                        {
+                          "BackoffRate": 2,
+                          "ErrorEquals": [
+                            "States.ALL",
+                          ],
+                          "IntervalSeconds": 2,
+                          "JitterStrategy": "FULL",
+                          "MaxAttempts": 2,
+                          "MaxDelaySeconds": 60,
+                        },
+                      ],
+                      "TimeoutSeconds": 900,
+                      "Type": "Task",
+                    },
+                    "c caught": {
+                      "Comment": "Name the failed task in the error's cause, so the run's failure handling can report it.",
+                      "Next": "c failed",
+                      "Parameters": {
+                        "Cause.$": "States.JsonToString(States.Array('c', $.failure.Cause))",
+                        "Error.$": "$.failure.Error",
+                      },
+                      "ResultPath": "$.failure",
+                      "Type": "Pass",
+                    },
+                    "c failed": {
+                      "CausePath": "$.failure.Cause",
+                      "ErrorPath": "$.failure.Error",
+                      "Type": "Fail",
+                    },
+                  },
+                },
+                {
+                  "StartAt": "d",
+                  "States": {
+                    "d": {
+                      "Catch": [
+                        {
+                          "ErrorEquals": [
+                            "States.ALL",
+                          ],
+                          "Next": "d caught",
+                          "ResultPath": "$.failure",
+                        },
+                      ],
+                      "End": true,
+                      "Parameters": {
+                        "gate": false,
+                        "inputs": {
+                          "b.$": "$.results.b",
+                        },
+                        "params": {},
+                        "retryCount.$": "$$.State.RetryCount",
+                        "run.$": "$.run",
+                        "task": "d",
+                      },
+                      "Resource": "\${Handler_step}",
+                      "ResultPath": "$.results.d",
+                      "Retry": [
+                        {
+                          "ErrorEquals": [
+                            "DataError",
+                            "GateRejected",
+                            "GateOutputError",
+                            "TaskEventError",
+                            "TaskOutputError",
+                          ],
+                          "MaxAttempts": 0,
+                        },
+                        {
+                          "BackoffRate": 2,
+                          "ErrorEquals": [
+                            "Lambda.ClientExecutionTimeoutException",
+                            "Lambda.ServiceException",
+                            "Lambda.AWSLambdaException",
+                            "Lambda.SdkClientException",
+                          ],
+                          "IntervalSeconds": 2,
+                          "MaxAttempts": 6,
+                        },
+                        {
+                          "BackoffRate": 2,
+                          "ErrorEquals": [
+                            "States.ALL",
+                          ],
+                          "IntervalSeconds": 2,
+                          "JitterStrategy": "FULL",
+                          "MaxAttempts": 2,
+                          "MaxDelaySeconds": 60,
+                        },
+                      ],
+                      "TimeoutSeconds": 900,
+                      "Type": "Task",
+                    },
+                    "d caught": {
+                      "Comment": "Name the failed task in the error's cause, so the run's failure handling can report it.",
+                      "Next": "d failed",
+                      "Parameters": {
+                        "Cause.$": "States.JsonToString(States.Array('d', $.failure.Cause))",
+                        "Error.$": "$.failure.Error",
+                      },
+                      "ResultPath": "$.failure",
+                      "Type": "Pass",
+                    },
+                    "d failed": {
+                      "CausePath": "$.failure.Cause",
+                      "ErrorPath": "$.failure.Error",
+                      "Type": "Fail",
+                    },
+                  },
+                },
+              ],
+              "End": true,
+              "ResultPath": "$",
+              "ResultSelector": {
+                "ledger.$": "$[0].ledger",
+                "results.$": "States.JsonMerge($[0].results, $[1].results, false)",
+                "run.$": "$[0].run",
+              },
+              "Type": "Parallel",
+            },
+            "Parallel 2: a, b": {
+              "Branches": [
+                {
+                  "StartAt": "a",
+                  "States": {
+                    "a": {
+                      "Catch": [
+                        {
+                          "ErrorEquals": [
+                            "States.ALL",
+                          ],
+                          "Next": "a caught",
+                          "ResultPath": "$.failure",
+                        },
+                      ],
+                      "End": true,
+                      "Parameters": {
+                        "gate": false,
+                        "inputs": {},
+                        "params": {},
+                        "retryCount.$": "$$.State.RetryCount",
+                        "run.$": "$.run",
+                        "task": "a",
+                      },
+                      "Resource": "\${Handler_step}",
+                      "ResultPath": "$.results.a",
+                      "Retry": [
+                        {
+                          "ErrorEquals": [
+                            "DataError",
+                            "GateRejected",
+                            "GateOutputError",
+                            "TaskEventError",
+                            "TaskOutputError",
+                          ],
+                          "MaxAttempts": 0,
+                        },
+                        {
+                          "BackoffRate": 2,
+                          "ErrorEquals": [
+                            "Lambda.ClientExecutionTimeoutException",
+                            "Lambda.ServiceException",
+                            "Lambda.AWSLambdaException",
+                            "Lambda.SdkClientException",
+                          ],
+                          "IntervalSeconds": 2,
+                          "MaxAttempts": 6,
+                        },
+                        {
+                          "BackoffRate": 2,
+                          "ErrorEquals": [
+                            "States.ALL",
+                          ],
+                          "IntervalSeconds": 2,
+                          "JitterStrategy": "FULL",
+                          "MaxAttempts": 2,
+                          "MaxDelaySeconds": 60,
+                        },
+                      ],
+                      "TimeoutSeconds": 900,
+                      "Type": "Task",
+                    },
+                    "a caught": {
+                      "Comment": "Name the failed task in the error's cause, so the run's failure handling can report it.",
+                      "Next": "a failed",
+                      "Parameters": {
+                        "Cause.$": "States.JsonToString(States.Array('a', $.failure.Cause))",
+                        "Error.$": "$.failure.Error",
+                      },
+                      "ResultPath": "$.failure",
+                      "Type": "Pass",
+                    },
+                    "a failed": {
+                      "CausePath": "$.failure.Cause",
+                      "ErrorPath": "$.failure.Error",
+                      "Type": "Fail",
+                    },
+                  },
+                },
+                {
+                  "StartAt": "b",
+                  "States": {
+                    "b": {
+                      "Catch": [
+                        {
+                          "ErrorEquals": [
+                            "States.ALL",
+                          ],
+                          "Next": "b caught",
+                          "ResultPath": "$.failure",
+                        },
+                      ],
+                      "End": true,
+                      "Parameters": {
+                        "gate": false,
+                        "inputs": {},
+                        "params": {},
+                        "retryCount.$": "$$.State.RetryCount",
+                        "run.$": "$.run",
+                        "task": "b",
+                      },
+                      "Resource": "\${Handler_step}",
+                      "ResultPath": "$.results.b",
+                      "Retry": [
+                        {
+                          "ErrorEquals": [
+                            "DataError",
+                            "GateRejected",
+                            "GateOutputError",
+                            "TaskEventError",
+                            "TaskOutputError",
+                          ],
+                          "MaxAttempts": 0,
+                        },
+                        {
+                          "BackoffRate": 2,
+                          "ErrorEquals": [
+                            "Lambda.ClientExecutionTimeoutException",
+                            "Lambda.ServiceException",
+                            "Lambda.AWSLambdaException",
+                            "Lambda.SdkClientException",
+                          ],
+                          "IntervalSeconds": 2,
+                          "MaxAttempts": 6,
+                        },
+                        {
+                          "BackoffRate": 2,
+                          "ErrorEquals": [
+                            "States.ALL",
+                          ],
+                          "IntervalSeconds": 2,
+                          "JitterStrategy": "FULL",
+                          "MaxAttempts": 2,
+                          "MaxDelaySeconds": 60,
+                        },
+                      ],
+                      "TimeoutSeconds": 900,
+                      "Type": "Task",
+                    },
+                    "b caught": {
+                      "Comment": "Name the failed task in the error's cause, so the run's failure handling can report it.",
+                      "Next": "b failed",
+                      "Parameters": {
+                        "Cause.$": "States.JsonToString(States.Array('b', $.failure.Cause))",
+                        "Error.$": "$.failure.Error",
+                      },
+                      "ResultPath": "$.failure",
+                      "Type": "Pass",
+                    },
+                    "b failed": {
+                      "CausePath": "$.failure.Cause",
+                      "ErrorPath": "$.failure.Error",
+                      "Type": "Fail",
+                    },
+                  },
+                },
+              ],
+              "Next": "Parallel 1: c, d",
+              "ResultPath": "$",
+              "ResultSelector": {
+                "ledger.$": "$[0].ledger",
+                "results.$": "States.JsonMerge($[0].results, $[1].results, false)",
+                "run.$": "$[0].run",
+              },
+              "Type": "Parallel",
+            },
+          },
+        }
+      `);
+    });
+  });
+
+  describe('retry', () => {
+    const pipeline = testPipeline(
+      {
+        fetch: { retry: { attempts: 5, interval: '10s', backoff: 1.5, maxDelay: '2m', jitter: 'none' } },
+        store: { after: ['fetch'] },
+        once: { after: ['store'], retry: { attempts: 1 } },
+      },
+      { defaults: { retry: { attempts: 4, interval: '500ms', backoff: 3, maxDelay: '1h', jitter: 'full' } } },
+    );
+    const definition = definitionOf(pipeline);
+
+    it('gives every task three retriers: never for bad data, AWS advice for Lambda, then its policy', () => {
+      for (const task of pipeline.tasks) {
+        const retry = stateOf(definition, task.id).Retry as Retrier[];
+        expect(retry).toHaveLength(3);
+        expect(retry[0]).toEqual({ ErrorEquals: NON_RETRYABLE_ERRORS, MaxAttempts: 0 });
+        expect(retry[0]?.ErrorEquals).toContain('DataError');
+        expect(retry[1]).toEqual({
+          ErrorEquals: LAMBDA_SERVICE_ERRORS,
+          IntervalSeconds: 2,
+          MaxAttempts: 6,
+          BackoffRate: 2,
+        });
+        expect(retry[2]?.ErrorEquals).toEqual(['States.ALL']);
+      }
+    });
+
+    it("turns the task's own policy into States.ALL with MaxAttempts = attempts - 1", () => {
+      expect((stateOf(definition, 'fetch').Retry as Retrier[])[2]).toEqual({
+        ErrorEquals: ['States.ALL'],
+        IntervalSeconds: 10,
+        MaxAttempts: 4,
+        BackoffRate: 1.5,
+        MaxDelaySeconds: 120,
+        JitterStrategy: 'NONE',
+      });
+    });
+
+    it('falls back to the pipeline defaults, rounding sub-second intervals up to 1 s', () => {
+      expect((stateOf(definition, 'store').Retry as Retrier[])[2]).toEqual({
+        ErrorEquals: ['States.ALL'],
+        IntervalSeconds: 1,
+        MaxAttempts: 3,
+        BackoffRate: 3,
+        MaxDelaySeconds: 3600,
+        JitterStrategy: 'FULL',
+      });
+    });
+
+    it('makes attempts: 1 a single try', () => {
+      expect((stateOf(definition, 'once').Retry as Retrier[])[2]?.MaxAttempts).toBe(0);
+    });
+  });
+
+  describe('timeouts', () => {
+    it('sets TimeoutSeconds on every task and on the machine', () => {
+      const pipeline = testPipeline(
+        { quick: { timeout: '90s' }, slow: { after: ['quick'], timeout: '1h' }, plain: { after: ['slow'] } },
+        { defaults: { timeout: '10m' }, timeout: '3h' },
+      );
+      const definition = definitionOf(pipeline);
+      expect(definition.TimeoutSeconds).toBe(3 * 3600);
+      expect(['quick', 'slow', 'plain'].map((id) => stateOf(definition, id).TimeoutSeconds)).toEqual([
+        90, 3600, 600,
+      ]);
+    });
+
+    it('uses the default timeouts: 15 minutes a task, 2 hours a run', () => {
+      const definition = definitionOf(testPipeline({ only: {} }));
+      expect([stateOf(definition, 'only').TimeoutSeconds, definition.TimeoutSeconds]).toEqual([900, 7200]);
+    });
+
+    it('gives each handler function the longest timeout of its tasks, capped at 15 minutes', () => {
+      const { handlers } = compilePipeline(
+        testPipeline({
+          a: { timeout: '2m' },
+          b: { after: ['a'], timeout: '5m' },
+          c: { run: check, gate: true, after: ['b'], timeout: '1h' },
+        }),
+      );
+      expect(handlers.map((h) => [h.name, h.tasks, h.timeoutSeconds])).toEqual([
+        ['step', ['a', 'b'], 300],
+        ['check', ['c'], 900],
+      ]);
+    });
+  });
+
+  describe('gates', () => {
+    const definition = definitionOf(
+      testPipeline({
+        ingest: {},
+        validate: { run: check, gate: true, after: ['ingest'] },
+        load: { after: ['validate'] },
+      }),
+    );
+
+    it('follows a gate with a Choice: pass goes on, a reason quarantines, no reason quarantines too', () => {
+      expect(stateOf(definition, 'validate').Next).toBe('validate passed?');
+      expect(stateOf(definition, 'validate passed?')).toEqual({
+        Type: 'Choice',
+        Choices: [
+          { Variable: '$.results.validate.pass', BooleanEquals: true, Next: 'load' },
+          { Variable: '$.results.validate.reason', IsPresent: true, Next: 'validate rejected' },
+        ],
+        Default: 'validate no reason',
+      });
+      for (const rejected of ['validate rejected', 'validate no reason']) {
+        expect(stateOf(definition, rejected)).toMatchObject({
+          Type: 'Pass',
+          Parameters: { Error: 'GateRejected' },
+          Next: 'validate failed',
+        });
+      }
+      expect(stateOf(definition, 'validate failed')).toEqual({
+        Type: 'Fail',
+        ErrorPath: '$.failure.Error',
+        CausePath: '$.failure.Cause',
+      });
+    });
+
+    it('sends GateRejected and DataError to quarantine, everything else to failure', () => {
+      expect(definition.States['Run tasks']?.Catch).toEqual([
+        { ErrorEquals: ['DataError', 'GateRejected'], ResultPath: '$.error', Next: 'Read rejection' },
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Read failure' },
+      ]);
+    });
+
+    it('ends the graph with Succeed when a gate is the last task', () => {
+      const last = definitionOf(
+        testPipeline({ ingest: {}, validate: { run: check, gate: true, after: ['ingest'] } }),
+      );
+      expect(stateOf(last, 'validate passed?').Choices).toContainEqual(
+        expect.objectContaining({ Next: 'validate done' }),
+      );
+      expect(stateOf(last, 'validate done')).toEqual({ Type: 'Succeed' });
+    });
+  });
+
+  describe('retry groups', () => {
+    const definition = definitionOf(
+      testPipeline({
+        ingest: {},
+        transform: { after: ['ingest'] },
+        publish: { after: ['transform'], retry: { attempts: 3, interval: '5s', from: 'transform' } },
+        monitor: { after: ['publish'] },
+      }),
+    );
+    const group = stateOf(definition, 'Retry transform to publish');
+
+    it('wraps the group in a single-branch Parallel carrying the group retry', () => {
+      expect(stateOf(definition, 'ingest').Next).toBe('Retry transform to publish');
+      expect(group.Type).toBe('Parallel');
+      expect(group.Branches).toHaveLength(1);
+      expect(group.Retry).toEqual([
+        { ErrorEquals: NON_RETRYABLE_ERRORS, MaxAttempts: 0 },
+        {
+          ErrorEquals: ['States.ALL'],
+          IntervalSeconds: 5,
+          MaxAttempts: 2,
+          BackoffRate: 2,
+          MaxDelaySeconds: 60,
+          JitterStrategy: 'FULL',
+        },
+      ]);
+      expect(group.Next).toBe('monitor');
+      expect(Object.keys((group.Branches as { States: object }[])[0]?.States ?? {})).toEqual(
+        expect.arrayContaining(['transform', 'publish']),
+      );
+    });
+
+    it('leaves the task that declares retry.from without a States.ALL retrier of its own', () => {
+      const publish = stateOf(definition, 'publish');
+      expect((publish.Retry as Retrier[]).map((r) => r.ErrorEquals)).toEqual([
+        NON_RETRYABLE_ERRORS,
+        LAMBDA_SERVICE_ERRORS,
+      ]);
+      expect((stateOf(definition, 'transform').Retry as Retrier[])[2]?.ErrorEquals).toEqual(['States.ALL']);
+    });
+  });
+
+  describe('non-critical tasks', () => {
+    const definition = definitionOf(
+      testPipeline({
+        load: {},
+        monitor: { run: notify, critical: false, after: ['load'] },
+        archive: { after: ['monitor'] },
+      }),
+    );
+
+    it('catches every error into its result and goes to a warning', () => {
+      expect(stateOf(definition, 'monitor').Catch).toEqual([
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.results.monitor', Next: 'monitor warning' },
+      ]);
+    });
+
+    it('records the warning in the ledger, alerts, and carries on with the next task', () => {
+      expect(stateOf(definition, 'monitor warning')).toMatchObject({
+        Type: 'Task',
+        Resource: `arn:${sub('Partition')}:states:::dynamodb:updateItem`,
+        Parameters: {
+          TableName: sub('LedgerTableName'),
+          UpdateExpression: 'ADD warnings :task',
+          ExpressionAttributeValues: { ':task': { SS: ['monitor'] } },
+        },
+        Next: 'monitor alert',
+      });
+      expect(stateOf(definition, 'monitor alert')).toMatchObject({
+        Type: 'Task',
+        Resource: `arn:${sub('Partition')}:states:::sns:publish`,
+        Parameters: {
+          TopicArn: sub('AlertTopicArn'),
+          Subject: 'stepwise: test task monitor failed (non-critical)',
+        },
+        Next: 'archive',
+      });
+    });
+
+    it('has no path to failure', () => {
+      const names = allStates(definition).map((s) => s.name);
+      expect(names).not.toContain('monitor caught');
+      expect(names).not.toContain('monitor failed');
+    });
+  });
+
+  describe('data flow', () => {
+    it('puts each result under $.results.<task> and hands a task its direct upstream results', () => {
+      const definition = definitionOf(pipelineFromEdges({ a: [], b: ['a'], c: ['a', 'b'] }));
+      expect(stateOf(definition, 'c')).toMatchObject({
+        ResultPath: '$.results.c',
+        Parameters: { 'run.$': '$.run', task: 'c', inputs: { 'a.$': '$.results.a', 'b.$': '$.results.b' } },
+      });
+    });
+
+    it('writes ids with hyphens in bracket notation', () => {
+      const definition = definitionOf(pipelineFromEdges({ 'load-eu': [], report: ['load-eu'] }));
+      expect(stateOf(definition, 'load-eu').ResultPath).toBe("$.results['load-eu']");
+      expect(stateOf(definition, 'report').Parameters).toMatchObject({
+        inputs: { 'load-eu.$': "$.results['load-eu']" },
+      });
+    });
+
+    it('merges the results of every branch of a Parallel', () => {
+      const definition = definitionOf(pipelineFromEdges({ a: [], b: [], c: [], d: ['a', 'b', 'c'] }));
+      expect(stateOf(definition, 'Parallel 1: a, b, c')).toMatchObject({
+        ResultSelector: {
+          'run.$': '$[0].run',
+          'ledger.$': '$[0].ledger',
+          'results.$':
+            'States.JsonMerge($[0].results, States.JsonMerge($[1].results, $[2].results, false), false)',
+        },
+        ResultPath: '$',
+        Next: 'd',
+      });
+    });
+
+    it('writes service integrations as their Step Functions resources', () => {
+      const resources = new Set(
+        allStates(definitionOf(testPipeline({ only: {} })))
+          .map((s) => s.state.Resource)
+          .filter((r): r is string => typeof r === 'string' && r.includes(':states:::')),
+      );
+      expect([...resources].sort()).toEqual([
+        `arn:${sub('Partition')}:states:::aws-sdk:s3:copyObject`,
+        `arn:${sub('Partition')}:states:::aws-sdk:s3:deleteObject`,
+        `arn:${sub('Partition')}:states:::dynamodb:putItem`,
+        `arn:${sub('Partition')}:states:::dynamodb:updateItem`,
+        `arn:${sub('Partition')}:states:::sns:publish`,
+      ]);
+    });
+  });
+
+  describe('limits', () => {
+    it('keeps every state name within 80 characters, even for the longest task ids', () => {
+      const long = (c: string) => `${c}${'x'.repeat(63)}`;
+      const [a, b, c, d] = [long('a'), long('b'), long('c'), long('d')];
+      const definition = definitionOf(
+        testPipeline({
+          [a]: { run: check, gate: true },
+          [b]: { after: [a] },
+          [c]: { after: [a], run: notify, critical: false },
+          [d]: { after: [b, c], retry: { from: a } },
+        }),
+      );
+      const names = allStates(definition).map((s) => s.name);
+      expect(names.filter((n) => [...n].length > 80)).toEqual([]);
+      expect(Math.max(...names.map((n) => [...n].length))).toBe(80);
+      expect(structuralProblems(definition)).toEqual([]);
+    });
+
+    it('compiles random graphs into well-formed machines with short, unique state names', () => {
+      const problems: string[] = [];
+      for (let seed = 1; seed <= 150; seed++) {
+        const random = seededRandom(seed);
+        const edges =
+          seed % 2 === 0
+            ? randomSeriesParallelDag(random, 2 + (seed % 25))
+            : randomDag(random, 2 + (seed % 25), 0.3);
+        for (const problem of structuralProblems(definitionOf(pipelineFromEdges(edges)))) {
+          problems.push(`seed ${seed}: ${problem}`);
+        }
+      }
+      expect(problems).toEqual([]);
+    });
+
+    it('compiles a 300-task pipeline to a definition well under the 1 MB limit', () => {
+      const compiled = compilePipeline(largePipeline(300));
+      const bytes = Buffer.byteLength(JSON.stringify(compiled.definition));
+      expect(compiled.pipeline.tasks).toHaveLength(300);
+      expect(bytes).toBeLessThan(1_000_000);
+      expect(compiled.handlers).toHaveLength(3);
+      expect(structuralProblems(compiled.definition)).toEqual([]);
+      expect(allStates(compiled.definition).filter((s) => [...s.name].length > 80)).toEqual([]);
+    });
+  });
+});

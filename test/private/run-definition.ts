@@ -1,0 +1,140 @@
+import { StateMachine } from 'aws-local-stepfunctions';
+import type { StateMachineDefinition } from '../../lib/compile/asl.ts';
+import { SUBSTITUTIONS } from '../../lib/compile/integrations.ts';
+import { allStates } from './asl.ts';
+
+// aws-local-stepfunctions 3 uses Promise.withResolvers, which Node 20 lacks.
+const promiseStatics = Promise as unknown as { withResolvers?: () => unknown };
+promiseStatics.withResolvers ??= () => {
+  let resolve: unknown;
+  let reject: unknown;
+  const promise = new Promise((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+};
+
+export const FAKE = {
+  region: 'eu-central-1',
+  ledgerTable: 'stepwise-ledger',
+  alertTopic: 'arn:aws:sns:eu-central-1:123456789012:stepwise-alerts',
+  executionId: 'arn:aws:states:eu-central-1:123456789012:execution:test:run-1',
+} as const;
+
+/** What a fake task does with its event: return an output, or throw the way a Lambda error arrives. */
+export type FakeTask = (event: { task: string; inputs: Record<string, unknown> }) => unknown;
+
+/**
+ * A task error with a plain-text cause. A real Lambda error's cause is JSON; aws-local-stepfunctions 3
+ * loses the escaping of quotes when one intrinsic function feeds another, as the failure path's
+ * `States.JsonToString(States.Array(...))` does, so a JSON cause cannot be run through it here.
+ */
+export function taskError(name: string, message: string): Error {
+  const error = new Error(message);
+  error.name = name;
+  return error;
+}
+
+export interface ServiceCall {
+  readonly state: string;
+  readonly resource: string;
+  readonly parameters: Record<string, unknown>;
+}
+
+export interface LocalRun {
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly error?: string;
+  readonly cause?: string;
+  /** Calls to DynamoDB, SNS and S3, in order. */
+  readonly calls: readonly ServiceCall[];
+  /** Task ids in the order their handlers ran, one entry per attempt. */
+  readonly attempts: readonly string[];
+}
+
+/**
+ * Runs a compiled definition with aws-local-stepfunctions, after the substitutions CloudFormation would
+ * make. Task states of the graph run the given fakes; service integrations are recorded and succeed.
+ * Retries wait no time.
+ */
+export async function runDefinition(
+  definition: StateMachineDefinition,
+  tasks: Readonly<Record<string, FakeTask>>,
+  run: Record<string, unknown> = {},
+): Promise<LocalRun> {
+  const substituted = substitute(definition);
+  const calls: ServiceCall[] = [];
+  const attempts: string[] = [];
+  const handlers: Record<string, (input: never) => unknown> = {};
+  const retryIntervalOverrides: Record<string, number> = {};
+  for (const { name, state } of allStates(substituted)) {
+    if (state.Retry) retryIntervalOverrides[name] = 0;
+    if (state.Type !== 'Task') continue;
+    const resource = state.Resource as string;
+    if (resource.startsWith('arn:aws:lambda:')) {
+      handlers[name] = async (event: { task: string; inputs: Record<string, unknown> }) => {
+        attempts.push(event.task);
+        const fake = tasks[event.task];
+        if (!fake) throw new Error(`no fake for task '${event.task}'`);
+        return fake(event);
+      };
+    } else {
+      handlers[name] = async (parameters: Record<string, unknown>) => {
+        calls.push({ state: name, resource, parameters });
+        return {};
+      };
+    }
+  }
+  const machine = new StateMachine(substituted as never, { validationOptions: { checkArn: false } });
+  const execution = machine.run(
+    {
+      run: {
+        id: 'run-1',
+        pipeline: 'test',
+        trigger: { type: 'manual', input: {} },
+        logicalTime: '2026-11-01T02:00:00Z',
+        key: 'manual#run-1',
+        ...run,
+      },
+    } as never,
+    {
+      overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
+      // aws-local-stepfunctions does not fill in $$.State; the compiled definition reads from it.
+      context: {
+        Execution: { Id: FAKE.executionId, Name: 'run-1', StartTime: '2026-11-01T02:00:01Z' },
+        State: { Name: 'any', EnteredTime: '2026-11-01T02:00:02Z', RetryCount: 0 },
+      } as never,
+    },
+  );
+  let failure: { Error?: string; Cause?: string } | undefined;
+  for await (const event of execution.eventLogs) {
+    if (event.type === 'ExecutionFailed') failure = event as { Error?: string; Cause?: string };
+  }
+  await execution.result.catch(() => undefined);
+  if (failure) {
+    return { status: 'FAILED', error: failure.Error ?? '', cause: failure.Cause ?? '', calls, attempts };
+  }
+  return { status: 'SUCCEEDED', calls, attempts };
+}
+
+/** Fills in the DefinitionSubstitutions placeholders the way the Pipeline construct does. */
+export function substitute(definition: StateMachineDefinition): StateMachineDefinition {
+  // aws-local-stepfunctions 3 reads `"ResultPath": "$"` as a field named '$' rather than "replace the
+  // state"; leaving ResultPath out means the same thing to Step Functions and works there too.
+  const copy = structuredClone(definition);
+  for (const { state } of allStates(copy)) if (state.ResultPath === '$') delete state.ResultPath;
+  const values: Record<string, string> = {
+    [SUBSTITUTIONS.partition]: 'aws',
+    [SUBSTITUTIONS.region]: FAKE.region,
+    [SUBSTITUTIONS.ledgerTable]: FAKE.ledgerTable,
+    [SUBSTITUTIONS.alertTopic]: FAKE.alertTopic,
+  };
+  const text = JSON.stringify(copy).replace(/\$\{([A-Za-z0-9_]+)\}/g, (_, key: string) => {
+    if (key.startsWith('Handler_'))
+      return `arn:aws:lambda:${FAKE.region}:123456789012:function:${key.slice(8)}`;
+    const value = values[key];
+    if (value === undefined) throw new Error(`no substitution for \${${key}}`);
+    return value;
+  });
+  return JSON.parse(text) as StateMachineDefinition;
+}
