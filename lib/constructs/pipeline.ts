@@ -52,7 +52,7 @@ export class Pipeline extends Construct {
           environment: { STEPWISE_PIPELINE: props.spec.name, ...handler.env },
           memoryMb: handler.memoryMb,
           timeout: Duration.seconds(handler.timeoutSeconds),
-          description: `stepwise ${props.spec.name}: ${handler.tasks.join(', ')}`,
+          description: handlerDescription(props.spec.name, handler.tasks),
         }),
       );
     }
@@ -150,6 +150,19 @@ export class Pipeline extends Construct {
       );
     }
   }
+}
+
+const LAMBDA_DESCRIPTION_MAX = 256;
+
+/** Names the tasks a function serves; Lambda caps a description at 256 characters, so a long list is cut. */
+function handlerDescription(pipeline: string, tasks: readonly string[]): string {
+  const head = `stepwise ${pipeline}: `;
+  for (let shown = tasks.length; shown > 0; shown--) {
+    const rest = tasks.length - shown;
+    const text = `${head}${tasks.slice(0, shown).join(', ')}${rest > 0 ? ` and ${rest} more` : ''}`;
+    if (text.length <= LAMBDA_DESCRIPTION_MAX) return text;
+  }
+  return `${head}${tasks.length} tasks`.slice(0, LAMBDA_DESCRIPTION_MAX);
 }
 
 /** How cdk-nag writes a resource in a finding id: tokens become `<LogicalId.Attr>` or `<AWS::Pseudo>`. */
