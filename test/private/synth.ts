@@ -10,9 +10,14 @@ import type { Template } from 'aws-cdk-lib/assertions';
  * `bundle: false` NodejsFunction skips esbuild, for tests that only read templates.
  */
 export function testApp(options: { bundle: boolean; props?: AppProps }): { app: App; outdir: string } {
-  const outdir = mkdtempSync(join(tmpdir(), 'stepwise-synth-'));
+  const outdir = tempOutdir();
   const context = { ...options.props?.context, ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) };
   return { app: new App({ ...options.props, outdir, context }), outdir };
+}
+
+/** A fresh directory for a cloud assembly. */
+export function tempOutdir(): string {
+  return mkdtempSync(join(tmpdir(), 'stepwise-synth-'));
 }
 
 export function removeOutdir(outdir: string): void {
@@ -73,7 +78,7 @@ interface CloudFormationValidate {
  * package, so it is reached through aws-cdk-lib's own resolution.
  */
 export function loadCloudFormationValidate(): CloudFormationValidate {
-  const requireFromCdk = createRequire(import.meta.resolve('aws-cdk-lib'));
+  const requireFromCdk = createRequire(createRequire(import.meta.url).resolve('aws-cdk-lib'));
   return requireFromCdk('@aws/cloudformation-validate') as CloudFormationValidate;
 }
 

@@ -1,0 +1,17 @@
+// The CDK app: the reference pipeline in a stack of its own making, checked by cdk-nag's AwsSolutions
+// pack on every synth. `bin/app.ts` synthesizes it for `cdk`; tests and benchmarks build it here.
+import { App, type AppProps, Stack, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import orders from '../examples/orders/pipeline.ts';
+import { DataBucket, Pipeline } from '../lib/index.ts';
+
+/** Builds the app without synthesizing it, so a caller can choose the output directory and context. */
+export function buildApp(props: AppProps = {}): App {
+  const app = new App(props);
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+
+  const stack = new Stack(app, 'Orders', { description: 'stepwise reference pipeline: orders' });
+  const raw = new DataBucket(stack, 'Raw');
+  new Pipeline(stack, 'Orders', { spec: orders, buckets: { raw: raw.bucket } });
+  return app;
+}
