@@ -3,6 +3,7 @@
  * machine's role is granted exactly these, and the local engine must serve or refuse each one; a test
  * holds the two lists together.
  */
+// biome-ignore-start lint/suspicious/noTemplateCurlyInString: ${...} are DefinitionSubstitutions placeholders
 export const INTEGRATIONS = {
   dynamodbPutItem: 'arn:${Partition}:states:::dynamodb:putItem',
   dynamodbUpdateItem: 'arn:${Partition}:states:::dynamodb:updateItem',
@@ -10,6 +11,7 @@ export const INTEGRATIONS = {
   s3CopyObject: 'arn:${Partition}:states:::aws-sdk:s3:copyObject',
   s3DeleteObject: 'arn:${Partition}:states:::aws-sdk:s3:deleteObject',
 } as const;
+// biome-ignore-end lint/suspicious/noTemplateCurlyInString: see above
 
 export type IntegrationName = keyof typeof INTEGRATIONS;
 

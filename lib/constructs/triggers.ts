@@ -17,9 +17,11 @@ export function addTrigger(
 ): void {
   switch (trigger.kind) {
     case 'schedule':
-      return addSchedule(scope, id, pipeline, trigger, dispatcher);
+      addSchedule(scope, id, pipeline, trigger, dispatcher);
+      return;
     case 's3ObjectCreated':
-      return addS3ObjectCreated(scope, id, pipeline, trigger, dispatcher);
+      addS3ObjectCreated(scope, id, pipeline, trigger, dispatcher);
+      return;
   }
 }
 

@@ -1,0 +1,45 @@
+import { readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadSpec } from '../local/synth.ts';
+import { DEFAULT_STATE_DIR, exitCode, runLocally, runsCommand } from './commands.ts';
+import type { CliOptions } from './main.ts';
+import { type Output, renderRunSummary } from './render.ts';
+
+const ORDERS = fileURLToPath(new URL('../../examples/orders/', import.meta.url));
+
+/**
+ * `npm start`: the reference pipeline on a fresh state dir, first on a good file (SUCCEEDED), then on
+ * a bad one (QUARANTINED, with its alert), then the ledger. Exits 0 when both end as expected.
+ */
+export async function runDemo(options: CliOptions, output: Output): Promise<number> {
+  const stateDir = resolve(options['state-dir'] ?? join(DEFAULT_STATE_DIR, 'demo'));
+  rmSync(stateDir, { recursive: true, force: true });
+  const spec = await loadSpec(join(ORDERS, 'pipeline.ts'));
+  const tty = Boolean(output.out.isTTY);
+  const cases = [
+    { title: 'a good orders file', file: 'data/good/orders-2026-11-01.csv', key: 'orders/2026-11-01.csv', expect: 'SUCCEEDED' },
+    { title: 'a bad orders file (an amount that is not a number)', file: 'data/bad/non-numeric-amount.csv', key: 'orders/2026-11-02.csv', expect: 'QUARANTINED' },
+  ];
+  let ok = true;
+  for (const [index, c] of cases.entries()) {
+    output.out.write(`\n== ${index + 1}. ${c.title}: s3://raw/${c.key}\n`);
+    const report = await runLocally(spec, { kind: 's3', bucket: 'raw', key: c.key, file: join(ORDERS, c.file) }, { 'state-dir': stateDir }, output);
+    output.out.write(`${renderRunSummary(report, tty)}\n`);
+    if (report.status !== c.expect) ok = false;
+    void exitCode;
+  }
+  output.out.write(`\n== alerts (${join(stateDir, 'alerts.jsonl')})\n`);
+  for (const line of readFileSync(join(stateDir, 'alerts.jsonl'), 'utf8').trim().split('\n')) {
+    const alert = JSON.parse(line) as { subject: string };
+    output.out.write(`  ${alert.subject}\n`);
+  }
+  output.out.write(`\n== the ledger: stepwise runs orders --state-dir ${stateDir}\n`);
+  await runsCommand('orders', { 'state-dir': stateDir }, output);
+  output.out.write(
+    ok
+      ? `\nBoth runs ended as expected: one SUCCEEDED, one QUARANTINED. Try 'npx stepwise run examples/orders/pipeline.ts --s3-object raw/orders/x.csv=examples/orders/data/good/orders-2026-11-02.csv'.\n`
+      : '\nA run did not end as expected; see above.\n',
+  );
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,97 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { SpecError } from '../spec/errors.ts';
+import { runDemo } from './demo.ts';
+import { CliUsageError } from './errors.ts';
+import { graphCommand, runCommand, runsCommand, validateCommand } from './commands.ts';
+import type { Output } from './render.ts';
+
+const USAGE = `stepwise: data pipelines on AWS Step Functions, runnable on this machine
+
+Usage:
+  stepwise validate <spec> [--json]
+  stepwise graph <spec> [--format mermaid|dot]
+  stepwise run <spec> [--input JSON] [--s3-object BUCKET/KEY=LOCALFILE] [--json] [--state-dir DIR]
+  stepwise runs <pipeline> [--status S] [--limit N] [--json] [--state-dir DIR]
+  stepwise demo [--state-dir DIR]      the reference pipeline on a good and a bad file
+
+Options:
+  --json        one JSON object on stdout, for scripts
+  --state-dir   where local runs keep the ledger, S3 objects and alerts (default .stepwise/)
+  --debug       show stack traces
+`;
+
+const OPTIONS = {
+  json: { type: 'boolean' },
+  format: { type: 'string' },
+  input: { type: 'string' },
+  's3-object': { type: 'string' },
+  'state-dir': { type: 'string' },
+  status: { type: 'string' },
+  limit: { type: 'string' },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} satisfies ParseArgsConfig['options'];
+
+export type CliOptions = {
+  json?: boolean;
+  format?: string;
+  input?: string;
+  's3-object'?: string;
+  'state-dir'?: string;
+  status?: string;
+  limit?: string;
+  debug?: boolean;
+};
+
+/** Runs the CLI; returns the exit code. Every error is printed here, in one place. */
+export async function main(argv: readonly string[], output: Output = { out: process.stdout, err: process.stderr }): Promise<number> {
+  let debug = argv.includes('--debug');
+  try {
+    const { values, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    debug = Boolean(values.debug);
+    const [command, ...rest] = positionals;
+    if (values.help || command === undefined || command === 'help') {
+      output.out.write(USAGE);
+      return command === undefined && !values.help ? 2 : 0;
+    }
+    switch (command) {
+      case 'validate':
+        return await validateCommand(one(rest, 'validate', '<spec>'), values, output);
+      case 'graph':
+        return await graphCommand(one(rest, 'graph', '<spec>'), values, output);
+      case 'run':
+        return await runCommand(one(rest, 'run', '<spec>'), values, output);
+      case 'runs':
+        return await runsCommand(one(rest, 'runs', '<pipeline>'), values, output);
+      case 'demo':
+        return await runDemo(values, output);
+      default:
+        throw new CliUsageError(`unknown command '${command}'; the commands are validate, graph, run, runs and demo`);
+    }
+  } catch (error) {
+    return reportError(error, output, debug);
+  }
+}
+
+function one(rest: readonly string[], command: string, what: string): string {
+  if (rest.length !== 1) {
+    throw new CliUsageError(
+      rest.length === 0 ? `'stepwise ${command}' needs ${what}` : `'stepwise ${command}' takes one ${what}, got ${rest.length}: ${rest.join(' ')}`,
+    );
+  }
+  return rest[0] as string;
+}
+
+function reportError(error: unknown, output: Output, debug: boolean): number {
+  if (error instanceof SpecError) {
+    output.err.write(`error: ${error.message}\n`);
+    return 1;
+  }
+  const e = error instanceof Error ? error : new Error(String(error));
+  const usage = e instanceof CliUsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+  output.err.write(`error: ${e.message}\n`);
+  if (usage) output.err.write(`run 'stepwise --help' for usage\n`);
+  if (debug && e.stack) output.err.write(`${e.stack}\n`);
+  else if (!usage) output.err.write('(run with --debug for the stack trace)\n');
+  return usage ? 2 : 1;
+}

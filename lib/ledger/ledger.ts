@@ -1,0 +1,297 @@
+import {
+  BatchWriteItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+  QueryCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { causeMessage, type TaskAttempt } from './task-attempts.ts';
+
+export type RunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'QUARANTINED' | 'DEDUPLICATED' | 'TIMED_OUT';
+export type TaskStatus = 'SUCCEEDED' | 'FAILED' | 'SKIPPED' | 'QUARANTINED';
+export const RUN_STATUSES: readonly RunStatus[] = ['RUNNING', 'SUCCEEDED', 'FAILED', 'QUARANTINED', 'DEDUPLICATED', 'TIMED_OUT'];
+
+/** A run row, as the state machine and dispatcher write it. */
+export interface RunRow {
+  readonly pk: string;
+  readonly sk: string;
+  readonly pipeline: string;
+  readonly runId: string;
+  readonly status: RunStatus;
+  readonly startedAt: string;
+  readonly endedAt: string | undefined;
+  readonly trigger: unknown;
+  readonly runKey: string | undefined;
+  readonly logicalTime: string | undefined;
+  readonly executionArn: string | undefined;
+  readonly failedTask: string | undefined;
+  readonly error: string | undefined;
+  readonly errorCause: string | undefined;
+  readonly reason: string | undefined;
+  readonly quarantineBucket: string | undefined;
+  readonly quarantineKey: string | undefined;
+  readonly warnings: readonly string[];
+  readonly tasks: readonly string[];
+  readonly transitions: number | undefined;
+  readonly duplicateOf: string | undefined;
+}
+
+export interface TaskReport {
+  readonly id: string;
+  readonly status: TaskStatus;
+  readonly attempts: number;
+  readonly startedAt: string | null;
+  readonly endedAt: string | null;
+  readonly error?: string;
+}
+
+/** The `run --json` and `runs --json` object: one run with its tasks. */
+export interface RunReport {
+  readonly runId: string;
+  readonly pipeline: string;
+  readonly status: RunStatus;
+  readonly trigger: unknown;
+  readonly tasks: readonly TaskReport[];
+  readonly transitions: number;
+  readonly durationMs: number;
+  readonly startedAt: string;
+  readonly quarantine?: { readonly bucket: string; readonly key: string; readonly reason: string };
+  readonly warnings?: readonly string[];
+  readonly error?: { readonly task: string | undefined; readonly error: string | undefined; readonly message: string | undefined };
+  readonly duplicateOf?: string;
+}
+
+const s = (item: Record<string, AttributeValue>, key: string) => item[key]?.S;
+
+export function parseRunRow(item: Record<string, AttributeValue>): RunRow {
+  const trigger = s(item, 'trigger');
+  let parsedTrigger: unknown = trigger;
+  try {
+    parsedTrigger = trigger === undefined ? undefined : JSON.parse(trigger);
+  } catch {
+    // keep the raw text: a ledger row is never dropped for a field we cannot read
+  }
+  return {
+    pk: s(item, 'pk') as string,
+    sk: s(item, 'sk') as string,
+    pipeline: s(item, 'pipeline') as string,
+    runId: s(item, 'runId') as string,
+    status: s(item, 'status') as RunStatus,
+    startedAt: s(item, 'startedAt') as string,
+    endedAt: s(item, 'endedAt'),
+    trigger: parsedTrigger,
+    runKey: s(item, 'runKey'),
+    logicalTime: s(item, 'logicalTime'),
+    executionArn: s(item, 'executionArn'),
+    failedTask: s(item, 'failedTask'),
+    error: s(item, 'error'),
+    errorCause: s(item, 'errorCause'),
+    reason: s(item, 'reason'),
+    quarantineBucket: s(item, 'quarantineBucket'),
+    quarantineKey: s(item, 'quarantineKey'),
+    warnings: item.warnings?.SS ?? [],
+    tasks: (item.tasks?.L ?? []).map((v) => v.S as string),
+    transitions: item.transitions?.N === undefined ? undefined : Number(item.transitions.N),
+    duplicateOf: s(item, 'duplicateOf'),
+  };
+}
+
+export function parseAttemptRow(item: Record<string, AttributeValue>): TaskAttempt {
+  const duration = item.durationMs?.N;
+  return {
+    task: s(item, 'task') as string,
+    attempt: Number(item.attempt?.N ?? 1),
+    status: s(item, 'status') as TaskAttempt['status'],
+    startedAt: s(item, 'startedAt') as string,
+    endedAt: s(item, 'endedAt'),
+    durationMs: duration === undefined ? undefined : Number(duration),
+    error: s(item, 'error'),
+    cause: s(item, 'cause'),
+  };
+}
+
+/** The key of one task attempt row: `RUN#<runId>` / `TASK#<task>#<attempt, zero-padded>`. */
+export function attemptKey(runId: string, task: string, attempt: number): { pk: string; sk: string } {
+  return { pk: `RUN#${runId}`, sk: `TASK#${task}#${String(attempt).padStart(4, '0')}` };
+}
+
+/** Writes task attempts idempotently: the same attempt always lands on the same key. */
+export async function writeAttempts(
+  client: DynamoDBClient,
+  table: string,
+  run: { pipeline: string; runId: string },
+  attempts: readonly TaskAttempt[],
+): Promise<void> {
+  const items = attempts.map((a) => {
+    const key = attemptKey(run.runId, a.task, a.attempt);
+    const item: Record<string, AttributeValue> = {
+      pk: { S: key.pk },
+      sk: { S: key.sk },
+      kind: { S: 'attempt' },
+      pipeline: { S: run.pipeline },
+      runId: { S: run.runId },
+      task: { S: a.task },
+      attempt: { N: String(a.attempt) },
+      status: { S: a.status },
+      startedAt: { S: a.startedAt },
+    };
+    if (a.endedAt !== undefined) item.endedAt = { S: a.endedAt };
+    if (a.durationMs !== undefined) item.durationMs = { N: String(a.durationMs) };
+    if (a.error !== undefined) item.error = { S: a.error };
+    if (a.cause !== undefined) item.cause = { S: a.cause.slice(0, 32_000) };
+    return { PutRequest: { Item: item } };
+  });
+  for (let i = 0; i < items.length; i += 25) {
+    let pending: typeof items | undefined = items.slice(i, i + 25);
+    for (let tries = 0; pending && pending.length > 0; tries++) {
+      const result = await client.send(new BatchWriteItemCommand({ RequestItems: { [table]: pending } }));
+      pending = result.UnprocessedItems?.[table] as typeof items | undefined;
+      if (pending?.length && tries > 8) throw new Error(`ledger: ${pending.length} task attempt rows could not be written`);
+      if (pending?.length) await new Promise((r) => setTimeout(r, 50 * 2 ** tries));
+    }
+  }
+}
+
+export async function findRun(client: DynamoDBClient, table: string, pipeline: string, runId: string): Promise<RunRow | undefined> {
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :run)',
+        FilterExpression: 'runId = :id',
+        ExpressionAttributeValues: { ':pk': { S: `PIPELINE#${pipeline}` }, ':run': { S: 'RUN#' }, ':id': { S: runId } },
+        ScanIndexForward: false,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    const found = page.Items?.[0];
+    if (found) return parseRunRow(found);
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return undefined;
+}
+
+/** Runs of a pipeline, newest first. */
+export async function listRuns(
+  client: DynamoDBClient,
+  table: string,
+  pipeline: string,
+  options: { status?: RunStatus; limit?: number } = {},
+): Promise<RunRow[]> {
+  const rows: RunRow[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  const limit = options.limit ?? 20;
+  do {
+    const page = await client.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :run)',
+        ExpressionAttributeValues: {
+          ':pk': { S: `PIPELINE#${pipeline}` },
+          ':run': { S: 'RUN#' },
+          ...(options.status ? { ':status': { S: options.status } } : {}),
+        },
+        ...(options.status ? { FilterExpression: '#status = :status', ExpressionAttributeNames: { '#status': 'status' } } : {}),
+        ScanIndexForward: false,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    rows.push(...(page.Items ?? []).map(parseRunRow));
+    start = page.LastEvaluatedKey;
+  } while (start && rows.length < limit);
+  return rows.slice(0, limit);
+}
+
+export async function readAttempts(client: DynamoDBClient, table: string, runId: string): Promise<TaskAttempt[]> {
+  const attempts: TaskAttempt[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :task)',
+        ExpressionAttributeValues: { ':pk': { S: `RUN#${runId}` }, ':task': { S: 'TASK#' } },
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    attempts.push(...(page.Items ?? []).map(parseAttemptRow));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return attempts;
+}
+
+/** Closes a run the state machine could not close itself (a timeout), and records what only history knows. */
+export async function completeRunRow(
+  client: DynamoDBClient,
+  table: string,
+  row: RunRow,
+  fields: { tasks: readonly string[]; transitions: number; close?: { status: RunStatus; endedAt: string; error?: string } },
+): Promise<void> {
+  const values: Record<string, AttributeValue> = {
+    ':tasks': { L: fields.tasks.map((t) => ({ S: t })) },
+    ':transitions': { N: String(fields.transitions) },
+  };
+  let expression = 'SET tasks = :tasks, transitions = :transitions';
+  const names: Record<string, string> = {};
+  if (fields.close && row.status === 'RUNNING') {
+    expression += ', #status = :status, endedAt = :endedAt';
+    names['#status'] = 'status';
+    values[':status'] = { S: fields.close.status };
+    values[':endedAt'] = { S: fields.close.endedAt };
+    if (fields.close.error) {
+      expression += ', #error = :error';
+      names['#error'] = 'error';
+      values[':error'] = { S: fields.close.error };
+    }
+  }
+  await client.send(
+    new UpdateItemCommand({
+      TableName: table,
+      Key: { pk: { S: row.pk }, sk: { S: row.sk } },
+      UpdateExpression: expression,
+      ExpressionAttributeValues: values,
+      ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+    }),
+  );
+}
+
+/** A run row and its attempt rows, as the CLI reports them. */
+export function runReport(row: RunRow, attempts: readonly TaskAttempt[], taskOrder: readonly string[] = row.tasks): RunReport {
+  const order = taskOrder.length > 0 ? taskOrder : [...new Set(attempts.map((a) => a.task))];
+  const tasks: TaskReport[] = order.map((id) => {
+    const mine = attempts.filter((a) => a.task === id).sort((a, b) => a.attempt - b.attempt);
+    const last = mine.at(-1);
+    if (!last) return { id, status: 'SKIPPED', attempts: 0, startedAt: null, endedAt: null };
+    const quarantinedHere = row.status === 'QUARANTINED' && row.failedTask === id;
+    const status: TaskStatus = quarantinedHere ? 'QUARANTINED' : last.status === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED';
+    const message = quarantinedHere && row.reason !== undefined ? row.reason : causeMessage(last.cause);
+    return {
+      id,
+      status,
+      attempts: mine.length,
+      startedAt: (mine[0] as TaskAttempt).startedAt,
+      endedAt: last.endedAt ?? null,
+      ...(status !== 'SUCCEEDED' && message !== undefined ? { error: message } : {}),
+    };
+  });
+  const end = row.endedAt ?? row.startedAt;
+  return {
+    runId: row.runId,
+    pipeline: row.pipeline,
+    status: row.status,
+    trigger: row.trigger,
+    tasks,
+    transitions: row.transitions ?? 0,
+    durationMs: Math.max(0, Date.parse(end) - Date.parse(row.startedAt)),
+    startedAt: row.startedAt,
+    ...(row.status === 'QUARANTINED'
+      ? { quarantine: { bucket: row.quarantineBucket ?? '', key: row.quarantineKey ?? '', reason: row.reason ?? '' } }
+      : {}),
+    ...(row.warnings.length > 0 ? { warnings: row.warnings } : {}),
+    ...(row.status === 'FAILED' || row.status === 'TIMED_OUT'
+      ? { error: { task: row.failedTask, error: row.error, message: causeMessage(row.errorCause) } }
+      : {}),
+    ...(row.duplicateOf ? { duplicateOf: row.duplicateOf } : {}),
+  };
+}

@@ -1,0 +1,255 @@
+import { ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
+import type { State, StateMachineDefinition } from '../compile/asl.ts';
+import type { HistoryEvent } from '../ledger/task-attempts.ts';
+import { executionContext, installStateTap } from './asl-runtime.ts';
+import { type Alert, type IntegrationContext, integrationFor, LOCAL_INTEGRATIONS } from './integrations.ts';
+import type { LambdaHost } from './lambda-host.ts';
+import { ApiError, type StepFunctionsApi } from './sfn-server.ts';
+import type { LocalDeployment, LocalStateMachine } from './template.ts';
+
+/** What the engine reports as it runs, for the CLI to render. The engine itself never prints. */
+export type EngineEvent =
+  | { readonly type: 'execution-started'; readonly executionArn: string; readonly name: string }
+  | { readonly type: 'task-started'; readonly name: string; readonly task: string; readonly attempt: number; readonly at: string }
+  | { readonly type: 'task-succeeded'; readonly name: string; readonly task: string; readonly attempt: number; readonly at: string }
+  | {
+      readonly type: 'task-failed';
+      readonly name: string;
+      readonly task: string;
+      readonly attempt: number;
+      readonly at: string;
+      readonly error: string;
+      readonly cause: string;
+    }
+  | { readonly type: 'alert'; readonly alert: Alert }
+  | { readonly type: 'execution-finished'; readonly name: string; readonly status: ExecutionStatus };
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT';
+
+export interface ExecutionRecord {
+  readonly arn: string;
+  readonly name: string;
+  readonly stateMachineArn: string;
+  readonly input: string;
+  readonly startDate: Date;
+  stopDate: Date | undefined;
+  status: ExecutionStatus;
+  output: unknown;
+  error: string | undefined;
+  cause: string | undefined;
+  /** States entered, as Step Functions bills them. */
+  transitions: number;
+  readonly history: HistoryEvent[];
+  readonly tasks: ReadonlySet<string>;
+  readonly done: Promise<ExecutionRecord>;
+}
+
+/** A state the engine cannot serve. Raised before any execution starts, naming the state and the fix. */
+export class UnsupportedResourceError extends Error {
+  override readonly name = 'UnsupportedResourceError';
+}
+
+/**
+ * Runs synthesized state machines with aws-local-stepfunctions, serving every Task state from the
+ * embedded stand-ins: Lambda tasks from their bundled assets, service integrations from dynalite,
+ * s3rver and the alert sink. Executions are named, and a name is never reused, as in Step Functions.
+ */
+export class LocalEngine implements StepFunctionsApi {
+  private readonly machines = new Map<string, { machine: LocalStateMachine; runner: StateMachine; tasks: Set<string> }>();
+  private readonly executions = new Map<string, ExecutionRecord>();
+  private readonly integrations: IntegrationContext;
+
+  constructor(
+    private readonly deployment: LocalDeployment,
+    private readonly lambdas: LambdaHost,
+    integrations: Omit<IntegrationContext, 'onAlert'>,
+    private readonly onEvent: (event: EngineEvent) => void = () => undefined,
+  ) {
+    installStateTap();
+    this.integrations = { ...integrations, onAlert: (alert) => this.onEvent({ type: 'alert', alert }) };
+    for (const machine of deployment.stateMachines) {
+      const tasks = new Set<string>();
+      for (const [name, state] of allStates(machine.definition)) {
+        this.checkServed(name, state);
+        if (this.isLambdaTask(state)) tasks.add(name);
+      }
+      const runner = new StateMachine(machine.definition as never, { validationOptions: { checkPaths: false, checkArn: false } });
+      this.machines.set(machine.arn, { machine, runner, tasks });
+    }
+  }
+
+  startExecution(request: { stateMachineArn: string; name?: string; input?: string }): { executionArn: string; startDate: number } {
+    const entry = this.machines.get(request.stateMachineArn);
+    if (!entry) throw new ApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${request.stateMachineArn}'`);
+    const name = request.name ?? crypto.randomUUID();
+    const arn = `${request.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    const input = request.input ?? '{}';
+    const existing = this.executions.get(arn);
+    if (existing) {
+      // Step Functions: the same name and input is idempotent; a different input is refused.
+      if (existing.input === input) return { executionArn: arn, startDate: existing.startDate.getTime() / 1000 };
+      throw new ApiError('ExecutionAlreadyExists', `Execution Already Exists: '${arn}'`);
+    }
+    const record = this.execute(entry, arn, name, input);
+    return { executionArn: arn, startDate: record.startDate.getTime() / 1000 };
+  }
+
+  describeExecution(request: { executionArn: string }): Record<string, unknown> {
+    const record = this.executions.get(request.executionArn);
+    if (!record) throw new ApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${request.executionArn}'`);
+    return {
+      executionArn: record.arn,
+      stateMachineArn: record.stateMachineArn,
+      name: record.name,
+      status: record.status,
+      startDate: record.startDate.getTime() / 1000,
+      ...(record.stopDate ? { stopDate: record.stopDate.getTime() / 1000 } : {}),
+      input: record.input,
+      ...(record.output === undefined ? {} : { output: JSON.stringify(record.output) }),
+      ...(record.error ? { error: record.error, cause: record.cause } : {}),
+    };
+  }
+
+  execution(arn: string): ExecutionRecord | undefined {
+    return this.executions.get(arn);
+  }
+
+  private execute(
+    entry: { machine: LocalStateMachine; runner: StateMachine; tasks: Set<string> },
+    arn: string,
+    name: string,
+    input: string,
+  ): ExecutionRecord {
+    const history: HistoryEvent[] = [];
+    const attempts = new Map<string, number>();
+    const { tasks } = entry;
+    const emit = this.onEvent;
+    let resolveDone!: (record: ExecutionRecord) => void;
+    const record: ExecutionRecord = {
+      arn,
+      name,
+      stateMachineArn: entry.machine.arn,
+      input,
+      startDate: new Date(),
+      stopDate: undefined,
+      status: 'RUNNING',
+      output: undefined,
+      error: undefined,
+      cause: undefined,
+      transitions: 0,
+      history,
+      tasks,
+      done: new Promise((resolve) => {
+        resolveDone = resolve;
+      }),
+    };
+    this.executions.set(arn, record);
+    const startTask = (task: string) => {
+      const attempt = (attempts.get(task) ?? 0) + 1;
+      attempts.set(task, attempt);
+      emit({ type: 'task-started', name, task, attempt, at: new Date().toISOString() });
+    };
+    const context = executionContext(
+      { arn, name },
+      {
+        entered(state) {
+          record.transitions++;
+          history.push({ type: 'entered', state, at: new Date().toISOString() });
+          if (tasks.has(state)) startTask(state);
+        },
+        retried(state) {
+          history.push({ type: 'retried', state, at: new Date().toISOString() });
+          if (tasks.has(state)) startTask(state);
+        },
+        failed(state, _type, error, cause) {
+          const at = new Date().toISOString();
+          history.push({ type: 'failed', state, at, error, cause });
+          if (tasks.has(state)) emit({ type: 'task-failed', name, task: state, attempt: attempts.get(state) ?? 1, at, error, cause });
+        },
+        exited(state) {
+          const at = new Date().toISOString();
+          const last = history.findLast((e) => e.state === state);
+          history.push({ type: 'exited', state, at });
+          if (tasks.has(state) && last?.type !== 'failed') {
+            emit({ type: 'task-succeeded', name, task: state, attempt: attempts.get(state) ?? 1, at });
+          }
+        },
+      },
+    );
+    emit({ type: 'execution-started', executionArn: arn, name });
+    const run = entry.runner.run(JSON.parse(input), {
+      overrides: { taskResourceLocalHandlers: this.taskHandlers(entry.machine.definition) as never },
+      context,
+    });
+    run.result.then(
+      (output) => {
+        record.status = 'SUCCEEDED';
+        record.output = output;
+      },
+      (error: Error) => {
+        if (error instanceof ExecutionTimeoutError) {
+          record.status = 'TIMED_OUT';
+          record.error = 'States.Timeout';
+          return;
+        }
+        const cause = (error as { cause?: Error }).cause ?? error;
+        record.status = 'FAILED';
+        record.error = cause.name;
+        record.cause = typeof (cause as { cause?: unknown }).cause === 'string' ? String((cause as { cause?: unknown }).cause) : cause.message;
+      },
+    ).finally(() => {
+      record.stopDate = new Date();
+      emit({ type: 'execution-finished', name, status: record.status });
+      resolveDone(record);
+    });
+    return record;
+  }
+
+  private taskHandlers(definition: StateMachineDefinition): Record<string, (input: unknown) => Promise<unknown>> {
+    const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+    for (const [name, state] of allStates(definition)) {
+      if (state.Type !== 'Task') continue;
+      const resource = String(state.Resource);
+      const fn = this.deployment.functions.get(resource);
+      if (fn) {
+        handlers[name] = async (input) => {
+          const outcome = await this.lambdas.invoke(fn, input);
+          if (outcome.ok) return outcome.result;
+          // As Step Functions reports a Lambda error: the errorType names it, the cause is the payload.
+          const error = new Error(JSON.stringify({ errorType: outcome.errorType, errorMessage: outcome.errorMessage, trace: outcome.trace }));
+          error.name = outcome.errorType;
+          throw error;
+        };
+        continue;
+      }
+      const integration = integrationFor(resource);
+      if (integration) handlers[name] = (input) => LOCAL_INTEGRATIONS[integration](this.integrations, input as Record<string, unknown>);
+    }
+    return handlers;
+  }
+
+  private isLambdaTask(state: State): boolean {
+    return state.Type === 'Task' && this.deployment.functions.has(String(state.Resource));
+  }
+
+  private checkServed(name: string, state: State): void {
+    if (state.Type !== 'Task') return;
+    const resource = String(state.Resource);
+    if (this.deployment.functions.has(resource) || integrationFor(resource)) return;
+    throw new UnsupportedResourceError(
+      `state '${name}' uses ${resource}, which the local engine cannot serve. Local runs serve Lambda functions from this app and the ledger, S3 and SNS integrations stepwise emits; run this pipeline on AWS (cdk deploy), or replace the state with a Lambda task.`,
+    );
+  }
+}
+
+/** Every state in a definition, Parallel branches included. State names are unique machine-wide. */
+export function allStates(definition: { States: Record<string, State> }): [string, State][] {
+  const result: [string, State][] = [];
+  for (const [name, state] of Object.entries(definition.States)) {
+    result.push([name, state]);
+    if (state.Type === 'Parallel') {
+      for (const branch of state.Branches as { States: Record<string, State> }[]) result.push(...allStates(branch));
+    }
+  }
+  return result;
+}

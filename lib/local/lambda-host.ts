@@ -1,0 +1,93 @@
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { LocalFunction } from './template.ts';
+
+/** What a Lambda function returned: its result, or the error the Node.js runtime would report. */
+export type InvokeOutcome =
+  | { readonly ok: true; readonly result: unknown }
+  | { readonly ok: false; readonly errorType: string; readonly errorMessage: string; readonly trace: readonly string[] };
+
+// Runs in the worker: loads the bundled module once, then serves invocations. The worker has its own
+// process.env, so each function sees exactly the environment its template gives it.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const loaded = import(workerData.codeUrl).then((m) => {
+  const handler = m[workerData.handlerExport];
+  if (typeof handler !== 'function') throw new Error('the bundle exports no function named ' + workerData.handlerExport);
+  return handler;
+});
+parentPort.on('message', async ({ id, event }) => {
+  try {
+    const handler = await loaded;
+    const result = await handler(event, { functionName: workerData.functionName, awsRequestId: id });
+    parentPort.postMessage({ id, ok: true, result: result === undefined ? null : JSON.parse(JSON.stringify(result)) });
+  } catch (error) {
+    const e = error instanceof Error ? error : new Error(String(error));
+    parentPort.postMessage({ id, ok: false, errorType: e.name || 'Error', errorMessage: e.message, trace: String(e.stack || '').split('\\n') });
+  }
+});
+`;
+
+/**
+ * Runs bundled Lambda assets, one worker thread per function, kept warm for the life of the host.
+ * Results and errors cross the thread boundary as JSON, as they cross Lambda's.
+ */
+export class LambdaHost {
+  private readonly workers = new Map<string, Worker>();
+  private readonly pending = new Map<string, (outcome: InvokeOutcome) => void>();
+  private nextId = 0;
+
+  private baseEnv: Readonly<Record<string, string>> = {};
+
+  /** The environment every function gets under its own: region, credentials and stand-in endpoints. */
+  setEnvironment(env: Readonly<Record<string, string>>): void {
+    this.baseEnv = env;
+  }
+
+  async invoke(fn: LocalFunction, event: unknown): Promise<InvokeOutcome> {
+    const worker = this.workerFor(fn);
+    const id = `local-${++this.nextId}`;
+    return new Promise<InvokeOutcome>((resolve) => {
+      this.pending.set(id, resolve);
+      worker.postMessage({ id, event });
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.workers.values()].map((w) => w.terminate()));
+    this.workers.clear();
+  }
+
+  private workerFor(fn: LocalFunction): Worker {
+    const existing = this.workers.get(fn.arn);
+    if (existing) return existing;
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { codeUrl: pathToFileURL(fn.codeFile).href, handlerExport: fn.handlerExport, functionName: fn.logicalId },
+      env: {
+        ...this.baseEnv,
+        ...fn.environment,
+        AWS_LAMBDA_FUNCTION_NAME: fn.logicalId,
+        AWS_LAMBDA_FUNCTION_TIMEOUT: String(fn.timeoutSeconds),
+      },
+      stdout: false,
+      stderr: false,
+    });
+    worker.on('message', (message: { id: string } & InvokeOutcome) => {
+      const resolve = this.pending.get(message.id);
+      this.pending.delete(message.id);
+      resolve?.(message);
+    });
+    worker.on('error', (error) => {
+      // A crash fails every invocation in flight on this worker, as a Lambda runtime crash would.
+      for (const [id, resolve] of this.pending) {
+        resolve({ ok: false, errorType: 'Runtime.ExitError', errorMessage: error.message, trace: [] });
+        this.pending.delete(id);
+      }
+      this.workers.delete(fn.arn);
+    });
+    worker.unref();
+    this.workers.set(fn.arn, worker);
+    return worker;
+  }
+}

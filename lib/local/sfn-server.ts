@@ -1,0 +1,47 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface StepFunctionsApi {
+  startExecution(request: { stateMachineArn: string; name?: string; input?: string }): { executionArn: string; startDate: number };
+  describeExecution(request: { executionArn: string }): Record<string, unknown>;
+}
+
+/** A named API error, sent the way AWS JSON 1.0 services send them, so SDK clients raise the same class. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = code;
+  }
+}
+
+/**
+ * The Step Functions API on loopback, for the SDK clients in the dispatcher and CLI: StartExecution
+ * and DescribeExecution, over AWS's JSON 1.0 protocol.
+ */
+export async function startStepFunctionsServer(api: StepFunctionsApi): Promise<{ endpoint: string; server: Server }> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const target = String(req.headers['x-amz-target'] ?? '').replace(/^AWSStepFunctions\./, '');
+      const reply = (status: number, body: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end(JSON.stringify(body));
+      };
+      try {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+        if (target === 'StartExecution') return reply(200, api.startExecution(body));
+        if (target === 'DescribeExecution') return reply(200, api.describeExecution(body));
+        throw new ApiError('UnknownOperationException', `the local Step Functions stand-in does not serve ${target || 'this request'}`);
+      } catch (error) {
+        const e = error instanceof ApiError ? error : new ApiError('InternalFailure', String(error));
+        return reply(400, { __type: e.code, message: e.message });
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}

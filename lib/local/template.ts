@@ -1,0 +1,144 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StateMachineDefinition } from '../compile/asl.ts';
+
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_ACCOUNT = '000000000000';
+
+type Resource = { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> };
+export interface Template {
+  Resources: Record<string, Resource>;
+}
+
+/** A Lambda function as the template deploys it: its bundled code and its environment. */
+export interface LocalFunction {
+  readonly logicalId: string;
+  readonly arn: string;
+  /** Absolute path of the bundled module. */
+  readonly codeFile: string;
+  readonly handlerExport: string;
+  readonly environment: Readonly<Record<string, string>>;
+  readonly timeoutSeconds: number;
+}
+
+export interface LocalStateMachine {
+  readonly logicalId: string;
+  readonly arn: string;
+  readonly definition: StateMachineDefinition;
+}
+
+export interface LocalTable {
+  readonly name: string;
+  readonly properties: Record<string, unknown>;
+}
+
+/** What the local engine needs from a synthesized stack, with every intrinsic resolved to a local value. */
+export interface LocalDeployment {
+  readonly stateMachines: readonly LocalStateMachine[];
+  readonly functions: ReadonlyMap<string, LocalFunction>;
+  readonly tables: readonly LocalTable[];
+}
+
+/**
+ * Reads a synthesized template the way CloudFormation would deploy it, but with local names: a table
+ * is named by its logical id, a function's ARN ends in its logical id, and so on.
+ */
+export function readDeployment(template: Template, assemblyDir: string): LocalDeployment {
+  const resolve = resolver(template);
+  const functions = new Map<string, LocalFunction>();
+  const stateMachines: LocalStateMachine[] = [];
+  const tables: LocalTable[] = [];
+  for (const [logicalId, resource] of Object.entries(template.Resources)) {
+    const props = resource.Properties ?? {};
+    switch (resource.Type) {
+      case 'AWS::Lambda::Function': {
+        const assetPath = resource.Metadata?.['aws:asset:path'];
+        if (typeof assetPath !== 'string') continue; // inline custom-resource code is not ours to run
+        const [file, exportName] = String(props.Handler ?? 'index.handler').split('.');
+        const variables = (props.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+        const fn: LocalFunction = {
+          logicalId,
+          arn: functionArn(logicalId),
+          codeFile: join(assemblyDir, assetPath, `${file}.mjs`),
+          handlerExport: exportName ?? 'handler',
+          environment: Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, String(resolve(v))])),
+          timeoutSeconds: Number(props.Timeout ?? 3),
+        };
+        functions.set(fn.arn, fn);
+        break;
+      }
+      case 'AWS::StepFunctions::StateMachine': {
+        const substitutions = (props.DefinitionSubstitutions ?? {}) as Record<string, unknown>;
+        let text = String(resolve(props.DefinitionString));
+        for (const [key, value] of Object.entries(substitutions)) text = text.split(`\${${key}}`).join(String(resolve(value)));
+        stateMachines.push({ logicalId, arn: stateMachineArn(logicalId), definition: JSON.parse(text) });
+        break;
+      }
+      case 'AWS::DynamoDB::GlobalTable':
+      case 'AWS::DynamoDB::Table':
+        tables.push({ name: logicalId, properties: props });
+        break;
+    }
+  }
+  return { stateMachines, functions, tables };
+}
+
+export function readTemplate(assemblyDir: string, templateFile: string): Template {
+  return JSON.parse(readFileSync(join(assemblyDir, templateFile), 'utf8')) as Template;
+}
+
+export function functionArn(logicalId: string): string {
+  return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${logicalId}`;
+}
+
+export function stateMachineArn(logicalId: string): string {
+  return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${logicalId}`;
+}
+
+function resolver(template: Template): (value: unknown) => unknown {
+  const refOf = (logicalId: string): string => {
+    const resource = template.Resources[logicalId];
+    switch (resource?.Type) {
+      case 'AWS::SNS::Topic':
+        return `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${logicalId}`;
+      case 'AWS::StepFunctions::StateMachine':
+        return stateMachineArn(logicalId);
+      case undefined:
+        throw new Error(`the template refers to '${logicalId}', which it does not define`);
+      default:
+        return logicalId;
+    }
+  };
+  const pseudo: Record<string, string> = {
+    'AWS::Partition': 'aws',
+    'AWS::Region': LOCAL_REGION,
+    'AWS::AccountId': LOCAL_ACCOUNT,
+    'AWS::URLSuffix': 'amazonaws.com',
+    'AWS::StackName': 'local',
+  };
+  const resolve = (value: unknown): unknown => {
+    if (typeof value !== 'object' || value === null) return value;
+    if (Array.isArray(value)) return value.map(resolve);
+    const object = value as Record<string, unknown>;
+    if ('Ref' in object) {
+      const name = String(object.Ref);
+      return pseudo[name] ?? refOf(name);
+    }
+    if ('Fn::GetAtt' in object) {
+      const [logicalId, attribute] = object['Fn::GetAtt'] as [string, string];
+      const type = template.Resources[logicalId]?.Type;
+      if (attribute === 'Arn' && type === 'AWS::Lambda::Function') return functionArn(logicalId);
+      if (attribute === 'Arn' && type?.startsWith('AWS::DynamoDB::')) {
+        return `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${logicalId}`;
+      }
+      if (attribute === 'Arn') return `arn:aws:local:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${logicalId}`;
+      return `${logicalId}.${attribute}`;
+    }
+    if ('Fn::Join' in object) {
+      const [separator, parts] = object['Fn::Join'] as [string, unknown[]];
+      return parts.map(resolve).join(separator);
+    }
+    return Object.fromEntries(Object.entries(object).map(([k, v]) => [k, resolve(v)]));
+  };
+  return resolve;
+}
