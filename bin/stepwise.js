@@ -3,12 +3,7 @@
 import { register } from 'tsx/esm/api';
 
 process.env.CDK_DISABLE_CLI_TELEMETRY ??= 'true';
-// The AWS SDK warns on every load that releases after January 2027 need Node 22; README says so once.
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = (warning, ...rest) => {
-  const text = typeof warning === 'string' ? warning : warning?.message;
-  if (String(text).includes('will require node >=22')) return;
-  emitWarning(warning, ...rest);
-};
+// The AWS SDK warns on load that its releases after January 2027 need Node 22; the README says so once.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 register();
 await import('./stepwise.ts');

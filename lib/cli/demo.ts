@@ -18,13 +18,28 @@ export async function runDemo(options: CliOptions, output: Output): Promise<numb
   const spec = await loadSpec(join(ORDERS, 'pipeline.ts'));
   const tty = Boolean(output.out.isTTY);
   const cases = [
-    { title: 'a good orders file', file: 'data/good/orders-2026-11-01.csv', key: 'orders/2026-11-01.csv', expect: 'SUCCEEDED' },
-    { title: 'a bad orders file (an amount that is not a number)', file: 'data/bad/non-numeric-amount.csv', key: 'orders/2026-11-02.csv', expect: 'QUARANTINED' },
+    {
+      title: 'a good orders file',
+      file: 'data/good/orders-2026-11-01.csv',
+      key: 'orders/2026-11-01.csv',
+      expect: 'SUCCEEDED',
+    },
+    {
+      title: 'a bad orders file (an amount that is not a number)',
+      file: 'data/bad/non-numeric-amount.csv',
+      key: 'orders/2026-11-02.csv',
+      expect: 'QUARANTINED',
+    },
   ];
   let ok = true;
   for (const [index, c] of cases.entries()) {
     output.out.write(`\n== ${index + 1}. ${c.title}: s3://raw/${c.key}\n`);
-    const report = await runLocally(spec, { kind: 's3', bucket: 'raw', key: c.key, file: join(ORDERS, c.file) }, { 'state-dir': stateDir }, output);
+    const report = await runLocally(
+      spec,
+      { kind: 's3', bucket: 'raw', key: c.key, file: join(ORDERS, c.file) },
+      { 'state-dir': stateDir },
+      output,
+    );
     output.out.write(`${renderRunSummary(report, tty)}\n`);
     if (report.status !== c.expect) ok = false;
     void exitCode;

@@ -10,7 +10,9 @@ export function renderGraph(pipeline: PipelineDefinition, format: GraphFormat): 
 function renderMermaid(pipeline: PipelineDefinition): string {
   const lines = ['flowchart TD'];
   for (const task of pipeline.tasks) {
-    const label = [task.id, task.retryFrom ? `retry from ${task.retryFrom}` : ''].filter(Boolean).join('<br/>');
+    const label = [task.id, task.retryFrom ? `retry from ${task.retryFrom}` : '']
+      .filter(Boolean)
+      .join('<br/>');
     lines.push(`  ${node(task.id)}${task.gate ? `{"${label}"}` : `["${label}"]`}`);
     if (!task.critical) lines.push(`  style ${node(task.id)} stroke-dasharray: 5 5`);
   }

@@ -1,8 +1,8 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { SpecError } from '../spec/errors.ts';
+import { graphCommand, runCommand, runsCommand, validateCommand } from './commands.ts';
 import { runDemo } from './demo.ts';
 import { CliUsageError } from './errors.ts';
-import { graphCommand, runCommand, runsCommand, validateCommand } from './commands.ts';
 import type { Output } from './render.ts';
 
 const USAGE = `stepwise: data pipelines on AWS Step Functions, runnable on this machine
@@ -44,10 +44,18 @@ export type CliOptions = {
 };
 
 /** Runs the CLI; returns the exit code. Every error is printed here, in one place. */
-export async function main(argv: readonly string[], output: Output = { out: process.stdout, err: process.stderr }): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  output: Output = { out: process.stdout, err: process.stderr },
+): Promise<number> {
   let debug = argv.includes('--debug');
   try {
-    const { values, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    });
     debug = Boolean(values.debug);
     const [command, ...rest] = positionals;
     if (values.help || command === undefined || command === 'help') {
@@ -66,7 +74,9 @@ export async function main(argv: readonly string[], output: Output = { out: proc
       case 'demo':
         return await runDemo(values, output);
       default:
-        throw new CliUsageError(`unknown command '${command}'; the commands are validate, graph, run, runs and demo`);
+        throw new CliUsageError(
+          `unknown command '${command}'; the commands are validate, graph, run, runs and demo`,
+        );
     }
   } catch (error) {
     return reportError(error, output, debug);
@@ -76,7 +86,9 @@ export async function main(argv: readonly string[], output: Output = { out: proc
 function one(rest: readonly string[], command: string, what: string): string {
   if (rest.length !== 1) {
     throw new CliUsageError(
-      rest.length === 0 ? `'stepwise ${command}' needs ${what}` : `'stepwise ${command}' takes one ${what}, got ${rest.length}: ${rest.join(' ')}`,
+      rest.length === 0
+        ? `'stepwise ${command}' needs ${what}`
+        : `'stepwise ${command}' takes one ${what}, got ${rest.length}: ${rest.join(' ')}`,
     );
   }
   return rest[0] as string;

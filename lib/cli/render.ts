@@ -7,7 +7,8 @@ export interface Output {
 }
 
 const COLORS = process.env.NO_COLOR === undefined;
-const paint = (code: number, text: string, tty: boolean) => (tty && COLORS ? `\u001b[${code}m${text}\u001b[0m` : text);
+const paint = (code: number, text: string, tty: boolean) =>
+  tty && COLORS ? `\u001b[${code}m${text}\u001b[0m` : text;
 
 const STATUS_COLOR: Record<string, number> = {
   SUCCEEDED: 32,
@@ -43,7 +44,8 @@ export class ProgressRenderer {
         break;
       case 'task-started':
         this.running.set(event.task, { attempt: event.attempt, since: Date.parse(event.at) });
-        if (!this.tty) this.line(`  … ${event.task} started${event.attempt > 1 ? ` (attempt ${event.attempt})` : ''}`);
+        if (!this.tty)
+          this.line(`  … ${event.task} started${event.attempt > 1 ? ` (attempt ${event.attempt})` : ''}`);
         break;
       case 'task-succeeded':
       case 'task-failed': {
@@ -54,13 +56,16 @@ export class ProgressRenderer {
         if (event.type === 'task-succeeded') {
           this.line(`  ${paint(32, '✔', this.tty)} ${event.task}${attempt} ${paint(90, took, this.tty)}`);
         } else {
-          this.line(`  ${paint(31, '✖', this.tty)} ${event.task}${attempt} failed ${paint(90, took, this.tty)}: ${event.error}: ${shortCause(event.cause)}`);
+          this.line(
+            `  ${paint(31, '✖', this.tty)} ${event.task}${attempt} failed ${paint(90, took, this.tty)}: ${event.error}: ${shortCause(event.cause)}`,
+          );
         }
         break;
       }
       case 'alert':
         this.line(paint(33, `  ⚑ alert: ${event.alert.subject}`, this.tty));
-        for (const text of event.alert.message.split('\n').slice(0, 3)) this.line(paint(33, `      ${text}`, this.tty));
+        for (const text of event.alert.message.split('\n').slice(0, 3))
+          this.line(paint(33, `      ${text}`, this.tty));
         break;
       case 'execution-finished':
         this.stopSpinner();
@@ -94,7 +99,9 @@ export class ProgressRenderer {
     if (!this.spinner || this.running.size === 0) return;
     const frames = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏';
     const now = Date.now();
-    const tasks = [...this.running].map(([task, r]) => `${task}${r.attempt > 1 ? ` #${r.attempt}` : ''} ${formatMs(now - r.since)}`);
+    const tasks = [...this.running].map(
+      ([task, r]) => `${task}${r.attempt > 1 ? ` #${r.attempt}` : ''} ${formatMs(now - r.since)}`,
+    );
     this.output.out.write(`\r\u001b[2K  ${frames[this.frame++ % frames.length]} ${tasks.join(', ')}`);
   }
 }
@@ -104,20 +111,29 @@ export function renderRunSummary(report: RunReport, tty: boolean): string {
   const lines = [
     `${paint(STATUS_COLOR[report.status] ?? 0, report.status, tty)} ${report.pipeline} run ${report.runId} in ${formatMs(report.durationMs)} (${report.transitions} state transitions)`,
   ];
-  if (report.duplicateOf) lines.push(`  the same trigger already ran as ${report.duplicateOf}; nothing was processed again`);
+  if (report.duplicateOf)
+    lines.push(`  the same trigger already ran as ${report.duplicateOf}; nothing was processed again`);
   for (const task of report.tasks) {
-    const attempts = task.attempts > 1 ? `, ${task.attempts} attempts` : task.attempts === 1 ? ', 1 attempt' : '';
-    const took = task.startedAt && task.endedAt ? `, ${formatMs(Date.parse(task.endedAt) - Date.parse(task.startedAt))}` : '';
+    const attempts = task.attempts === 1 ? '1 attempt' : task.attempts > 1 ? `${task.attempts} attempts` : '';
+    const took =
+      task.startedAt && task.endedAt ? formatMs(Date.parse(task.endedAt) - Date.parse(task.startedAt)) : '';
+    const detail = [attempts, took].filter(Boolean).join(', ');
     lines.push(
-      `  ${task.id.padEnd(16)} ${paint(STATUS_COLOR[task.status] ?? 0, task.status.padEnd(11), tty)}${attempts}${took}${task.error ? `  ${paint(90, task.error, tty)}` : ''}`,
+      `  ${task.id.padEnd(16)} ${paint(STATUS_COLOR[task.status] ?? 0, task.status.padEnd(11), tty)} ${detail.padEnd(20)}${task.error ? ` ${paint(90, task.error, tty)}` : ''}`.trimEnd(),
     );
   }
   if (report.quarantine) {
-    const where = report.quarantine.key ? `moved to s3://${report.quarantine.bucket}/${report.quarantine.key}` : 'no S3 input to move';
+    const where = report.quarantine.key
+      ? `moved to s3://${report.quarantine.bucket}/${report.quarantine.key}`
+      : 'no S3 input to move';
     lines.push(`  quarantined: ${report.quarantine.reason} (${where})`);
   }
-  if (report.error) lines.push(`  failed in ${report.error.task ?? 'an unknown task'}: ${report.error.error}: ${report.error.message ?? ''}`);
-  if (report.warnings?.length) lines.push(`  warnings: non-critical task(s) failed: ${report.warnings.join(', ')}`);
+  if (report.error)
+    lines.push(
+      `  failed in ${report.error.task ?? 'an unknown task'}: ${report.error.error}: ${report.error.message ?? ''}`,
+    );
+  if (report.warnings?.length)
+    lines.push(`  warnings: non-critical task(s) failed: ${report.warnings.join(', ')}`);
   return lines.join('\n');
 }
 

@@ -5,6 +5,7 @@
  */
 // biome-ignore-start lint/suspicious/noTemplateCurlyInString: ${...} are DefinitionSubstitutions placeholders
 export const INTEGRATIONS = {
+  dynamodbGetItem: 'arn:${Partition}:states:::dynamodb:getItem',
   dynamodbPutItem: 'arn:${Partition}:states:::dynamodb:putItem',
   dynamodbUpdateItem: 'arn:${Partition}:states:::dynamodb:updateItem',
   snsPublish: 'arn:${Partition}:states:::sns:publish',

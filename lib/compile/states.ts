@@ -133,8 +133,7 @@ class StateRenderer {
         Type: 'Parallel',
         Comment: 'The task graph, in one branch so that every failure is caught in one place.',
         Branches: [{ StartAt: graph.startAt, States: graph.states }],
-        ResultSelector: { 'run.$': '$[0].run', 'ledger.$': '$[0].ledger', 'results.$': '$[0].results' },
-        ResultPath: '$',
+        ...mergeResults(1),
         Catch: [
           { ErrorEquals: QUARANTINE_ERRORS, ResultPath: '$.error', Next: STATE.readRejection },
           { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.readFailure },
@@ -172,13 +171,32 @@ class StateRenderer {
         return { startAt: startAt as string, states };
       }
       case 'parallel': {
+        if (step.branches.length > 2) {
+          // Two branches a Parallel, nested: one States.JsonMerge per Parallel, with no intrinsic
+          // nested in another (the local engine evaluates nested intrinsics wrongly).
+          const mid = Math.ceil(step.branches.length / 2);
+          const half = (branches: readonly Step[]): Step =>
+            branches.length === 1 ? (branches[0] as Step) : { kind: 'parallel', branches };
+          return this.step(
+            {
+              kind: 'parallel',
+              branches: [half(step.branches.slice(0, mid)), half(step.branches.slice(mid))],
+            },
+            next,
+          );
+        }
         const ids = taskIds(step);
         const name = this.uniqueName(`Parallel ${++this.parallelCount}: ${ids.join(', ')}`);
         const branches = step.branches.map((b) => this.branch(b));
         return {
           startAt: name,
           states: {
-            [name]: { Type: 'Parallel', Branches: branches, ...mergeResults(branches.length), ...link(next) },
+            [name]: {
+              Type: 'Parallel',
+              Branches: branches,
+              ...mergeResults(branches.length as 1 | 2),
+              ...link(next),
+            },
           },
         };
       }
@@ -212,8 +230,10 @@ class StateRenderer {
     const ownRetry = task.retryFrom === undefined ? [policyRetry(task.retry)] : [];
     const states: Record<string, State> = {};
     const afterTask = task.gate ? this.claim(`${task.id} passed?`) : next;
-    const caught = task.critical ? this.claim(`${task.id} caught`) : '';
-    const failed = task.critical ? this.claim(`${task.id} failed`) : '';
+    // A failed task records itself on the run row, then raises its error unchanged: the run's
+    // failure handling reads the task's name back from the ledger.
+    const caught = task.critical ? this.claim(`${task.id} failed`) : '';
+    const failed = task.critical ? this.claim(`${task.id} raise`) : '';
 
     const catchers: Catcher[] = task.critical
       ? [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: caught }]
@@ -238,16 +258,16 @@ class StateRenderer {
     };
 
     if (task.critical) {
-      states[caught] = {
-        Type: 'Pass',
-        Comment: `Name the failed task in the error's cause, so the run's failure handling can report it.`,
-        Parameters: {
-          'Error.$': '$.failure.Error',
-          'Cause.$': `States.JsonToString(States.Array('${task.id}', $.failure.Cause))`,
+      states[caught] = this.ledgerUpdate(
+        'SET failedTask = :task, #error = :error, errorCause = :cause',
+        {
+          ':task': { S: task.id },
+          ':error': { 'S.$': '$.failure.Error' },
+          ':cause': { 'S.$': '$.failure.Cause' },
         },
-        ResultPath: '$.failure',
-        Next: failed,
-      };
+        failed,
+        { '#error': 'error' },
+      );
       states[failed] = { Type: 'Fail', ErrorPath: '$.failure.Error', CausePath: '$.failure.Cause' };
     } else {
       const warning = `${task.id} warning`;
@@ -274,81 +294,53 @@ class StateRenderer {
         ],
         Default: unexplained,
       };
-      states[unexplained] = {
-        Type: 'Pass',
-        Comment: 'The gate said the data is bad but gave no reason: quarantine the run all the same.',
-        Parameters: {
-          Error: 'GateRejected',
-          Cause: JSON.stringify([task.id, `gate '${task.id}' returned pass: false without a reason`]),
-        },
-        ResultPath: '$.failure',
-        Next: failed,
-      };
+      states[unexplained] = gateRejection(
+        { Cause: `gate '${task.id}' returned pass: false without a reason` },
+        caught,
+      );
       if (next === null) states[passed] = { Type: 'Succeed' };
-      states[rejected] = {
-        Type: 'Pass',
-        Comment: 'The gate said the data is bad: raise GateRejected with its reason, to quarantine the run.',
-        Parameters: {
-          Error: 'GateRejected',
-          'Cause.$': `States.JsonToString(States.Array('${task.id}', ${resultPath}.reason))`,
-        },
-        ResultPath: '$.failure',
-        Next: failed,
-      };
+      states[rejected] = gateRejection({ 'Cause.$': `${resultPath}.reason` }, caught);
     }
     return { startAt: task.id, states };
   }
 
   private failurePath(): Record<string, State> {
     return {
-      [STATE.readFailure]: describeFailure(STATE.recordFailure),
+      [STATE.readFailure]: this.readFailedTask(STATE.recordFailure),
       [STATE.recordFailure]: this.ledgerUpdate(
-        'SET #status = :status, endedAt = :endedAt, failedTask = :task, #error = :error, errorCause = :cause',
-        {
-          ':status': { S: 'FAILED' },
-          ':task': { 'S.$': '$.failure.task' },
-          ':error': { 'S.$': '$.failure.error' },
-          ':cause': { 'S.$': '$.failure.cause' },
-        },
+        'SET #status = :status, endedAt = :endedAt',
+        { ':status': { S: 'FAILED' } },
         STATE.alertFailure,
-        { '#error': 'error' },
       ),
       [STATE.alertFailure]: this.alert(
         `stepwise: ${this.pipeline.name} run FAILED`,
         'Pipeline {} run {} FAILED in task {}.\nError: {}\nCause: {}\nExecution: {}',
-        [
-          '$.run.pipeline',
-          '$.run.id',
-          '$.failure.task',
-          '$.failure.error',
-          '$.failure.cause',
-          '$$.Execution.Id',
-        ],
+        ['$.run.pipeline', '$.run.id', '$.failure.task', '$.error.Error', '$.error.Cause', '$$.Execution.Id'],
         STATE.failed,
       ),
-      [STATE.failed]: { Type: 'Fail', ErrorPath: '$.failure.error', CausePath: '$.failure.cause' },
+      [STATE.failed]: { Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' },
     };
   }
 
   private quarantinePath(): Record<string, State> {
     const { prefix, bucket } = this.pipeline.quarantine;
     return {
-      [STATE.readRejection]: describeFailure(STATE.rejectedByGate),
+      [STATE.readRejection]: this.readFailedTask(STATE.rejectedByGate),
       [STATE.rejectedByGate]: {
         Type: 'Choice',
-        Choices: [{ Variable: '$.failure.error', StringEquals: 'GateRejected', Next: STATE.gateReason }],
+        Choices: [{ Variable: '$.error.Error', StringEquals: 'GateRejected', Next: STATE.gateReason }],
         Default: STATE.parseDataError,
       },
       [STATE.gateReason]: {
         Type: 'Pass',
-        Parameters: { 'reason.$': '$.failure.cause' },
+        Parameters: { 'reason.$': '$.error.Cause' },
         ResultPath: '$.quarantine',
         Next: STATE.hasS3Input,
       },
       [STATE.parseDataError]: {
         Type: 'Pass',
         Comment: "A DataError's cause is the Lambda error as JSON; its message is the reason.",
-        Parameters: { 'detail.$': 'States.StringToJson($.failure.cause)' },
+        Parameters: { 'detail.$': 'States.StringToJson($.error.Cause)' },
         ResultPath: '$.dataError',
         Next: STATE.dataErrorReason,
       },
@@ -401,17 +393,14 @@ class StateRenderer {
         Next: STATE.recordQuarantine,
       },
       [STATE.recordQuarantine]: this.ledgerUpdate(
-        'SET #status = :status, endedAt = :endedAt, failedTask = :task, #error = :error, reason = :reason, quarantineBucket = :bucket, quarantineKey = :key',
+        'SET #status = :status, endedAt = :endedAt, reason = :reason, quarantineBucket = :bucket, quarantineKey = :key',
         {
           ':status': { S: 'QUARANTINED' },
-          ':task': { 'S.$': '$.failure.task' },
-          ':error': { 'S.$': '$.failure.error' },
           ':reason': { 'S.$': '$.quarantine.reason' },
           ':bucket': { 'S.$': '$.quarantine.bucket' },
           ':key': { 'S.$': '$.quarantine.key' },
         },
         STATE.alertQuarantine,
-        { '#error': 'error' },
       ),
       [STATE.alertQuarantine]: this.alert(
         `stepwise: ${this.pipeline.name} run QUARANTINED`,
@@ -427,6 +416,24 @@ class StateRenderer {
         ],
         null,
       ),
+    };
+  }
+
+  /** The task that failed, as it recorded itself on the run row. */
+  private readFailedTask(next: string): State {
+    return {
+      Type: 'Task',
+      Resource: INTEGRATIONS.dynamodbGetItem,
+      Parameters: {
+        TableName: sub(SUBSTITUTIONS.ledgerTable),
+        Key: { pk: { 'S.$': '$.ledger.pk' }, sk: { 'S.$': '$.ledger.sk' } },
+        ProjectionExpression: 'failedTask',
+        ConsistentRead: true,
+      },
+      ResultSelector: { 'task.$': '$.Item.failedTask.S' },
+      ResultPath: '$.failure',
+      Retry: [integrationRetry()],
+      Next: next,
     };
   }
 
@@ -524,15 +531,11 @@ class StateRenderer {
   }
 }
 
-function describeFailure(next: string): State {
+/** A gate's verdict as the error its task raises: GateRejected, with the reason as the cause. */
+function gateRejection(cause: JsonObject, next: string): State {
   return {
     Type: 'Pass',
-    Comment: "Unpack the failed task's name and the original cause from the error.",
-    Parameters: {
-      'task.$': 'States.ArrayGetItem(States.StringToJson($.error.Cause), 0)',
-      'error.$': '$.error.Error',
-      'cause.$': 'States.ArrayGetItem(States.StringToJson($.error.Cause), 1)',
-    },
+    Parameters: { Error: 'GateRejected', ...cause },
     ResultPath: '$.failure',
     Next: next,
   };
@@ -543,16 +546,10 @@ function link(next: string | null): { Next: string } | { End: true } {
 }
 
 /** Parallel branches each return the whole run state; merge their results back into one. */
-function mergeResults(branchCount: number): JsonObject {
-  const merge = (from: number, to: number): string => {
-    if (to - from === 1) return `$[${from}].results`;
-    const mid = Math.floor((from + to) / 2);
-    return `States.JsonMerge(${merge(from, mid)}, ${merge(mid, to)}, false)`;
-  };
-  return {
-    ResultSelector: { 'run.$': '$[0].run', 'ledger.$': '$[0].ledger', 'results.$': merge(0, branchCount) },
-    ResultPath: '$',
-  };
+function mergeResults(branchCount: 1 | 2): JsonObject {
+  // ResultPath is left out, which means "$": the selected result replaces the state.
+  const results = branchCount === 1 ? '$[0].results' : 'States.JsonMerge($[0].results, $[1].results, false)';
+  return { ResultSelector: { 'run.$': '$[0].run', 'ledger.$': '$[0].ledger', 'results.$': results } };
 }
 
 function noRetry(): Retrier {

@@ -117,7 +117,7 @@ export class Pipeline extends Construct {
     for (const fn of this.functions.values()) fn.grantInvoke(role);
     role.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
         resources: [platform.ledger.table.tableArn],
       }),
     );

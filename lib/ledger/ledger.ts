@@ -1,6 +1,6 @@
 import {
-  BatchWriteItemCommand,
   type AttributeValue,
+  BatchWriteItemCommand,
   type DynamoDBClient,
   QueryCommand,
   UpdateItemCommand,
@@ -9,7 +9,14 @@ import { causeMessage, type TaskAttempt } from './task-attempts.ts';
 
 export type RunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'QUARANTINED' | 'DEDUPLICATED' | 'TIMED_OUT';
 export type TaskStatus = 'SUCCEEDED' | 'FAILED' | 'SKIPPED' | 'QUARANTINED';
-export const RUN_STATUSES: readonly RunStatus[] = ['RUNNING', 'SUCCEEDED', 'FAILED', 'QUARANTINED', 'DEDUPLICATED', 'TIMED_OUT'];
+export const RUN_STATUSES: readonly RunStatus[] = [
+  'RUNNING',
+  'SUCCEEDED',
+  'FAILED',
+  'QUARANTINED',
+  'DEDUPLICATED',
+  'TIMED_OUT',
+];
 
 /** A run row, as the state machine and dispatcher write it. */
 export interface RunRow {
@@ -57,7 +64,11 @@ export interface RunReport {
   readonly startedAt: string;
   readonly quarantine?: { readonly bucket: string; readonly key: string; readonly reason: string };
   readonly warnings?: readonly string[];
-  readonly error?: { readonly task: string | undefined; readonly error: string | undefined; readonly message: string | undefined };
+  readonly error?: {
+    readonly task: string | undefined;
+    readonly error: string | undefined;
+    readonly message: string | undefined;
+  };
   readonly duplicateOf?: string;
 }
 
@@ -146,13 +157,19 @@ export async function writeAttempts(
     for (let tries = 0; pending && pending.length > 0; tries++) {
       const result = await client.send(new BatchWriteItemCommand({ RequestItems: { [table]: pending } }));
       pending = result.UnprocessedItems?.[table] as typeof items | undefined;
-      if (pending?.length && tries > 8) throw new Error(`ledger: ${pending.length} task attempt rows could not be written`);
+      if (pending?.length && tries > 8)
+        throw new Error(`ledger: ${pending.length} task attempt rows could not be written`);
       if (pending?.length) await new Promise((r) => setTimeout(r, 50 * 2 ** tries));
     }
   }
 }
 
-export async function findRun(client: DynamoDBClient, table: string, pipeline: string, runId: string): Promise<RunRow | undefined> {
+export async function findRun(
+  client: DynamoDBClient,
+  table: string,
+  pipeline: string,
+  runId: string,
+): Promise<RunRow | undefined> {
   let start: Record<string, AttributeValue> | undefined;
   do {
     const page = await client.send(
@@ -160,7 +177,11 @@ export async function findRun(client: DynamoDBClient, table: string, pipeline: s
         TableName: table,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :run)',
         FilterExpression: 'runId = :id',
-        ExpressionAttributeValues: { ':pk': { S: `PIPELINE#${pipeline}` }, ':run': { S: 'RUN#' }, ':id': { S: runId } },
+        ExpressionAttributeValues: {
+          ':pk': { S: `PIPELINE#${pipeline}` },
+          ':run': { S: 'RUN#' },
+          ':id': { S: runId },
+        },
         ScanIndexForward: false,
         ...(start ? { ExclusiveStartKey: start } : {}),
       }),
@@ -192,7 +213,9 @@ export async function listRuns(
           ':run': { S: 'RUN#' },
           ...(options.status ? { ':status': { S: options.status } } : {}),
         },
-        ...(options.status ? { FilterExpression: '#status = :status', ExpressionAttributeNames: { '#status': 'status' } } : {}),
+        ...(options.status
+          ? { FilterExpression: '#status = :status', ExpressionAttributeNames: { '#status': 'status' } }
+          : {}),
         ScanIndexForward: false,
         ...(start ? { ExclusiveStartKey: start } : {}),
       }),
@@ -203,7 +226,11 @@ export async function listRuns(
   return rows.slice(0, limit);
 }
 
-export async function readAttempts(client: DynamoDBClient, table: string, runId: string): Promise<TaskAttempt[]> {
+export async function readAttempts(
+  client: DynamoDBClient,
+  table: string,
+  runId: string,
+): Promise<TaskAttempt[]> {
   const attempts: TaskAttempt[] = [];
   let start: Record<string, AttributeValue> | undefined;
   do {
@@ -226,7 +253,11 @@ export async function completeRunRow(
   client: DynamoDBClient,
   table: string,
   row: RunRow,
-  fields: { tasks: readonly string[]; transitions: number; close?: { status: RunStatus; endedAt: string; error?: string } },
+  fields: {
+    tasks: readonly string[];
+    transitions: number;
+    close?: { status: RunStatus; endedAt: string; error?: string; cause?: string };
+  },
 ): Promise<void> {
   const values: Record<string, AttributeValue> = {
     ':tasks': { L: fields.tasks.map((t) => ({ S: t })) },
@@ -244,6 +275,10 @@ export async function completeRunRow(
       names['#error'] = 'error';
       values[':error'] = { S: fields.close.error };
     }
+    if (fields.close.cause) {
+      expression += ', errorCause = :cause';
+      values[':cause'] = { S: fields.close.cause.slice(0, 32_000) };
+    }
   }
   await client.send(
     new UpdateItemCommand({
@@ -257,14 +292,22 @@ export async function completeRunRow(
 }
 
 /** A run row and its attempt rows, as the CLI reports them. */
-export function runReport(row: RunRow, attempts: readonly TaskAttempt[], taskOrder: readonly string[] = row.tasks): RunReport {
+export function runReport(
+  row: RunRow,
+  attempts: readonly TaskAttempt[],
+  taskOrder: readonly string[] = row.tasks,
+): RunReport {
   const order = taskOrder.length > 0 ? taskOrder : [...new Set(attempts.map((a) => a.task))];
   const tasks: TaskReport[] = order.map((id) => {
     const mine = attempts.filter((a) => a.task === id).sort((a, b) => a.attempt - b.attempt);
     const last = mine.at(-1);
     if (!last) return { id, status: 'SKIPPED', attempts: 0, startedAt: null, endedAt: null };
     const quarantinedHere = row.status === 'QUARANTINED' && row.failedTask === id;
-    const status: TaskStatus = quarantinedHere ? 'QUARANTINED' : last.status === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED';
+    const status: TaskStatus = quarantinedHere
+      ? 'QUARANTINED'
+      : last.status === 'SUCCEEDED'
+        ? 'SUCCEEDED'
+        : 'FAILED';
     const message = quarantinedHere && row.reason !== undefined ? row.reason : causeMessage(last.cause);
     return {
       id,
@@ -286,7 +329,13 @@ export function runReport(row: RunRow, attempts: readonly TaskAttempt[], taskOrd
     durationMs: Math.max(0, Date.parse(end) - Date.parse(row.startedAt)),
     startedAt: row.startedAt,
     ...(row.status === 'QUARANTINED'
-      ? { quarantine: { bucket: row.quarantineBucket ?? '', key: row.quarantineKey ?? '', reason: row.reason ?? '' } }
+      ? {
+          quarantine: {
+            bucket: row.quarantineBucket ?? '',
+            key: row.quarantineKey ?? '',
+            reason: row.reason ?? '',
+          },
+        }
       : {}),
     ...(row.warnings.length > 0 ? { warnings: row.warnings } : {}),
     ...(row.status === 'FAILED' || row.status === 'TIMED_OUT'

@@ -5,7 +5,13 @@
  */
 export type HistoryEvent =
   | { readonly type: 'entered'; readonly state: string; readonly at: string }
-  | { readonly type: 'failed'; readonly state: string; readonly at: string; readonly error: string; readonly cause: string }
+  | {
+      readonly type: 'failed';
+      readonly state: string;
+      readonly at: string;
+      readonly error: string;
+      readonly cause: string;
+    }
   | { readonly type: 'retried'; readonly state: string; readonly at: string }
   | { readonly type: 'exited'; readonly state: string; readonly at: string };
 
@@ -29,7 +35,16 @@ export function taskAttempts(events: readonly HistoryEvent[], tasks: ReadonlySet
   const start = (task: string, at: string) => {
     const attempt = attempts.filter((a) => a.task === task).length + 1;
     open.set(task, attempts.length);
-    attempts.push({ task, attempt, status: 'RUNNING', startedAt: at, endedAt: undefined, durationMs: undefined, error: undefined, cause: undefined });
+    attempts.push({
+      task,
+      attempt,
+      status: 'RUNNING',
+      startedAt: at,
+      endedAt: undefined,
+      durationMs: undefined,
+      error: undefined,
+      cause: undefined,
+    });
   };
   const finish = (task: string, at: string, status: AttemptStatus, error?: string, cause?: string) => {
     const index = open.get(task);

@@ -28,8 +28,19 @@ export interface StateEventSink {
 interface EventLogger {
   dispatchStateEnteredEvent(name: string, type: string, input: unknown): void;
   dispatchStateExitedEvent(name: string, type: string, input: unknown, output: unknown): void;
-  dispatchStateFailedEvent(name: string, type: string, input: unknown, error: { name: string; message: string; cause?: unknown }): void;
-  dispatchStateRetriedEvent(name: string, type: string, input: unknown, retrier: unknown, attempt: number): void;
+  dispatchStateFailedEvent(
+    name: string,
+    type: string,
+    input: unknown,
+    error: { name: string; message: string; cause?: unknown },
+  ): void;
+  dispatchStateRetriedEvent(
+    name: string,
+    type: string,
+    input: unknown,
+    retrier: unknown,
+    attempt: number,
+  ): void;
 }
 
 const SINK_KEY = '__stepwiseSink';
@@ -47,7 +58,11 @@ export function installStateTap(): void {
   if (installed) return;
   installed = true;
   const proto = StateMachine.prototype as unknown as {
-    execute(input: unknown, options: { eventLogger: EventLogger; runOptions?: { context?: Record<string, unknown> } }, cleanup: () => void): Promise<unknown>;
+    execute(
+      input: unknown,
+      options: { eventLogger: EventLogger; runOptions?: { context?: Record<string, unknown> } },
+      cleanup: () => void,
+    ): Promise<unknown>;
   };
   const original = proto.execute;
   proto.execute = function (this: unknown, input, options, cleanup) {
@@ -85,7 +100,10 @@ function tapLogger(logger: EventLogger, sink: StateEventSink): void {
  * processed: the library processes a state's input synchronously right after announcing it, so the
  * last state announced is the one asking.
  */
-export function executionContext(execution: { arn: string; name: string }, sink: StateEventSink): Record<string, unknown> {
+export function executionContext(
+  execution: { arn: string; name: string },
+  sink: StateEventSink,
+): Record<string, unknown> {
   let current = '';
   const retries = new Map<string, number>();
   const entered = new Map<string, string>();

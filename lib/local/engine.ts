@@ -10,8 +10,20 @@ import type { LocalDeployment, LocalStateMachine } from './template.ts';
 /** What the engine reports as it runs, for the CLI to render. The engine itself never prints. */
 export type EngineEvent =
   | { readonly type: 'execution-started'; readonly executionArn: string; readonly name: string }
-  | { readonly type: 'task-started'; readonly name: string; readonly task: string; readonly attempt: number; readonly at: string }
-  | { readonly type: 'task-succeeded'; readonly name: string; readonly task: string; readonly attempt: number; readonly at: string }
+  | {
+      readonly type: 'task-started';
+      readonly name: string;
+      readonly task: string;
+      readonly attempt: number;
+      readonly at: string;
+    }
+  | {
+      readonly type: 'task-succeeded';
+      readonly name: string;
+      readonly task: string;
+      readonly attempt: number;
+      readonly at: string;
+    }
   | {
       readonly type: 'task-failed';
       readonly name: string;
@@ -55,7 +67,10 @@ export class UnsupportedResourceError extends Error {
  * s3rver and the alert sink. Executions are named, and a name is never reused, as in Step Functions.
  */
 export class LocalEngine implements StepFunctionsApi {
-  private readonly machines = new Map<string, { machine: LocalStateMachine; runner: StateMachine; tasks: Set<string> }>();
+  private readonly machines = new Map<
+    string,
+    { machine: LocalStateMachine; runner: StateMachine; tasks: Set<string> }
+  >();
   private readonly executions = new Map<string, ExecutionRecord>();
   private readonly integrations: IntegrationContext;
 
@@ -73,21 +88,31 @@ export class LocalEngine implements StepFunctionsApi {
         this.checkServed(name, state);
         if (this.isLambdaTask(state)) tasks.add(name);
       }
-      const runner = new StateMachine(machine.definition as never, { validationOptions: { checkPaths: false, checkArn: false } });
+      const runner = new StateMachine(machine.definition as never, {
+        validationOptions: { checkPaths: false, checkArn: false },
+      });
       this.machines.set(machine.arn, { machine, runner, tasks });
     }
   }
 
-  startExecution(request: { stateMachineArn: string; name?: string; input?: string }): { executionArn: string; startDate: number } {
+  startExecution(request: { stateMachineArn: string; name?: string; input?: string }): {
+    executionArn: string;
+    startDate: number;
+  } {
     const entry = this.machines.get(request.stateMachineArn);
-    if (!entry) throw new ApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${request.stateMachineArn}'`);
+    if (!entry)
+      throw new ApiError(
+        'StateMachineDoesNotExist',
+        `State Machine Does Not Exist: '${request.stateMachineArn}'`,
+      );
     const name = request.name ?? crypto.randomUUID();
     const arn = `${request.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
     const input = request.input ?? '{}';
     const existing = this.executions.get(arn);
     if (existing) {
       // Step Functions: the same name and input is idempotent; a different input is refused.
-      if (existing.input === input) return { executionArn: arn, startDate: existing.startDate.getTime() / 1000 };
+      if (existing.input === input)
+        return { executionArn: arn, startDate: existing.startDate.getTime() / 1000 };
       throw new ApiError('ExecutionAlreadyExists', `Execution Already Exists: '${arn}'`);
     }
     const record = this.execute(entry, arn, name, input);
@@ -96,7 +121,8 @@ export class LocalEngine implements StepFunctionsApi {
 
   describeExecution(request: { executionArn: string }): Record<string, unknown> {
     const record = this.executions.get(request.executionArn);
-    if (!record) throw new ApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${request.executionArn}'`);
+    if (!record)
+      throw new ApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${request.executionArn}'`);
     return {
       executionArn: record.arn,
       stateMachineArn: record.stateMachineArn,
@@ -164,7 +190,16 @@ export class LocalEngine implements StepFunctionsApi {
         failed(state, _type, error, cause) {
           const at = new Date().toISOString();
           history.push({ type: 'failed', state, at, error, cause });
-          if (tasks.has(state)) emit({ type: 'task-failed', name, task: state, attempt: attempts.get(state) ?? 1, at, error, cause });
+          if (tasks.has(state))
+            emit({
+              type: 'task-failed',
+              name,
+              task: state,
+              attempt: attempts.get(state) ?? 1,
+              at,
+              error,
+              cause,
+            });
         },
         exited(state) {
           const at = new Date().toISOString();
@@ -181,31 +216,38 @@ export class LocalEngine implements StepFunctionsApi {
       overrides: { taskResourceLocalHandlers: this.taskHandlers(entry.machine.definition) as never },
       context,
     });
-    run.result.then(
-      (output) => {
-        record.status = 'SUCCEEDED';
-        record.output = output;
-      },
-      (error: Error) => {
-        if (error instanceof ExecutionTimeoutError) {
-          record.status = 'TIMED_OUT';
-          record.error = 'States.Timeout';
-          return;
-        }
-        const cause = (error as { cause?: Error }).cause ?? error;
-        record.status = 'FAILED';
-        record.error = cause.name;
-        record.cause = typeof (cause as { cause?: unknown }).cause === 'string' ? String((cause as { cause?: unknown }).cause) : cause.message;
-      },
-    ).finally(() => {
-      record.stopDate = new Date();
-      emit({ type: 'execution-finished', name, status: record.status });
-      resolveDone(record);
-    });
+    run.result
+      .then(
+        (output) => {
+          record.status = 'SUCCEEDED';
+          record.output = output;
+        },
+        (error: Error) => {
+          if (error instanceof ExecutionTimeoutError) {
+            record.status = 'TIMED_OUT';
+            record.error = 'States.Timeout';
+            return;
+          }
+          const cause = (error as { cause?: Error }).cause ?? error;
+          record.status = 'FAILED';
+          record.error = cause.name;
+          record.cause =
+            typeof (cause as { cause?: unknown }).cause === 'string'
+              ? String((cause as { cause?: unknown }).cause)
+              : cause.message;
+        },
+      )
+      .finally(() => {
+        record.stopDate = new Date();
+        emit({ type: 'execution-finished', name, status: record.status });
+        resolveDone(record);
+      });
     return record;
   }
 
-  private taskHandlers(definition: StateMachineDefinition): Record<string, (input: unknown) => Promise<unknown>> {
+  private taskHandlers(
+    definition: StateMachineDefinition,
+  ): Record<string, (input: unknown) => Promise<unknown>> {
     const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
     for (const [name, state] of allStates(definition)) {
       if (state.Type !== 'Task') continue;
@@ -216,14 +258,22 @@ export class LocalEngine implements StepFunctionsApi {
           const outcome = await this.lambdas.invoke(fn, input);
           if (outcome.ok) return outcome.result;
           // As Step Functions reports a Lambda error: the errorType names it, the cause is the payload.
-          const error = new Error(JSON.stringify({ errorType: outcome.errorType, errorMessage: outcome.errorMessage, trace: outcome.trace }));
+          const error = new Error(
+            JSON.stringify({
+              errorType: outcome.errorType,
+              errorMessage: outcome.errorMessage,
+              trace: outcome.trace,
+            }),
+          );
           error.name = outcome.errorType;
           throw error;
         };
         continue;
       }
       const integration = integrationFor(resource);
-      if (integration) handlers[name] = (input) => LOCAL_INTEGRATIONS[integration](this.integrations, input as Record<string, unknown>);
+      if (integration)
+        handlers[name] = (input) =>
+          LOCAL_INTEGRATIONS[integration](this.integrations, input as Record<string, unknown>);
     }
     return handlers;
   }
@@ -248,7 +298,8 @@ export function allStates(definition: { States: Record<string, State> }): [strin
   for (const [name, state] of Object.entries(definition.States)) {
     result.push([name, state]);
     if (state.Type === 'Parallel') {
-      for (const branch of state.Branches as { States: Record<string, State> }[]) result.push(...allStates(branch));
+      for (const branch of state.Branches as { States: Record<string, State> }[])
+        result.push(...allStates(branch));
     }
   }
   return result;

@@ -1,5 +1,5 @@
 import { appendFileSync } from 'node:fs';
-import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { CopyObjectCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { INTEGRATIONS, type IntegrationName } from '../compile/integrations.ts';
 import type { LocalServices } from './services.ts';
@@ -24,11 +24,16 @@ type Serve = (ctx: IntegrationContext, input: Record<string, unknown>) => Promis
  * `IntegrationName`, so adding an integration to the compiler without serving it here does not compile.
  */
 export const LOCAL_INTEGRATIONS: Record<IntegrationName, Serve> = {
-  dynamodbPutItem: (ctx, input) => sdkCall('DynamoDB', () => ctx.services.dynamodb.send(new PutItemCommand(input as never))),
+  dynamodbGetItem: (ctx, input) =>
+    sdkCall('DynamoDB', () => ctx.services.dynamodb.send(new GetItemCommand(input as never))),
+  dynamodbPutItem: (ctx, input) =>
+    sdkCall('DynamoDB', () => ctx.services.dynamodb.send(new PutItemCommand(input as never))),
   dynamodbUpdateItem: (ctx, input) =>
     sdkCall('DynamoDB', () => ctx.services.dynamodb.send(new UpdateItemCommand(input as never))),
-  s3CopyObject: (ctx, input) => sdkCall('S3', () => ctx.services.s3.send(new CopyObjectCommand(input as never))),
-  s3DeleteObject: (ctx, input) => sdkCall('S3', () => ctx.services.s3.send(new DeleteObjectCommand(input as never))),
+  s3CopyObject: (ctx, input) =>
+    sdkCall('S3', () => ctx.services.s3.send(new CopyObjectCommand(input as never))),
+  s3DeleteObject: (ctx, input) =>
+    sdkCall('S3', () => ctx.services.s3.send(new DeleteObjectCommand(input as never))),
   snsPublish: async (ctx, input) => {
     const alert: Alert = {
       time: new Date().toISOString(),

@@ -5,7 +5,12 @@ import type { LocalFunction } from './template.ts';
 /** What a Lambda function returned: its result, or the error the Node.js runtime would report. */
 export type InvokeOutcome =
   | { readonly ok: true; readonly result: unknown }
-  | { readonly ok: false; readonly errorType: string; readonly errorMessage: string; readonly trace: readonly string[] };
+  | {
+      readonly ok: false;
+      readonly errorType: string;
+      readonly errorMessage: string;
+      readonly trace: readonly string[];
+    };
 
 // Runs in the worker: loads the bundled module once, then serves invocations. The worker has its own
 // process.env, so each function sees exactly the environment its template gives it.
@@ -63,7 +68,11 @@ export class LambdaHost {
     if (existing) return existing;
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { codeUrl: pathToFileURL(fn.codeFile).href, handlerExport: fn.handlerExport, functionName: fn.logicalId },
+      workerData: {
+        codeUrl: pathToFileURL(fn.codeFile).href,
+        handlerExport: fn.handlerExport,
+        functionName: fn.logicalId,
+      },
       env: {
         ...this.baseEnv,
         ...fn.environment,

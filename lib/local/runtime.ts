@@ -5,17 +5,34 @@ import { join, resolve } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { DispatchResult } from '../../lambdas/dispatcher/index.ts';
 import { stateMachineVariable } from '../../lambdas/dispatcher/index.ts';
-import { completeRunRow, findRun, listRuns, readAttempts, type RunReport, type RunStatus, runReport, writeAttempts } from '../ledger/ledger.ts';
+import {
+  completeRunRow,
+  findRun,
+  listRuns,
+  type RunReport,
+  type RunStatus,
+  readAttempts,
+  runReport,
+  writeAttempts,
+} from '../ledger/ledger.ts';
 import { taskAttempts } from '../ledger/task-attempts.ts';
 import type { PipelineDefinition, S3ObjectCreatedTrigger } from '../spec/types.ts';
 import { type EngineEvent, LocalEngine } from './engine.ts';
 import { LambdaHost } from './lambda-host.ts';
-import { ensureBuckets, ensureTables, LOCAL_CREDENTIALS, type LocalServices, startServices } from './services.ts';
+import {
+  ensureBuckets,
+  ensureTables,
+  LOCAL_CREDENTIALS,
+  type LocalServices,
+  startServices,
+} from './services.ts';
 import { startStepFunctionsServer } from './sfn-server.ts';
 import { lockStateDir } from './state-dir.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalDeployment } from './template.ts';
 
-export type RuntimeEvent = EngineEvent | { readonly type: 'phase'; readonly phase: string; readonly ms: number };
+export type RuntimeEvent =
+  | EngineEvent
+  | { readonly type: 'phase'; readonly phase: string; readonly ms: number };
 
 export interface OpenOptions {
   readonly stateDir: string;
@@ -55,16 +72,27 @@ export class LocalRuntime {
   }
 
   /** Opens everything needed to run the synthesized deployment. */
-  static async open(deployment: LocalDeployment, options: OpenOptions & { buckets: Iterable<string> }): Promise<LocalRuntime> {
+  static async open(
+    deployment: LocalDeployment,
+    options: OpenOptions & { buckets: Iterable<string> },
+  ): Promise<LocalRuntime> {
     const emit = options.onEvent ?? (() => undefined);
     const unlock = lockStateDir(options.stateDir, options.command);
+    const cleanups: (() => Promise<void>)[] = [];
     try {
       const started = Date.now();
       const services = await startServices(options.stateDir);
+      cleanups.push(() => services.close());
       await ensureTables(services.dynamodb, deployment.tables);
       await ensureBuckets(services.s3, options.buckets);
       const lambdas = new LambdaHost();
-      const engine = new LocalEngine(deployment, lambdas, { services, alertsFile: join(resolve(options.stateDir), 'alerts.jsonl') }, emit);
+      cleanups.push(() => lambdas.close());
+      const engine = new LocalEngine(
+        deployment,
+        lambdas,
+        { services, alertsFile: join(resolve(options.stateDir), 'alerts.jsonl') },
+        emit,
+      );
       const sfn = await startStepFunctionsServer(engine);
       lambdas.setEnvironment({
         AWS_REGION: LOCAL_REGION,
@@ -75,10 +103,12 @@ export class LocalRuntime {
         AWS_ENDPOINT_URL_S3: services.s3Endpoint,
         AWS_ENDPOINT_URL_SFN: sfn.endpoint,
         STEPWISE_LOCAL: '1',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       });
       emit({ type: 'phase', phase: 'services', ms: Date.now() - started });
       return new LocalRuntime(services, deployment, engine, lambdas, sfn.server, unlock);
     } catch (error) {
+      for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
       unlock();
       throw error;
     }
@@ -91,15 +121,25 @@ export class LocalRuntime {
 
   /** Starts a run of the pipeline through the dispatcher and waits for it to end. */
   async run(pipeline: PipelineDefinition, trigger: LocalTrigger): Promise<RunReport> {
-    const envelope = trigger.kind === 's3' ? await this.putObject(pipeline, trigger) : { kind: 'manual', pipeline: pipeline.name, input: trigger.input };
+    const envelope =
+      trigger.kind === 's3'
+        ? await this.putObject(pipeline, trigger)
+        : { kind: 'manual', pipeline: pipeline.name, input: trigger.input };
     const result = await this.dispatch(envelope);
     if (result.status === 'DROPPED') throw new Error(`the dispatcher dropped the trigger: ${result.reason}`);
     const table = this.ledgerTable;
     if (result.status === 'DEDUPLICATED') {
-      const rows = await listRuns(this.services.dynamodb, table, pipeline.name, { status: 'DEDUPLICATED', limit: 1 });
+      const rows = await listRuns(this.services.dynamodb, table, pipeline.name, {
+        status: 'DEDUPLICATED',
+        limit: 1,
+      });
       const row = rows[0];
       if (!row) throw new Error('the dispatcher reported a duplicate but wrote no ledger row');
-      return runReport(row, [], pipeline.tasks.map((t) => t.id));
+      return runReport(
+        row,
+        [],
+        pipeline.tasks.map((t) => t.id),
+      );
     }
     const record = await (this.engine as LocalEngine).execution(result.executionArn)?.done;
     if (!record) throw new Error(`execution ${result.executionArn} was not started`);
@@ -109,7 +149,9 @@ export class LocalRuntime {
   async listRuns(pipeline: string, options: { status?: RunStatus; limit?: number }): Promise<RunReport[]> {
     const table = this.ledgerTable;
     const rows = await listRuns(this.services.dynamodb, table, pipeline, options);
-    return Promise.all(rows.map(async (row) => runReport(row, await readAttempts(this.services.dynamodb, table, row.runId))));
+    return Promise.all(
+      rows.map(async (row) => runReport(row, await readAttempts(this.services.dynamodb, table, row.runId))),
+    );
   }
 
   async close(): Promise<void> {
@@ -134,21 +176,37 @@ export class LocalRuntime {
     const attempts = taskAttempts(record.history, record.tasks);
     await writeAttempts(this.services.dynamodb, table, { pipeline: pipeline.name, runId }, attempts);
     const row = await findRun(this.services.dynamodb, table, pipeline.name, runId);
-    if (!row) throw new Error(`run ${runId} never reached the ledger: its execution ${record.status} with ${record.error ?? 'no error'}: ${record.cause ?? ''}`);
+    if (!row)
+      throw new Error(
+        `run ${runId} never reached the ledger: its execution ${record.status} with ${record.error ?? 'no error'}: ${record.cause ?? ''}`,
+      );
     const closing = record.status === 'TIMED_OUT' || record.status === 'FAILED';
     await completeRunRow(this.services.dynamodb, table, row, {
       tasks: pipeline.tasks.map((t) => t.id),
       transitions: record.transitions,
       ...(closing
-        ? { close: { status: record.status === 'TIMED_OUT' ? 'TIMED_OUT' : 'FAILED', endedAt: (record.stopDate ?? new Date()).toISOString(), ...(record.error ? { error: record.error } : {}) } }
+        ? {
+            close: {
+              status: record.status === 'TIMED_OUT' ? 'TIMED_OUT' : 'FAILED',
+              endedAt: (record.stopDate ?? new Date()).toISOString(),
+              ...(record.error ? { error: record.error } : {}),
+              ...(record.cause ? { cause: record.cause } : {}),
+            },
+          }
         : {}),
     });
     const final = (await findRun(this.services.dynamodb, table, pipeline.name, runId)) ?? row;
-    return runReport(final, attempts, pipeline.tasks.map((t) => t.id));
+    return runReport(
+      final,
+      attempts,
+      pipeline.tasks.map((t) => t.id),
+    );
   }
 
   private async dispatch(envelope: unknown): Promise<DispatchResult> {
-    const dispatcher = [...(this.deployment?.functions.values() ?? [])].find((f) => f.logicalId.includes('Dispatcher'));
+    const dispatcher = [...(this.deployment?.functions.values() ?? [])].find((f) =>
+      f.logicalId.includes('Dispatcher'),
+    );
     if (!dispatcher || !this.lambdas) throw new Error('the synthesized app has no dispatcher function');
     const outcome = await this.lambdas.invoke(dispatcher, envelope);
     if (!outcome.ok) throw new Error(`the dispatcher failed: ${outcome.errorType}: ${outcome.errorMessage}`);
@@ -156,19 +214,29 @@ export class LocalRuntime {
   }
 
   /** Puts the file into the local S3 store and builds the "Object Created" event AWS would send. */
-  private async putObject(pipeline: PipelineDefinition, trigger: Extract<LocalTrigger, { kind: 's3' }>): Promise<unknown> {
+  private async putObject(
+    pipeline: PipelineDefinition,
+    trigger: Extract<LocalTrigger, { kind: 's3' }>,
+  ): Promise<unknown> {
     const matching = pipeline.triggers.filter(
       (t): t is S3ObjectCreatedTrigger =>
-        t.kind === 's3ObjectCreated' && t.bucket === trigger.bucket && trigger.key.startsWith(t.prefix ?? '') && trigger.key.endsWith(t.suffix ?? ''),
+        t.kind === 's3ObjectCreated' &&
+        t.bucket === trigger.bucket &&
+        trigger.key.startsWith(t.prefix ?? '') &&
+        trigger.key.endsWith(t.suffix ?? ''),
     );
     if (matching.length === 0) {
-      const own = pipeline.triggers.filter((t) => t.kind === 's3ObjectCreated').map((t) => `s3://${t.bucket}/${t.prefix ?? ''}*${t.suffix ?? ''}`);
+      const own = pipeline.triggers
+        .filter((t) => t.kind === 's3ObjectCreated')
+        .map((t) => `s3://${t.bucket}/${t.prefix ?? ''}*${t.suffix ?? ''}`);
       throw new Error(
         `s3://${trigger.bucket}/${trigger.key} matches no trigger of pipeline '${pipeline.name}'${own.length ? `; its S3 triggers are ${own.join(', ')}` : ', which has no S3 trigger'}`,
       );
     }
     const body = readFileSync(trigger.file);
-    const put = await this.services.s3.send(new PutObjectCommand({ Bucket: trigger.bucket, Key: trigger.key, Body: body }));
+    const put = await this.services.s3.send(
+      new PutObjectCommand({ Bucket: trigger.bucket, Key: trigger.key, Body: body }),
+    );
     const now = new Date().toISOString();
     return {
       kind: 's3',

@@ -1,7 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient, ListTablesCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
@@ -60,7 +65,11 @@ export async function ensureTables(client: DynamoDBClient, tables: readonly Loca
     const p = table.properties as {
       KeySchema: { AttributeName: string; KeyType: 'HASH' | 'RANGE' }[];
       AttributeDefinitions: { AttributeName: string; AttributeType: 'S' | 'N' | 'B' }[];
-      GlobalSecondaryIndexes?: { IndexName: string; KeySchema: { AttributeName: string; KeyType: 'HASH' | 'RANGE' }[]; Projection?: { ProjectionType?: 'ALL' | 'KEYS_ONLY' | 'INCLUDE' } }[];
+      GlobalSecondaryIndexes?: {
+        IndexName: string;
+        KeySchema: { AttributeName: string; KeyType: 'HASH' | 'RANGE' }[];
+        Projection?: { ProjectionType?: 'ALL' | 'KEYS_ONLY' | 'INCLUDE' };
+      }[];
       TimeToLiveSpecification?: { AttributeName?: string; Enabled?: boolean };
     };
     await client.send(
@@ -83,14 +92,21 @@ export async function ensureTables(client: DynamoDBClient, tables: readonly Loca
     const ttl = p.TimeToLiveSpecification;
     if (ttl?.Enabled && ttl.AttributeName) {
       await client
-        .send(new UpdateTimeToLiveCommand({ TableName: table.name, TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: true } }))
+        .send(
+          new UpdateTimeToLiveCommand({
+            TableName: table.name,
+            TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: true },
+          }),
+        )
         .catch(() => undefined); // dynalite does not implement TTL; expiry is a deployed-only concern
     }
   }
 }
 
 export async function ensureBuckets(client: S3Client, names: Iterable<string>): Promise<void> {
-  const existing = new Set(((await client.send(new ListBucketsCommand({}))).Buckets ?? []).map((b) => b.Name));
+  const existing = new Set(
+    ((await client.send(new ListBucketsCommand({}))).Buckets ?? []).map((b) => b.Name),
+  );
   for (const name of new Set(names)) {
     if (!existing.has(name)) await client.send(new CreateBucketCommand({ Bucket: name }));
   }

@@ -2,7 +2,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface StepFunctionsApi {
-  startExecution(request: { stateMachineArn: string; name?: string; input?: string }): { executionArn: string; startDate: number };
+  startExecution(request: { stateMachineArn: string; name?: string; input?: string }): {
+    executionArn: string;
+    startDate: number;
+  };
   describeExecution(request: { executionArn: string }): Record<string, unknown>;
 }
 
@@ -21,7 +24,9 @@ export class ApiError extends Error {
  * The Step Functions API on loopback, for the SDK clients in the dispatcher and CLI: StartExecution
  * and DescribeExecution, over AWS's JSON 1.0 protocol.
  */
-export async function startStepFunctionsServer(api: StepFunctionsApi): Promise<{ endpoint: string; server: Server }> {
+export async function startStepFunctionsServer(
+  api: StepFunctionsApi,
+): Promise<{ endpoint: string; server: Server }> {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -35,7 +40,10 @@ export async function startStepFunctionsServer(api: StepFunctionsApi): Promise<{
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
         if (target === 'StartExecution') return reply(200, api.startExecution(body));
         if (target === 'DescribeExecution') return reply(200, api.describeExecution(body));
-        throw new ApiError('UnknownOperationException', `the local Step Functions stand-in does not serve ${target || 'this request'}`);
+        throw new ApiError(
+          'UnknownOperationException',
+          `the local Step Functions stand-in does not serve ${target || 'this request'}`,
+        );
       } catch (error) {
         const e = error instanceof ApiError ? error : new ApiError('InternalFailure', String(error));
         return reply(400, { __type: e.code, message: e.message });

@@ -25,7 +25,9 @@ export async function loadSpec(specPath: string): Promise<PipelineDefinition> {
   }
   const spec = module.default as Partial<PipelineDefinition> | undefined;
   if (!spec || typeof spec !== 'object' || !Array.isArray(spec.tasks) || typeof spec.name !== 'string') {
-    throw new SpecLoadError(`${file} must default-export definePipeline({...}); it exports ${describe(module.default)}`);
+    throw new SpecLoadError(
+      `${file} must default-export definePipeline({...}); it exports ${describe(module.default)}`,
+    );
   }
   return spec as PipelineDefinition;
 }
@@ -46,11 +48,17 @@ export interface LocalSynthesis {
 export function synthesizeLocal(pipelines: readonly PipelineDefinition[], stateDir: string): LocalSynthesis {
   const assemblyDir = join(resolve(stateDir), 'cdk.out');
   mkdirSync(assemblyDir, { recursive: true });
-  const app = new App({ outdir: assemblyDir, context: { '@aws-cdk/core:defaultCrossStackReferences': 'strong' } });
+  const app = new App({
+    outdir: assemblyDir,
+    context: { '@aws-cdk/core:defaultCrossStackReferences': 'strong', 'aws:cdk:enable-asset-metadata': true },
+  });
   new PipelineStack(app, LOCAL_STACK, { pipelines });
   const assembly = app.synth();
   const stack = assembly.getStackByName(LOCAL_STACK);
-  return { assemblyDir, deployment: readDeployment(readTemplate(assemblyDir, stack.templateFile), assemblyDir) };
+  return {
+    assemblyDir,
+    deployment: readDeployment(readTemplate(assemblyDir, stack.templateFile), assemblyDir),
+  };
 }
 
 function describe(value: unknown): string {

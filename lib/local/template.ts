@@ -55,7 +55,8 @@ export function readDeployment(template: Template, assemblyDir: string): LocalDe
         const assetPath = resource.Metadata?.['aws:asset:path'];
         if (typeof assetPath !== 'string') continue; // inline custom-resource code is not ours to run
         const [file, exportName] = String(props.Handler ?? 'index.handler').split('.');
-        const variables = (props.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+        const variables =
+          (props.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
         const fn: LocalFunction = {
           logicalId,
           arn: functionArn(logicalId),
@@ -70,7 +71,8 @@ export function readDeployment(template: Template, assemblyDir: string): LocalDe
       case 'AWS::StepFunctions::StateMachine': {
         const substitutions = (props.DefinitionSubstitutions ?? {}) as Record<string, unknown>;
         let text = String(resolve(props.DefinitionString));
-        for (const [key, value] of Object.entries(substitutions)) text = text.split(`\${${key}}`).join(String(resolve(value)));
+        for (const [key, value] of Object.entries(substitutions))
+          text = text.split(`\${${key}}`).join(String(resolve(value)));
         stateMachines.push({ logicalId, arn: stateMachineArn(logicalId), definition: JSON.parse(text) });
         break;
       }
