@@ -2,7 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadSpec } from '../local/synth.ts';
-import { DEFAULT_STATE_DIR, exitCode, runLocally, runsCommand } from './commands.ts';
+import { DEFAULT_STATE_DIR, runLocally, runsCommand } from './commands.ts';
 import type { CliOptions } from './main.ts';
 import { type Output, renderRunSummary } from './render.ts';
 
@@ -42,7 +42,6 @@ export async function runDemo(options: CliOptions, output: Output): Promise<numb
     );
     output.out.write(`${renderRunSummary(report, tty)}\n`);
     if (report.status !== c.expect) ok = false;
-    void exitCode;
   }
   output.out.write(`\n== alerts (${join(stateDir, 'alerts.jsonl')})\n`);
   for (const line of readFileSync(join(stateDir, 'alerts.jsonl'), 'utf8').trim().split('\n')) {

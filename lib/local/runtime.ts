@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
+import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { DispatchResult } from '../../lambdas/dispatcher/index.ts';
 import { stateMachineVariable } from '../../lambdas/dispatcher/index.ts';
@@ -29,6 +30,9 @@ import {
 import { startStepFunctionsServer } from './sfn-server.ts';
 import { lockStateDir } from './state-dir.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalDeployment } from './template.ts';
+
+/** Logical ids start with the construct path: StepwisePlatform/Ledger/Table. */
+const LEDGER_LOGICAL_PREFIX = 'StepwisePlatformLedgerTable';
 
 export type RuntimeEvent =
   | EngineEvent
@@ -114,9 +118,14 @@ export class LocalRuntime {
     }
   }
 
-  get ledgerTable(): string {
-    const table = this.deployment?.tables[0]?.name ?? 'StepwisePlatformLedgerTable';
-    return table;
+  /** The ledger's local name is its logical id; a ledger-only open finds it among the tables. */
+  private async ledgerTable(): Promise<string> {
+    const fromTemplate = this.deployment?.tables.find((t) => t.name.startsWith(LEDGER_LOGICAL_PREFIX))?.name;
+    if (fromTemplate) return fromTemplate;
+    const tables = (await this.services.dynamodb.send(new ListTablesCommand({}))).TableNames ?? [];
+    const found = tables.find((t) => t.startsWith(LEDGER_LOGICAL_PREFIX));
+    if (!found) throw new Error('this state dir has no ledger yet; start a run with `stepwise run <spec>`');
+    return found;
   }
 
   /** Starts a run of the pipeline through the dispatcher and waits for it to end. */
@@ -127,7 +136,7 @@ export class LocalRuntime {
         : { kind: 'manual', pipeline: pipeline.name, input: trigger.input };
     const result = await this.dispatch(envelope);
     if (result.status === 'DROPPED') throw new Error(`the dispatcher dropped the trigger: ${result.reason}`);
-    const table = this.ledgerTable;
+    const table = await this.ledgerTable();
     if (result.status === 'DEDUPLICATED') {
       const rows = await listRuns(this.services.dynamodb, table, pipeline.name, {
         status: 'DEDUPLICATED',
@@ -147,7 +156,7 @@ export class LocalRuntime {
   }
 
   async listRuns(pipeline: string, options: { status?: RunStatus; limit?: number }): Promise<RunReport[]> {
-    const table = this.ledgerTable;
+    const table = await this.ledgerTable();
     const rows = await listRuns(this.services.dynamodb, table, pipeline, options);
     return Promise.all(
       rows.map(async (row) => runReport(row, await readAttempts(this.services.dynamodb, table, row.runId))),
@@ -172,7 +181,7 @@ export class LocalRuntime {
       .map((m) => engine.execution(`${m.arn.replace(':stateMachine:', ':execution:')}${arnSuffix}`))
       .find((r) => r !== undefined);
     if (!record) throw new Error(`no execution named ${runId}`);
-    const table = this.ledgerTable;
+    const table = await this.ledgerTable();
     const attempts = taskAttempts(record.history, record.tasks);
     await writeAttempts(this.services.dynamodb, table, { pipeline: pipeline.name, runId }, attempts);
     const row = await findRun(this.services.dynamodb, table, pipeline.name, runId);
