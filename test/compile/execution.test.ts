@@ -29,14 +29,25 @@ const passing = {
   monitor: () => ({ ok: true }),
 };
 
+/** What a failed critical task writes on the run row before it re-raises its error. */
+const RECORD_FAILED_TASK = 'SET failedTask = :task, #error = :error, errorCause = :cause';
+
+/** Each ledger call: the status a write sets, else its update expression; a read is 'GetItem'. */
 const ledgerStatus = (calls: readonly ServiceCall[]) =>
   calls
     .filter((c) => c.resource.includes(':dynamodb:'))
     .map((c) => {
+      if (c.resource.endsWith(':dynamodb:getItem')) return 'GetItem';
       const values = c.parameters.ExpressionAttributeValues as Record<string, { S?: string }> | undefined;
       const item = c.parameters.Item as Record<string, { S?: string }> | undefined;
       return values?.[':status']?.S ?? item?.status?.S ?? c.parameters.UpdateExpression;
     });
+
+const callTo = (calls: readonly ServiceCall[], state: string): ServiceCall => {
+  const call = calls.find((c) => c.state === state);
+  if (!call) throw new Error(`no call from state '${state}'`);
+  return call;
+};
 
 const alerts = (calls: readonly ServiceCall[]) =>
   calls
@@ -76,11 +87,17 @@ describe('compiled definitions, run locally', () => {
     });
     expect(run.status).toBe('SUCCEEDED');
     expect(run.attempts).toEqual(['ingest', 'validate']);
-    expect(ledgerStatus(run.calls)).toEqual(['RUNNING', 'QUARANTINED']);
-    expect(run.calls[1]?.parameters.ExpressionAttributeValues).toMatchObject({
-      ':reason': { S: 'bad header' },
+    expect(ledgerStatus(run.calls)).toEqual(['RUNNING', RECORD_FAILED_TASK, 'GetItem', 'QUARANTINED']);
+    expect(callTo(run.calls, 'validate failed').parameters.ExpressionAttributeValues).toEqual({
       ':task': { S: 'validate' },
       ':error': { S: 'GateRejected' },
+      ':cause': { S: 'bad header' },
+    });
+    expect(callTo(run.calls, 'Record quarantine').parameters.ExpressionAttributeValues).toMatchObject({
+      ':status': { S: 'QUARANTINED' },
+      ':reason': { S: 'bad header' },
+      ':bucket': { S: '' },
+      ':key': { S: '' },
     });
     expect(alerts(run.calls)).toEqual([
       [
@@ -97,8 +114,8 @@ describe('compiled definitions, run locally', () => {
   it('quarantines the run when a gate says no without a reason', async () => {
     const run = await runDefinition(orders, { ...passing, validate: () => ({ pass: false }) });
     expect(run.status).toBe('SUCCEEDED');
-    expect(ledgerStatus(run.calls)).toEqual(['RUNNING', 'QUARANTINED']);
-    expect(run.calls[1]?.parameters.ExpressionAttributeValues).toMatchObject({
+    expect(ledgerStatus(run.calls)).toEqual(['RUNNING', RECORD_FAILED_TASK, 'GetItem', 'QUARANTINED']);
+    expect(callTo(run.calls, 'Record quarantine').parameters.ExpressionAttributeValues).toMatchObject({
       ':reason': { S: "gate 'validate' returned pass: false without a reason" },
     });
   });
@@ -118,17 +135,48 @@ describe('compiled definitions, run locally', () => {
     );
     expect(run.calls.map((c) => c.state)).toEqual([
       'Record run start',
+      'validate failed',
+      'Read rejection',
       'Copy to quarantine',
       'Delete original',
       'Record quarantine',
       'Alert quarantine',
     ]);
-    expect(run.calls[1]?.parameters).toEqual({
+    expect(callTo(run.calls, 'Copy to quarantine').parameters).toEqual({
       Bucket: 'raw',
       Key: 'quarantine/orders/a.csv',
       CopySource: 'raw/orders/a.csv?versionId=v1',
     });
-    expect(run.calls[2]?.parameters).toEqual({ Bucket: 'raw', Key: 'orders/a.csv' });
+    expect(callTo(run.calls, 'Delete original').parameters).toEqual({ Bucket: 'raw', Key: 'orders/a.csv' });
+  });
+
+  it('quarantines the run on a DataError, with the message of the Lambda error as its reason', async () => {
+    const reason = 'line 3: amount "12,5x" is not a number';
+    const run = await runDefinition(orders, {
+      ...passing,
+      transform: () => {
+        // As a Lambda error reaches Step Functions: the cause is the error as JSON.
+        throw taskError(
+          'DataError',
+          JSON.stringify({ errorType: 'DataError', errorMessage: reason, trace: [] }),
+        );
+      },
+    });
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.attempts).toEqual(['ingest', 'validate', 'transform']);
+    expect(ledgerStatus(run.calls)).toEqual(['RUNNING', RECORD_FAILED_TASK, 'GetItem', 'QUARANTINED']);
+    expect(callTo(run.calls, 'transform failed').parameters.ExpressionAttributeValues).toMatchObject({
+      ':task': { S: 'transform' },
+      ':error': { S: 'DataError' },
+    });
+    expect(callTo(run.calls, 'Record quarantine').parameters.ExpressionAttributeValues).toMatchObject({
+      ':reason': { S: reason },
+    });
+    expect(alerts(run.calls)[0]?.split('\n').slice(0, 3)).toEqual([
+      'stepwise: orders run QUARANTINED',
+      'Pipeline test run run-1 QUARANTINED by task transform.',
+      `Reason: ${reason}`,
+    ]);
   });
 
   it('retries a failing task as its policy says, then fails the run with an alert', async () => {
@@ -141,7 +189,13 @@ describe('compiled definitions, run locally', () => {
     expect(run.attempts).toEqual(['ingest', 'ingest', 'ingest']);
     expect(run.status).toBe('FAILED');
     expect(run.error).toBe('Error');
-    expect(ledgerStatus(run.calls)).toEqual(['RUNNING', 'FAILED']);
+    expect(run.cause).toBe('connection reset');
+    expect(ledgerStatus(run.calls)).toEqual(['RUNNING', RECORD_FAILED_TASK, 'GetItem', 'FAILED']);
+    expect(callTo(run.calls, 'ingest failed').parameters.ExpressionAttributeValues).toEqual({
+      ':task': { S: 'ingest' },
+      ':error': { S: 'Error' },
+      ':cause': { S: 'connection reset' },
+    });
     expect(alerts(run.calls)[0]?.split('\n').slice(0, 3)).toEqual([
       'stepwise: orders run FAILED',
       'Pipeline test run run-1 FAILED in task ingest.',
@@ -169,7 +223,8 @@ describe('compiled definitions, run locally', () => {
       'publish',
       'monitor',
     ]);
-    expect(ledgerStatus(run.calls)).toEqual(['RUNNING', 'SUCCEEDED']);
+    // The failed try records itself on the run row; the group's retry then succeeds and closes the run.
+    expect(ledgerStatus(run.calls)).toEqual(['RUNNING', RECORD_FAILED_TASK, 'SUCCEEDED']);
   });
 
   it('lets the run succeed when a non-critical task fails, with a warning and an alert', async () => {

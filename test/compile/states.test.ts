@@ -37,7 +37,7 @@ describe('compilePipeline', () => {
         Error: {}
         Cause: {}
         Execution: {}
-        Console: https://\${Region}.console.aws.amazon.com/states/home?region=\${Region}#/v2/executions/details/{}', $.run.pipeline, $.run.id, $.failure.task, $.failure.error, $.failure.cause, $$.Execution.Id, $$.Execution.Id)",
+        Console: https://\${Region}.console.aws.amazon.com/states/home?region=\${Region}#/v2/executions/details/{}', $.run.pipeline, $.run.id, $.failure.task, $.error.Error, $.error.Cause, $$.Execution.Id, $$.Execution.Id)",
                 "Subject": "stepwise: test run FAILED",
                 "TopicArn": "\${AlertTopicArn}",
               },
@@ -132,7 +132,7 @@ describe('compilePipeline', () => {
             "Gate reason": {
               "Next": "Has S3 input?",
               "Parameters": {
-                "reason.$": "$.failure.cause",
+                "reason.$": "$.error.Cause",
               },
               "ResultPath": "$.quarantine",
               "Type": "Pass",
@@ -163,7 +163,7 @@ describe('compilePipeline', () => {
               "Comment": "A DataError's cause is the Lambda error as JSON; its message is the reason.",
               "Next": "Data error reason",
               "Parameters": {
-                "detail.$": "States.StringToJson($.failure.cause)",
+                "detail.$": "States.StringToJson($.error.Cause)",
               },
               "ResultPath": "$.dataError",
               "Type": "Pass",
@@ -179,32 +179,73 @@ describe('compilePipeline', () => {
               "Type": "Pass",
             },
             "Read failure": {
-              "Comment": "Unpack the failed task's name and the original cause from the error.",
               "Next": "Record run failure",
               "Parameters": {
-                "cause.$": "States.ArrayGetItem(States.StringToJson($.error.Cause), 1)",
-                "error.$": "$.error.Error",
-                "task.$": "States.ArrayGetItem(States.StringToJson($.error.Cause), 0)",
+                "ConsistentRead": true,
+                "Key": {
+                  "pk": {
+                    "S.$": "$.ledger.pk",
+                  },
+                  "sk": {
+                    "S.$": "$.ledger.sk",
+                  },
+                },
+                "ProjectionExpression": "failedTask",
+                "TableName": "\${LedgerTableName}",
               },
+              "Resource": "arn:\${Partition}:states:::dynamodb:getItem",
               "ResultPath": "$.failure",
-              "Type": "Pass",
+              "ResultSelector": {
+                "task.$": "$.Item.failedTask.S",
+              },
+              "Retry": [
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "States.TaskFailed",
+                  ],
+                  "IntervalSeconds": 1,
+                  "MaxAttempts": 3,
+                },
+              ],
+              "Type": "Task",
             },
             "Read rejection": {
-              "Comment": "Unpack the failed task's name and the original cause from the error.",
               "Next": "Rejected by a gate?",
               "Parameters": {
-                "cause.$": "States.ArrayGetItem(States.StringToJson($.error.Cause), 1)",
-                "error.$": "$.error.Error",
-                "task.$": "States.ArrayGetItem(States.StringToJson($.error.Cause), 0)",
+                "ConsistentRead": true,
+                "Key": {
+                  "pk": {
+                    "S.$": "$.ledger.pk",
+                  },
+                  "sk": {
+                    "S.$": "$.ledger.sk",
+                  },
+                },
+                "ProjectionExpression": "failedTask",
+                "TableName": "\${LedgerTableName}",
               },
+              "Resource": "arn:\${Partition}:states:::dynamodb:getItem",
               "ResultPath": "$.failure",
-              "Type": "Pass",
+              "ResultSelector": {
+                "task.$": "$.Item.failedTask.S",
+              },
+              "Retry": [
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "States.TaskFailed",
+                  ],
+                  "IntervalSeconds": 1,
+                  "MaxAttempts": 3,
+                },
+              ],
+              "Type": "Task",
             },
             "Record quarantine": {
               "Next": "Alert quarantine",
               "Parameters": {
                 "ExpressionAttributeNames": {
-                  "#error": "error",
                   "#status": "status",
                 },
                 "ExpressionAttributeValues": {
@@ -214,9 +255,6 @@ describe('compilePipeline', () => {
                   ":endedAt": {
                     "S.$": "$$.State.EnteredTime",
                   },
-                  ":error": {
-                    "S.$": "$.failure.error",
-                  },
                   ":key": {
                     "S.$": "$.quarantine.key",
                   },
@@ -225,9 +263,6 @@ describe('compilePipeline', () => {
                   },
                   ":status": {
                     "S": "QUARANTINED",
-                  },
-                  ":task": {
-                    "S.$": "$.failure.task",
                   },
                 },
                 "Key": {
@@ -239,7 +274,7 @@ describe('compilePipeline', () => {
                   },
                 },
                 "TableName": "\${LedgerTableName}",
-                "UpdateExpression": "SET #status = :status, endedAt = :endedAt, failedTask = :task, #error = :error, reason = :reason, quarantineBucket = :bucket, quarantineKey = :key",
+                "UpdateExpression": "SET #status = :status, endedAt = :endedAt, reason = :reason, quarantineBucket = :bucket, quarantineKey = :key",
               },
               "Resource": "arn:\${Partition}:states:::dynamodb:updateItem",
               "ResultPath": null,
@@ -259,24 +294,14 @@ describe('compilePipeline', () => {
               "Next": "Alert failure",
               "Parameters": {
                 "ExpressionAttributeNames": {
-                  "#error": "error",
                   "#status": "status",
                 },
                 "ExpressionAttributeValues": {
-                  ":cause": {
-                    "S.$": "$.failure.cause",
-                  },
                   ":endedAt": {
                     "S.$": "$$.State.EnteredTime",
                   },
-                  ":error": {
-                    "S.$": "$.failure.error",
-                  },
                   ":status": {
                     "S": "FAILED",
-                  },
-                  ":task": {
-                    "S.$": "$.failure.task",
                   },
                 },
                 "Key": {
@@ -288,7 +313,7 @@ describe('compilePipeline', () => {
                   },
                 },
                 "TableName": "\${LedgerTableName}",
-                "UpdateExpression": "SET #status = :status, endedAt = :endedAt, failedTask = :task, #error = :error, errorCause = :cause",
+                "UpdateExpression": "SET #status = :status, endedAt = :endedAt",
               },
               "Resource": "arn:\${Partition}:states:::dynamodb:updateItem",
               "ResultPath": null,
@@ -402,15 +427,15 @@ describe('compilePipeline', () => {
                 {
                   "Next": "Gate reason",
                   "StringEquals": "GateRejected",
-                  "Variable": "$.failure.error",
+                  "Variable": "$.error.Error",
                 },
               ],
               "Default": "Parse data error",
               "Type": "Choice",
             },
             "Run failed": {
-              "CausePath": "$.failure.cause",
-              "ErrorPath": "$.failure.error",
+              "CausePath": "$.error.Cause",
+              "ErrorPath": "$.error.Error",
               "Type": "Fail",
             },
             "Run tasks": {
@@ -424,7 +449,7 @@ describe('compilePipeline', () => {
                           "ErrorEquals": [
                             "States.ALL",
                           ],
-                          "Next": "extract caught",
+                          "Next": "extract failed",
                           "ResultPath": "$.failure",
                         },
                       ],
@@ -475,17 +500,49 @@ describe('compilePipeline', () => {
                       "TimeoutSeconds": 900,
                       "Type": "Task",
                     },
-                    "extract caught": {
-                      "Comment": "Name the failed task in the error's cause, so the run's failure handling can report it.",
-                      "Next": "extract failed",
-                      "Parameters": {
-                        "Cause.$": "States.JsonToString(States.Array('extract', $.failure.Cause))",
-                        "Error.$": "$.failure.Error",
-                      },
-                      "ResultPath": "$.failure",
-                      "Type": "Pass",
-                    },
                     "extract failed": {
+                      "Next": "extract raise",
+                      "Parameters": {
+                        "ExpressionAttributeNames": {
+                          "#error": "error",
+                        },
+                        "ExpressionAttributeValues": {
+                          ":cause": {
+                            "S.$": "$.failure.Cause",
+                          },
+                          ":error": {
+                            "S.$": "$.failure.Error",
+                          },
+                          ":task": {
+                            "S": "extract",
+                          },
+                        },
+                        "Key": {
+                          "pk": {
+                            "S.$": "$.ledger.pk",
+                          },
+                          "sk": {
+                            "S.$": "$.ledger.sk",
+                          },
+                        },
+                        "TableName": "\${LedgerTableName}",
+                        "UpdateExpression": "SET failedTask = :task, #error = :error, errorCause = :cause",
+                      },
+                      "Resource": "arn:\${Partition}:states:::dynamodb:updateItem",
+                      "ResultPath": null,
+                      "Retry": [
+                        {
+                          "BackoffRate": 2,
+                          "ErrorEquals": [
+                            "States.TaskFailed",
+                          ],
+                          "IntervalSeconds": 1,
+                          "MaxAttempts": 3,
+                        },
+                      ],
+                      "Type": "Task",
+                    },
+                    "extract raise": {
                       "CausePath": "$.failure.Cause",
                       "ErrorPath": "$.failure.Error",
                       "Type": "Fail",
@@ -496,7 +553,7 @@ describe('compilePipeline', () => {
                           "ErrorEquals": [
                             "States.ALL",
                           ],
-                          "Next": "load caught",
+                          "Next": "load failed",
                           "ResultPath": "$.failure",
                         },
                       ],
@@ -549,17 +606,49 @@ describe('compilePipeline', () => {
                       "TimeoutSeconds": 900,
                       "Type": "Task",
                     },
-                    "load caught": {
-                      "Comment": "Name the failed task in the error's cause, so the run's failure handling can report it.",
-                      "Next": "load failed",
-                      "Parameters": {
-                        "Cause.$": "States.JsonToString(States.Array('load', $.failure.Cause))",
-                        "Error.$": "$.failure.Error",
-                      },
-                      "ResultPath": "$.failure",
-                      "Type": "Pass",
-                    },
                     "load failed": {
+                      "Next": "load raise",
+                      "Parameters": {
+                        "ExpressionAttributeNames": {
+                          "#error": "error",
+                        },
+                        "ExpressionAttributeValues": {
+                          ":cause": {
+                            "S.$": "$.failure.Cause",
+                          },
+                          ":error": {
+                            "S.$": "$.failure.Error",
+                          },
+                          ":task": {
+                            "S": "load",
+                          },
+                        },
+                        "Key": {
+                          "pk": {
+                            "S.$": "$.ledger.pk",
+                          },
+                          "sk": {
+                            "S.$": "$.ledger.sk",
+                          },
+                        },
+                        "TableName": "\${LedgerTableName}",
+                        "UpdateExpression": "SET failedTask = :task, #error = :error, errorCause = :cause",
+                      },
+                      "Resource": "arn:\${Partition}:states:::dynamodb:updateItem",
+                      "ResultPath": null,
+                      "Retry": [
+                        {
+                          "BackoffRate": 2,
+                          "ErrorEquals": [
+                            "States.TaskFailed",
+                          ],
+                          "IntervalSeconds": 1,
+                          "MaxAttempts": 3,
+                        },
+                      ],
+                      "Type": "Task",
+                    },
+                    "load raise": {
                       "CausePath": "$.failure.Cause",
                       "ErrorPath": "$.failure.Error",
                       "Type": "Fail",
@@ -586,7 +675,6 @@ describe('compilePipeline', () => {
               ],
               "Comment": "The task graph, in one branch so that every failure is caught in one place.",
               "Next": "Record run success",
-              "ResultPath": "$",
               "ResultSelector": {
                 "ledger.$": "$[0].ledger",
                 "results.$": "$[0].results",
@@ -630,7 +718,7 @@ describe('compilePipeline', () => {
                           "ErrorEquals": [
                             "States.ALL",
                           ],
-                          "Next": "b caught",
+                          "Next": "b failed",
                           "ResultPath": "$.failure",
                         },
                       ],
@@ -683,17 +771,49 @@ describe('compilePipeline', () => {
                       "TimeoutSeconds": 900,
                       "Type": "Task",
                     },
-                    "b caught": {
-                      "Comment": "Name the failed task in the error's cause, so the run's failure handling can report it.",
-                      "Next": "b failed",
-                      "Parameters": {
-                        "Cause.$": "States.JsonToString(States.Array('b', $.failure.Cause))",
-                        "Error.$": "$.failure.Error",
-                      },
-                      "ResultPath": "$.failure",
-                      "Type": "Pass",
-                    },
                     "b failed": {
+                      "Next": "b raise",
+                      "Parameters": {
+                        "ExpressionAttributeNames": {
+                          "#error": "error",
+                        },
+                        "ExpressionAttributeValues": {
+                          ":cause": {
+                            "S.$": "$.failure.Cause",
+                          },
+                          ":error": {
+                            "S.$": "$.failure.Error",
+                          },
+                          ":task": {
+                            "S": "b",
+                          },
+                        },
+                        "Key": {
+                          "pk": {
+                            "S.$": "$.ledger.pk",
+                          },
+                          "sk": {
+                            "S.$": "$.ledger.sk",
+                          },
+                        },
+                        "TableName": "\${LedgerTableName}",
+                        "UpdateExpression": "SET failedTask = :task, #error = :error, errorCause = :cause",
+                      },
+                      "Resource": "arn:\${Partition}:states:::dynamodb:updateItem",
+                      "ResultPath": null,
+                      "Retry": [
+                        {
+                          "BackoffRate": 2,
+                          "ErrorEquals": [
+                            "States.TaskFailed",
+                          ],
+                          "IntervalSeconds": 1,
+                          "MaxAttempts": 3,
+                        },
+                      ],
+                      "Type": "Task",
+                    },
+                    "b raise": {
                       "CausePath": "$.failure.Cause",
                       "ErrorPath": "$.failure.Error",
                       "Type": "Fail",
@@ -709,7 +829,7 @@ describe('compilePipeline', () => {
                           "ErrorEquals": [
                             "States.ALL",
                           ],
-                          "Next": "c caught",
+                          "Next": "c failed",
                           "ResultPath": "$.failure",
                         },
                       ],
@@ -762,17 +882,49 @@ describe('compilePipeline', () => {
                       "TimeoutSeconds": 900,
                       "Type": "Task",
                     },
-                    "c caught": {
-                      "Comment": "Name the failed task in the error's cause, so the run's failure handling can report it.",
-                      "Next": "c failed",
-                      "Parameters": {
-                        "Cause.$": "States.JsonToString(States.Array('c', $.failure.Cause))",
-                        "Error.$": "$.failure.Error",
-                      },
-                      "ResultPath": "$.failure",
-                      "Type": "Pass",
-                    },
                     "c failed": {
+                      "Next": "c raise",
+                      "Parameters": {
+                        "ExpressionAttributeNames": {
+                          "#error": "error",
+                        },
+                        "ExpressionAttributeValues": {
+                          ":cause": {
+                            "S.$": "$.failure.Cause",
+                          },
+                          ":error": {
+                            "S.$": "$.failure.Error",
+                          },
+                          ":task": {
+                            "S": "c",
+                          },
+                        },
+                        "Key": {
+                          "pk": {
+                            "S.$": "$.ledger.pk",
+                          },
+                          "sk": {
+                            "S.$": "$.ledger.sk",
+                          },
+                        },
+                        "TableName": "\${LedgerTableName}",
+                        "UpdateExpression": "SET failedTask = :task, #error = :error, errorCause = :cause",
+                      },
+                      "Resource": "arn:\${Partition}:states:::dynamodb:updateItem",
+                      "ResultPath": null,
+                      "Retry": [
+                        {
+                          "BackoffRate": 2,
+                          "ErrorEquals": [
+                            "States.TaskFailed",
+                          ],
+                          "IntervalSeconds": 1,
+                          "MaxAttempts": 3,
+                        },
+                      ],
+                      "Type": "Task",
+                    },
+                    "c raise": {
                       "CausePath": "$.failure.Cause",
                       "ErrorPath": "$.failure.Error",
                       "Type": "Fail",
@@ -781,7 +933,6 @@ describe('compilePipeline', () => {
                 },
               ],
               "Next": "d",
-              "ResultPath": "$",
               "ResultSelector": {
                 "ledger.$": "$[0].ledger",
                 "results.$": "States.JsonMerge($[0].results, $[1].results, false)",
@@ -795,7 +946,7 @@ describe('compilePipeline', () => {
                   "ErrorEquals": [
                     "States.ALL",
                   ],
-                  "Next": "a caught",
+                  "Next": "a failed",
                   "ResultPath": "$.failure",
                 },
               ],
@@ -846,17 +997,49 @@ describe('compilePipeline', () => {
               "TimeoutSeconds": 900,
               "Type": "Task",
             },
-            "a caught": {
-              "Comment": "Name the failed task in the error's cause, so the run's failure handling can report it.",
-              "Next": "a failed",
-              "Parameters": {
-                "Cause.$": "States.JsonToString(States.Array('a', $.failure.Cause))",
-                "Error.$": "$.failure.Error",
-              },
-              "ResultPath": "$.failure",
-              "Type": "Pass",
-            },
             "a failed": {
+              "Next": "a raise",
+              "Parameters": {
+                "ExpressionAttributeNames": {
+                  "#error": "error",
+                },
+                "ExpressionAttributeValues": {
+                  ":cause": {
+                    "S.$": "$.failure.Cause",
+                  },
+                  ":error": {
+                    "S.$": "$.failure.Error",
+                  },
+                  ":task": {
+                    "S": "a",
+                  },
+                },
+                "Key": {
+                  "pk": {
+                    "S.$": "$.ledger.pk",
+                  },
+                  "sk": {
+                    "S.$": "$.ledger.sk",
+                  },
+                },
+                "TableName": "\${LedgerTableName}",
+                "UpdateExpression": "SET failedTask = :task, #error = :error, errorCause = :cause",
+              },
+              "Resource": "arn:\${Partition}:states:::dynamodb:updateItem",
+              "ResultPath": null,
+              "Retry": [
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "States.TaskFailed",
+                  ],
+                  "IntervalSeconds": 1,
+                  "MaxAttempts": 3,
+                },
+              ],
+              "Type": "Task",
+            },
+            "a raise": {
               "CausePath": "$.failure.Cause",
               "ErrorPath": "$.failure.Error",
               "Type": "Fail",
@@ -867,7 +1050,7 @@ describe('compilePipeline', () => {
                   "ErrorEquals": [
                     "States.ALL",
                   ],
-                  "Next": "d caught",
+                  "Next": "d failed",
                   "ResultPath": "$.failure",
                 },
               ],
@@ -921,17 +1104,49 @@ describe('compilePipeline', () => {
               "TimeoutSeconds": 900,
               "Type": "Task",
             },
-            "d caught": {
-              "Comment": "Name the failed task in the error's cause, so the run's failure handling can report it.",
-              "Next": "d failed",
-              "Parameters": {
-                "Cause.$": "States.JsonToString(States.Array('d', $.failure.Cause))",
-                "Error.$": "$.failure.Error",
-              },
-              "ResultPath": "$.failure",
-              "Type": "Pass",
-            },
             "d failed": {
+              "Next": "d raise",
+              "Parameters": {
+                "ExpressionAttributeNames": {
+                  "#error": "error",
+                },
+                "ExpressionAttributeValues": {
+                  ":cause": {
+                    "S.$": "$.failure.Cause",
+                  },
+                  ":error": {
+                    "S.$": "$.failure.Error",
+                  },
+                  ":task": {
+                    "S": "d",
+                  },
+                },
+                "Key": {
+                  "pk": {
+                    "S.$": "$.ledger.pk",
+                  },
+                  "sk": {
+                    "S.$": "$.ledger.sk",
+                  },
+                },
+                "TableName": "\${LedgerTableName}",
+                "UpdateExpression": "SET failedTask = :task, #error = :error, errorCause = :cause",
+              },
+              "Resource": "arn:\${Partition}:states:::dynamodb:updateItem",
+              "ResultPath": null,
+              "Retry": [
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "States.TaskFailed",
+                  ],
+                  "IntervalSeconds": 1,
+                  "MaxAttempts": 3,
+                },
+              ],
+              "Type": "Task",
+            },
+            "d raise": {
               "CausePath": "$.failure.Cause",
               "ErrorPath": "$.failure.Error",
               "Type": "Fail",
@@ -955,7 +1170,7 @@ describe('compilePipeline', () => {
                   "ErrorEquals": [
                     "States.ALL",
                   ],
-                  "Next": "load caught",
+                  "Next": "load failed",
                   "ResultPath": "$.failure",
                 },
               ],
@@ -1008,17 +1223,49 @@ describe('compilePipeline', () => {
               "TimeoutSeconds": 900,
               "Type": "Task",
             },
-            "load caught": {
-              "Comment": "Name the failed task in the error's cause, so the run's failure handling can report it.",
-              "Next": "load failed",
-              "Parameters": {
-                "Cause.$": "States.JsonToString(States.Array('load', $.failure.Cause))",
-                "Error.$": "$.failure.Error",
-              },
-              "ResultPath": "$.failure",
-              "Type": "Pass",
-            },
             "load failed": {
+              "Next": "load raise",
+              "Parameters": {
+                "ExpressionAttributeNames": {
+                  "#error": "error",
+                },
+                "ExpressionAttributeValues": {
+                  ":cause": {
+                    "S.$": "$.failure.Cause",
+                  },
+                  ":error": {
+                    "S.$": "$.failure.Error",
+                  },
+                  ":task": {
+                    "S": "load",
+                  },
+                },
+                "Key": {
+                  "pk": {
+                    "S.$": "$.ledger.pk",
+                  },
+                  "sk": {
+                    "S.$": "$.ledger.sk",
+                  },
+                },
+                "TableName": "\${LedgerTableName}",
+                "UpdateExpression": "SET failedTask = :task, #error = :error, errorCause = :cause",
+              },
+              "Resource": "arn:\${Partition}:states:::dynamodb:updateItem",
+              "ResultPath": null,
+              "Retry": [
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "States.TaskFailed",
+                  ],
+                  "IntervalSeconds": 1,
+                  "MaxAttempts": 3,
+                },
+              ],
+              "Type": "Task",
+            },
+            "load raise": {
               "CausePath": "$.failure.Cause",
               "ErrorPath": "$.failure.Error",
               "Type": "Fail",
@@ -1029,7 +1276,7 @@ describe('compilePipeline', () => {
                   "ErrorEquals": [
                     "States.ALL",
                   ],
-                  "Next": "validate caught",
+                  "Next": "validate failed",
                   "ResultPath": "$.failure",
                 },
               ],
@@ -1080,26 +1327,52 @@ describe('compilePipeline', () => {
               "TimeoutSeconds": 900,
               "Type": "Task",
             },
-            "validate caught": {
-              "Comment": "Name the failed task in the error's cause, so the run's failure handling can report it.",
-              "Next": "validate failed",
-              "Parameters": {
-                "Cause.$": "States.JsonToString(States.Array('validate', $.failure.Cause))",
-                "Error.$": "$.failure.Error",
-              },
-              "ResultPath": "$.failure",
-              "Type": "Pass",
-            },
             "validate failed": {
-              "CausePath": "$.failure.Cause",
-              "ErrorPath": "$.failure.Error",
-              "Type": "Fail",
+              "Next": "validate raise",
+              "Parameters": {
+                "ExpressionAttributeNames": {
+                  "#error": "error",
+                },
+                "ExpressionAttributeValues": {
+                  ":cause": {
+                    "S.$": "$.failure.Cause",
+                  },
+                  ":error": {
+                    "S.$": "$.failure.Error",
+                  },
+                  ":task": {
+                    "S": "validate",
+                  },
+                },
+                "Key": {
+                  "pk": {
+                    "S.$": "$.ledger.pk",
+                  },
+                  "sk": {
+                    "S.$": "$.ledger.sk",
+                  },
+                },
+                "TableName": "\${LedgerTableName}",
+                "UpdateExpression": "SET failedTask = :task, #error = :error, errorCause = :cause",
+              },
+              "Resource": "arn:\${Partition}:states:::dynamodb:updateItem",
+              "ResultPath": null,
+              "Retry": [
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "States.TaskFailed",
+                  ],
+                  "IntervalSeconds": 1,
+                  "MaxAttempts": 3,
+                },
+              ],
+              "Type": "Task",
             },
             "validate no reason": {
-              "Comment": "The gate said the data is bad but gave no reason: quarantine the run all the same.",
               "Next": "validate failed",
               "Parameters": {
-                "Cause": "["validate","gate 'validate' returned pass: false without a reason"]",
+                "Cause": "gate 'validate' returned pass: false without a reason",
                 "Error": "GateRejected",
               },
               "ResultPath": "$.failure",
@@ -1121,11 +1394,15 @@ describe('compilePipeline', () => {
               "Default": "validate no reason",
               "Type": "Choice",
             },
+            "validate raise": {
+              "CausePath": "$.failure.Cause",
+              "ErrorPath": "$.failure.Error",
+              "Type": "Fail",
+            },
             "validate rejected": {
-              "Comment": "The gate said the data is bad: raise GateRejected with its reason, to quarantine the run.",
               "Next": "validate failed",
               "Parameters": {
-                "Cause.$": "States.JsonToString(States.Array('validate', $.results.validate.reason))",
+                "Cause.$": "$.results.validate.reason",
                 "Error": "GateRejected",
               },
               "ResultPath": "$.failure",
@@ -1158,7 +1435,7 @@ describe('compilePipeline', () => {
                           "ErrorEquals": [
                             "States.ALL",
                           ],
-                          "Next": "publish caught",
+                          "Next": "publish failed",
                           "ResultPath": "$.failure",
                         },
                       ],
@@ -1201,17 +1478,49 @@ describe('compilePipeline', () => {
                       "TimeoutSeconds": 900,
                       "Type": "Task",
                     },
-                    "publish caught": {
-                      "Comment": "Name the failed task in the error's cause, so the run's failure handling can report it.",
-                      "Next": "publish failed",
-                      "Parameters": {
-                        "Cause.$": "States.JsonToString(States.Array('publish', $.failure.Cause))",
-                        "Error.$": "$.failure.Error",
-                      },
-                      "ResultPath": "$.failure",
-                      "Type": "Pass",
-                    },
                     "publish failed": {
+                      "Next": "publish raise",
+                      "Parameters": {
+                        "ExpressionAttributeNames": {
+                          "#error": "error",
+                        },
+                        "ExpressionAttributeValues": {
+                          ":cause": {
+                            "S.$": "$.failure.Cause",
+                          },
+                          ":error": {
+                            "S.$": "$.failure.Error",
+                          },
+                          ":task": {
+                            "S": "publish",
+                          },
+                        },
+                        "Key": {
+                          "pk": {
+                            "S.$": "$.ledger.pk",
+                          },
+                          "sk": {
+                            "S.$": "$.ledger.sk",
+                          },
+                        },
+                        "TableName": "\${LedgerTableName}",
+                        "UpdateExpression": "SET failedTask = :task, #error = :error, errorCause = :cause",
+                      },
+                      "Resource": "arn:\${Partition}:states:::dynamodb:updateItem",
+                      "ResultPath": null,
+                      "Retry": [
+                        {
+                          "BackoffRate": 2,
+                          "ErrorEquals": [
+                            "States.TaskFailed",
+                          ],
+                          "IntervalSeconds": 1,
+                          "MaxAttempts": 3,
+                        },
+                      ],
+                      "Type": "Task",
+                    },
+                    "publish raise": {
                       "CausePath": "$.failure.Cause",
                       "ErrorPath": "$.failure.Error",
                       "Type": "Fail",
@@ -1222,7 +1531,7 @@ describe('compilePipeline', () => {
                           "ErrorEquals": [
                             "States.ALL",
                           ],
-                          "Next": "transform caught",
+                          "Next": "transform failed",
                           "ResultPath": "$.failure",
                         },
                       ],
@@ -1273,17 +1582,49 @@ describe('compilePipeline', () => {
                       "TimeoutSeconds": 900,
                       "Type": "Task",
                     },
-                    "transform caught": {
-                      "Comment": "Name the failed task in the error's cause, so the run's failure handling can report it.",
-                      "Next": "transform failed",
-                      "Parameters": {
-                        "Cause.$": "States.JsonToString(States.Array('transform', $.failure.Cause))",
-                        "Error.$": "$.failure.Error",
-                      },
-                      "ResultPath": "$.failure",
-                      "Type": "Pass",
-                    },
                     "transform failed": {
+                      "Next": "transform raise",
+                      "Parameters": {
+                        "ExpressionAttributeNames": {
+                          "#error": "error",
+                        },
+                        "ExpressionAttributeValues": {
+                          ":cause": {
+                            "S.$": "$.failure.Cause",
+                          },
+                          ":error": {
+                            "S.$": "$.failure.Error",
+                          },
+                          ":task": {
+                            "S": "transform",
+                          },
+                        },
+                        "Key": {
+                          "pk": {
+                            "S.$": "$.ledger.pk",
+                          },
+                          "sk": {
+                            "S.$": "$.ledger.sk",
+                          },
+                        },
+                        "TableName": "\${LedgerTableName}",
+                        "UpdateExpression": "SET failedTask = :task, #error = :error, errorCause = :cause",
+                      },
+                      "Resource": "arn:\${Partition}:states:::dynamodb:updateItem",
+                      "ResultPath": null,
+                      "Retry": [
+                        {
+                          "BackoffRate": 2,
+                          "ErrorEquals": [
+                            "States.TaskFailed",
+                          ],
+                          "IntervalSeconds": 1,
+                          "MaxAttempts": 3,
+                        },
+                      ],
+                      "Type": "Task",
+                    },
+                    "transform raise": {
                       "CausePath": "$.failure.Cause",
                       "ErrorPath": "$.failure.Error",
                       "Type": "Fail",
@@ -1293,7 +1634,6 @@ describe('compilePipeline', () => {
               ],
               "Comment": "On failure, 'transform' through 'publish' run again as a group.",
               "End": true,
-              "ResultPath": "$",
               "ResultSelector": {
                 "ledger.$": "$[0].ledger",
                 "results.$": "$[0].results",
@@ -1342,7 +1682,7 @@ describe('compilePipeline', () => {
                   "ErrorEquals": [
                     "States.ALL",
                   ],
-                  "Next": "archive caught",
+                  "Next": "archive failed",
                   "ResultPath": "$.failure",
                 },
               ],
@@ -1395,17 +1735,49 @@ describe('compilePipeline', () => {
               "TimeoutSeconds": 900,
               "Type": "Task",
             },
-            "archive caught": {
-              "Comment": "Name the failed task in the error's cause, so the run's failure handling can report it.",
-              "Next": "archive failed",
-              "Parameters": {
-                "Cause.$": "States.JsonToString(States.Array('archive', $.failure.Cause))",
-                "Error.$": "$.failure.Error",
-              },
-              "ResultPath": "$.failure",
-              "Type": "Pass",
-            },
             "archive failed": {
+              "Next": "archive raise",
+              "Parameters": {
+                "ExpressionAttributeNames": {
+                  "#error": "error",
+                },
+                "ExpressionAttributeValues": {
+                  ":cause": {
+                    "S.$": "$.failure.Cause",
+                  },
+                  ":error": {
+                    "S.$": "$.failure.Error",
+                  },
+                  ":task": {
+                    "S": "archive",
+                  },
+                },
+                "Key": {
+                  "pk": {
+                    "S.$": "$.ledger.pk",
+                  },
+                  "sk": {
+                    "S.$": "$.ledger.sk",
+                  },
+                },
+                "TableName": "\${LedgerTableName}",
+                "UpdateExpression": "SET failedTask = :task, #error = :error, errorCause = :cause",
+              },
+              "Resource": "arn:\${Partition}:states:::dynamodb:updateItem",
+              "ResultPath": null,
+              "Retry": [
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "States.TaskFailed",
+                  ],
+                  "IntervalSeconds": 1,
+                  "MaxAttempts": 3,
+                },
+              ],
+              "Type": "Task",
+            },
+            "archive raise": {
               "CausePath": "$.failure.Cause",
               "ErrorPath": "$.failure.Error",
               "Type": "Fail",
@@ -1549,7 +1921,7 @@ describe('compilePipeline', () => {
                           "ErrorEquals": [
                             "States.ALL",
                           ],
-                          "Next": "c caught",
+                          "Next": "c failed",
                           "ResultPath": "$.failure",
                         },
                       ],
@@ -1603,17 +1975,49 @@ describe('compilePipeline', () => {
                       "TimeoutSeconds": 900,
                       "Type": "Task",
                     },
-                    "c caught": {
-                      "Comment": "Name the failed task in the error's cause, so the run's failure handling can report it.",
-                      "Next": "c failed",
-                      "Parameters": {
-                        "Cause.$": "States.JsonToString(States.Array('c', $.failure.Cause))",
-                        "Error.$": "$.failure.Error",
-                      },
-                      "ResultPath": "$.failure",
-                      "Type": "Pass",
-                    },
                     "c failed": {
+                      "Next": "c raise",
+                      "Parameters": {
+                        "ExpressionAttributeNames": {
+                          "#error": "error",
+                        },
+                        "ExpressionAttributeValues": {
+                          ":cause": {
+                            "S.$": "$.failure.Cause",
+                          },
+                          ":error": {
+                            "S.$": "$.failure.Error",
+                          },
+                          ":task": {
+                            "S": "c",
+                          },
+                        },
+                        "Key": {
+                          "pk": {
+                            "S.$": "$.ledger.pk",
+                          },
+                          "sk": {
+                            "S.$": "$.ledger.sk",
+                          },
+                        },
+                        "TableName": "\${LedgerTableName}",
+                        "UpdateExpression": "SET failedTask = :task, #error = :error, errorCause = :cause",
+                      },
+                      "Resource": "arn:\${Partition}:states:::dynamodb:updateItem",
+                      "ResultPath": null,
+                      "Retry": [
+                        {
+                          "BackoffRate": 2,
+                          "ErrorEquals": [
+                            "States.TaskFailed",
+                          ],
+                          "IntervalSeconds": 1,
+                          "MaxAttempts": 3,
+                        },
+                      ],
+                      "Type": "Task",
+                    },
+                    "c raise": {
                       "CausePath": "$.failure.Cause",
                       "ErrorPath": "$.failure.Error",
                       "Type": "Fail",
@@ -1629,7 +2033,7 @@ describe('compilePipeline', () => {
                           "ErrorEquals": [
                             "States.ALL",
                           ],
-                          "Next": "d caught",
+                          "Next": "d failed",
                           "ResultPath": "$.failure",
                         },
                       ],
@@ -1682,17 +2086,49 @@ describe('compilePipeline', () => {
                       "TimeoutSeconds": 900,
                       "Type": "Task",
                     },
-                    "d caught": {
-                      "Comment": "Name the failed task in the error's cause, so the run's failure handling can report it.",
-                      "Next": "d failed",
-                      "Parameters": {
-                        "Cause.$": "States.JsonToString(States.Array('d', $.failure.Cause))",
-                        "Error.$": "$.failure.Error",
-                      },
-                      "ResultPath": "$.failure",
-                      "Type": "Pass",
-                    },
                     "d failed": {
+                      "Next": "d raise",
+                      "Parameters": {
+                        "ExpressionAttributeNames": {
+                          "#error": "error",
+                        },
+                        "ExpressionAttributeValues": {
+                          ":cause": {
+                            "S.$": "$.failure.Cause",
+                          },
+                          ":error": {
+                            "S.$": "$.failure.Error",
+                          },
+                          ":task": {
+                            "S": "d",
+                          },
+                        },
+                        "Key": {
+                          "pk": {
+                            "S.$": "$.ledger.pk",
+                          },
+                          "sk": {
+                            "S.$": "$.ledger.sk",
+                          },
+                        },
+                        "TableName": "\${LedgerTableName}",
+                        "UpdateExpression": "SET failedTask = :task, #error = :error, errorCause = :cause",
+                      },
+                      "Resource": "arn:\${Partition}:states:::dynamodb:updateItem",
+                      "ResultPath": null,
+                      "Retry": [
+                        {
+                          "BackoffRate": 2,
+                          "ErrorEquals": [
+                            "States.TaskFailed",
+                          ],
+                          "IntervalSeconds": 1,
+                          "MaxAttempts": 3,
+                        },
+                      ],
+                      "Type": "Task",
+                    },
+                    "d raise": {
                       "CausePath": "$.failure.Cause",
                       "ErrorPath": "$.failure.Error",
                       "Type": "Fail",
@@ -1701,7 +2137,6 @@ describe('compilePipeline', () => {
                 },
               ],
               "End": true,
-              "ResultPath": "$",
               "ResultSelector": {
                 "ledger.$": "$[0].ledger",
                 "results.$": "States.JsonMerge($[0].results, $[1].results, false)",
@@ -1720,7 +2155,7 @@ describe('compilePipeline', () => {
                           "ErrorEquals": [
                             "States.ALL",
                           ],
-                          "Next": "a caught",
+                          "Next": "a failed",
                           "ResultPath": "$.failure",
                         },
                       ],
@@ -1771,17 +2206,49 @@ describe('compilePipeline', () => {
                       "TimeoutSeconds": 900,
                       "Type": "Task",
                     },
-                    "a caught": {
-                      "Comment": "Name the failed task in the error's cause, so the run's failure handling can report it.",
-                      "Next": "a failed",
-                      "Parameters": {
-                        "Cause.$": "States.JsonToString(States.Array('a', $.failure.Cause))",
-                        "Error.$": "$.failure.Error",
-                      },
-                      "ResultPath": "$.failure",
-                      "Type": "Pass",
-                    },
                     "a failed": {
+                      "Next": "a raise",
+                      "Parameters": {
+                        "ExpressionAttributeNames": {
+                          "#error": "error",
+                        },
+                        "ExpressionAttributeValues": {
+                          ":cause": {
+                            "S.$": "$.failure.Cause",
+                          },
+                          ":error": {
+                            "S.$": "$.failure.Error",
+                          },
+                          ":task": {
+                            "S": "a",
+                          },
+                        },
+                        "Key": {
+                          "pk": {
+                            "S.$": "$.ledger.pk",
+                          },
+                          "sk": {
+                            "S.$": "$.ledger.sk",
+                          },
+                        },
+                        "TableName": "\${LedgerTableName}",
+                        "UpdateExpression": "SET failedTask = :task, #error = :error, errorCause = :cause",
+                      },
+                      "Resource": "arn:\${Partition}:states:::dynamodb:updateItem",
+                      "ResultPath": null,
+                      "Retry": [
+                        {
+                          "BackoffRate": 2,
+                          "ErrorEquals": [
+                            "States.TaskFailed",
+                          ],
+                          "IntervalSeconds": 1,
+                          "MaxAttempts": 3,
+                        },
+                      ],
+                      "Type": "Task",
+                    },
+                    "a raise": {
                       "CausePath": "$.failure.Cause",
                       "ErrorPath": "$.failure.Error",
                       "Type": "Fail",
@@ -1797,7 +2264,7 @@ describe('compilePipeline', () => {
                           "ErrorEquals": [
                             "States.ALL",
                           ],
-                          "Next": "b caught",
+                          "Next": "b failed",
                           "ResultPath": "$.failure",
                         },
                       ],
@@ -1848,17 +2315,49 @@ describe('compilePipeline', () => {
                       "TimeoutSeconds": 900,
                       "Type": "Task",
                     },
-                    "b caught": {
-                      "Comment": "Name the failed task in the error's cause, so the run's failure handling can report it.",
-                      "Next": "b failed",
-                      "Parameters": {
-                        "Cause.$": "States.JsonToString(States.Array('b', $.failure.Cause))",
-                        "Error.$": "$.failure.Error",
-                      },
-                      "ResultPath": "$.failure",
-                      "Type": "Pass",
-                    },
                     "b failed": {
+                      "Next": "b raise",
+                      "Parameters": {
+                        "ExpressionAttributeNames": {
+                          "#error": "error",
+                        },
+                        "ExpressionAttributeValues": {
+                          ":cause": {
+                            "S.$": "$.failure.Cause",
+                          },
+                          ":error": {
+                            "S.$": "$.failure.Error",
+                          },
+                          ":task": {
+                            "S": "b",
+                          },
+                        },
+                        "Key": {
+                          "pk": {
+                            "S.$": "$.ledger.pk",
+                          },
+                          "sk": {
+                            "S.$": "$.ledger.sk",
+                          },
+                        },
+                        "TableName": "\${LedgerTableName}",
+                        "UpdateExpression": "SET failedTask = :task, #error = :error, errorCause = :cause",
+                      },
+                      "Resource": "arn:\${Partition}:states:::dynamodb:updateItem",
+                      "ResultPath": null,
+                      "Retry": [
+                        {
+                          "BackoffRate": 2,
+                          "ErrorEquals": [
+                            "States.TaskFailed",
+                          ],
+                          "IntervalSeconds": 1,
+                          "MaxAttempts": 3,
+                        },
+                      ],
+                      "Type": "Task",
+                    },
+                    "b raise": {
                       "CausePath": "$.failure.Cause",
                       "ErrorPath": "$.failure.Error",
                       "Type": "Fail",
@@ -1867,7 +2366,6 @@ describe('compilePipeline', () => {
                 },
               ],
               "Next": "Parallel 1: c, d",
-              "ResultPath": "$",
               "ResultSelector": {
                 "ledger.$": "$[0].ledger",
                 "results.$": "States.JsonMerge($[0].results, $[1].results, false)",
@@ -1994,7 +2492,20 @@ describe('compilePipeline', () => {
           Next: 'validate failed',
         });
       }
-      expect(stateOf(definition, 'validate failed')).toEqual({
+      expect(stateOf(definition, 'validate failed')).toMatchObject({
+        Type: 'Task',
+        Resource: `arn:${sub('Partition')}:states:::dynamodb:updateItem`,
+        Parameters: {
+          UpdateExpression: 'SET failedTask = :task, #error = :error, errorCause = :cause',
+          ExpressionAttributeValues: {
+            ':task': { S: 'validate' },
+            ':error': { 'S.$': '$.failure.Error' },
+            ':cause': { 'S.$': '$.failure.Cause' },
+          },
+        },
+        Next: 'validate raise',
+      });
+      expect(stateOf(definition, 'validate raise')).toEqual({
         Type: 'Fail',
         ErrorPath: '$.failure.Error',
         CausePath: '$.failure.Cause',
@@ -2100,8 +2611,8 @@ describe('compilePipeline', () => {
 
     it('has no path to failure', () => {
       const names = allStates(definition).map((s) => s.name);
-      expect(names).not.toContain('monitor caught');
       expect(names).not.toContain('monitor failed');
+      expect(names).not.toContain('monitor raise');
     });
   });
 
@@ -2122,18 +2633,44 @@ describe('compilePipeline', () => {
       });
     });
 
-    it('merges the results of every branch of a Parallel', () => {
+    it('merges the results of every branch of a Parallel, two branches a Parallel, nested', () => {
       const definition = definitionOf(pipelineFromEdges({ a: [], b: [], c: [], d: ['a', 'b', 'c'] }));
-      expect(stateOf(definition, 'Parallel 1: a, b, c')).toMatchObject({
-        ResultSelector: {
-          'run.$': '$[0].run',
-          'ledger.$': '$[0].ledger',
-          'results.$':
-            'States.JsonMerge($[0].results, States.JsonMerge($[1].results, $[2].results, false), false)',
-        },
-        ResultPath: '$',
-        Next: 'd',
-      });
+      const merge = {
+        'run.$': '$[0].run',
+        'ledger.$': '$[0].ledger',
+        'results.$': 'States.JsonMerge($[0].results, $[1].results, false)',
+      };
+      const outer = stateOf(definition, 'Parallel 1: a, b, c');
+      expect(outer).toMatchObject({ ResultSelector: merge, Next: 'd' });
+      expect((outer.Branches as { StartAt: string }[]).map((b) => b.StartAt)).toEqual([
+        'Parallel 2: a, b',
+        'c',
+      ]);
+      expect(stateOf(definition, 'Parallel 2: a, b')).toMatchObject({ ResultSelector: merge, End: true });
+      // Leaving ResultPath out replaces the state with the merged result; aws-local-stepfunctions reads
+      // an explicit '$' as a field named '$'.
+      expect(allStates(definition).filter((s) => s.state.ResultPath === '$')).toEqual([]);
+    });
+
+    it('never nests one intrinsic function in another, and never gives a Parallel more than two branches', () => {
+      const problems: string[] = [];
+      for (let seed = 1; seed <= 60; seed++) {
+        const random = seededRandom(seed);
+        const edges =
+          seed % 2 === 0
+            ? randomSeriesParallelDag(random, 2 + (seed % 25))
+            : randomDag(random, 2 + (seed % 25), 0.3);
+        for (const { name, state } of allStates(definitionOf(pipelineFromEdges(edges)))) {
+          if (state.Type === 'Parallel' && (state.Branches as unknown[]).length > 2)
+            problems.push(`seed ${seed}: '${name}' has ${(state.Branches as unknown[]).length} branches`);
+          const text = JSON.stringify([state.Parameters ?? null, state.ResultSelector ?? null]);
+          for (const intrinsic of text.match(/States\.[A-Za-z]+\([^"]*/g) ?? []) {
+            if (/States\.[A-Za-z]+\(/.test(intrinsic.slice(7)))
+              problems.push(`seed ${seed}: '${name}' nests intrinsics: ${intrinsic}`);
+          }
+        }
+      }
+      expect(problems).toEqual([]);
     });
 
     it('writes service integrations as their Step Functions resources', () => {
@@ -2145,6 +2682,7 @@ describe('compilePipeline', () => {
       expect([...resources].sort()).toEqual([
         `arn:${sub('Partition')}:states:::aws-sdk:s3:copyObject`,
         `arn:${sub('Partition')}:states:::aws-sdk:s3:deleteObject`,
+        `arn:${sub('Partition')}:states:::dynamodb:getItem`,
         `arn:${sub('Partition')}:states:::dynamodb:putItem`,
         `arn:${sub('Partition')}:states:::dynamodb:updateItem`,
         `arn:${sub('Partition')}:states:::sns:publish`,

@@ -182,6 +182,7 @@ describe('PipelineStack', () => {
         '"Catch":[',
         '"Type":"Choice"',
         '"Type":"Parallel"',
+        '}:states:::dynamodb:getItem"',
         '}:states:::dynamodb:putItem"',
         '}:states:::dynamodb:updateItem"',
         '}:states:::sns:publish"',
@@ -314,7 +315,7 @@ describe('PipelineStack', () => {
       }
     });
 
-    it('lets state machines write the ledger with PutItem and UpdateItem on the table ARN only', () => {
+    it('lets state machines read back and write the ledger run row (GetItem, PutItem, UpdateItem) on the table ARN only', () => {
       const table = logicalIdOf(template, 'AWS::DynamoDB::GlobalTable');
       for (const pipeline of ['orders', 'sales']) {
         const dynamo = roleStatements(template, stateMachineOf(pipeline).roleId).filter((s) =>
@@ -323,7 +324,7 @@ describe('PipelineStack', () => {
         expect(dynamo).toEqual([
           {
             Effect: 'Allow',
-            Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+            Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
             Resource: { 'Fn::GetAtt': [table, 'Arn'] },
           },
         ]);

@@ -25,11 +25,7 @@ export const FAKE = {
 /** What a fake task does with its event: return an output, or throw the way a Lambda error arrives. */
 export type FakeTask = (event: { task: string; inputs: Record<string, unknown> }) => unknown;
 
-/**
- * A task error with a plain-text cause. A real Lambda error's cause is JSON; aws-local-stepfunctions 3
- * loses the escaping of quotes when one intrinsic function feeds another, as the failure path's
- * `States.JsonToString(States.Array(...))` does, so a JSON cause cannot be run through it here.
- */
+/** A task error with a plain-text cause, the way a failure other than a Lambda error arrives. */
 export function taskError(name: string, message: string): Error {
   const error = new Error(message);
   error.name = name;
@@ -55,7 +51,8 @@ export interface LocalRun {
 /**
  * Runs a compiled definition with aws-local-stepfunctions, after the substitutions CloudFormation would
  * make. Task states of the graph run the given fakes; service integrations are recorded and succeed.
- * Retries wait no time.
+ * The ledger is faked as far as the definition reads it back: a GetItem returns the `failedTask` the
+ * last UpdateItem set. Retries wait no time.
  */
 export async function runDefinition(
   definition: StateMachineDefinition,
@@ -64,6 +61,7 @@ export async function runDefinition(
 ): Promise<LocalRun> {
   const substituted = substitute(definition);
   const calls: ServiceCall[] = [];
+  let failedTask: string | undefined;
   const attempts: string[] = [];
   const handlers: Record<string, (input: never) => unknown> = {};
   const retryIntervalOverrides: Record<string, number> = {};
@@ -81,6 +79,15 @@ export async function runDefinition(
     } else {
       handlers[name] = async (parameters: Record<string, unknown>) => {
         calls.push({ state: name, resource, parameters });
+        if (
+          resource.endsWith(':dynamodb:updateItem') &&
+          String(parameters.UpdateExpression).includes('failedTask')
+        ) {
+          const values = parameters.ExpressionAttributeValues as Record<string, { S?: string }>;
+          failedTask = values[':task']?.S;
+        }
+        if (resource.endsWith(':dynamodb:getItem'))
+          return failedTask === undefined ? {} : { Item: { failedTask: { S: failedTask } } };
         return {};
       };
     }
@@ -119,17 +126,13 @@ export async function runDefinition(
 
 /** Fills in the DefinitionSubstitutions placeholders the way the Pipeline construct does. */
 export function substitute(definition: StateMachineDefinition): StateMachineDefinition {
-  // aws-local-stepfunctions 3 reads `"ResultPath": "$"` as a field named '$' rather than "replace the
-  // state"; leaving ResultPath out means the same thing to Step Functions and works there too.
-  const copy = structuredClone(definition);
-  for (const { state } of allStates(copy)) if (state.ResultPath === '$') delete state.ResultPath;
   const values: Record<string, string> = {
     [SUBSTITUTIONS.partition]: 'aws',
     [SUBSTITUTIONS.region]: FAKE.region,
     [SUBSTITUTIONS.ledgerTable]: FAKE.ledgerTable,
     [SUBSTITUTIONS.alertTopic]: FAKE.alertTopic,
   };
-  const text = JSON.stringify(copy).replace(/\$\{([A-Za-z0-9_]+)\}/g, (_, key: string) => {
+  const text = JSON.stringify(definition).replace(/\$\{([A-Za-z0-9_]+)\}/g, (_, key: string) => {
     if (key.startsWith('Handler_'))
       return `arn:aws:lambda:${FAKE.region}:123456789012:function:${key.slice(8)}`;
     const value = values[key];
