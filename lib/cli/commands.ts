@@ -3,7 +3,9 @@ import { resolve } from 'node:path';
 import { compilePipeline } from '../compile/states.ts';
 import { RUN_STATUSES, type RunReport, type RunStatus } from '../ledger/ledger.ts';
 import { LocalRuntime, type LocalTrigger, type RuntimeEvent } from '../local/runtime.ts';
+import { lockStateDir } from '../local/state-dir.ts';
 import { loadSpec, synthesizeLocal } from '../local/synth.ts';
+import type { LocalDeployment } from '../local/template.ts';
 import { SpecError } from '../spec/errors.ts';
 import type { PipelineDefinition } from '../spec/types.ts';
 import { CliUsageError } from './errors.ts';
@@ -60,8 +62,13 @@ export async function runCommand(specPath: string, options: CliOptions, output: 
   const trigger = parseTrigger(options);
   const spec = await loadSpec(specPath);
   const report = await runLocally(spec, trigger, options, output);
-  if (options.json) write(output, report);
-  else output.out.write(`${renderRunSummary(report, Boolean(output.out.isTTY))}\n`);
+  if (options.json) {
+    // `run --json` prints the documented object; the run's start is in `runs --json`, which sorts by it.
+    const { startedAt: _, ...printed } = report;
+    write(output, printed);
+  } else {
+    output.out.write(`${renderRunSummary(report, Boolean(output.out.isTTY))}\n`);
+  }
   return exitCode(report);
 }
 
@@ -112,17 +119,21 @@ export async function runLocally(
   const progress = options.json ? undefined : new ProgressRenderer(output);
   const onEvent = (event: RuntimeEvent) => progress?.handle(event);
   const started = Date.now();
-  const { deployment } = synthesizeLocal([spec], stateDir);
+  const command = `stepwise run ${spec.name}`;
+  // Lock before synthesizing: the assembly goes into the state dir, which another command may be using.
+  const unlock = lockStateDir(stateDir, command);
+  let deployment: LocalDeployment;
+  try {
+    deployment = synthesizeLocal([spec], stateDir).deployment;
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   onEvent({ type: 'phase', phase: 'synth', ms: Date.now() - started });
   const buckets = spec.triggers.flatMap((t) => (t.kind === 's3ObjectCreated' ? [t.bucket] : []));
   if (spec.quarantine.bucket) buckets.push(spec.quarantine.bucket);
   if (trigger.kind === 's3') buckets.push(trigger.bucket);
-  const runtime = await LocalRuntime.open(deployment, {
-    stateDir,
-    command: `stepwise run ${spec.name}`,
-    buckets,
-    onEvent,
-  });
+  const runtime = await LocalRuntime.open(deployment, { stateDir, command, buckets, onEvent, unlock });
   try {
     const runStarted = Date.now();
     const report = await runtime.run(spec, trigger);

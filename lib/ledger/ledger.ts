@@ -248,7 +248,12 @@ export async function readAttempts(
   return attempts;
 }
 
-/** Closes a run the state machine could not close itself (a timeout), and records what only history knows. */
+/**
+ * Closes a run the state machine could not close itself (a timeout), and records what only history
+ * knows. `trigger`, when given, replaces the trigger the state machine wrote: locally that copy went
+ * through aws-local-stepfunctions' States.JsonToString, which drops every backslash, so a trigger
+ * holding a quote or a backslash would no longer parse.
+ */
 export async function completeRunRow(
   client: DynamoDBClient,
   table: string,
@@ -256,6 +261,7 @@ export async function completeRunRow(
   fields: {
     tasks: readonly string[];
     transitions: number;
+    trigger?: unknown;
     close?: { status: RunStatus; endedAt: string; error?: string; cause?: string };
   },
 ): Promise<void> {
@@ -265,6 +271,11 @@ export async function completeRunRow(
   };
   let expression = 'SET tasks = :tasks, transitions = :transitions';
   const names: Record<string, string> = {};
+  if (fields.trigger !== undefined) {
+    expression += ', #trigger = :trigger';
+    names['#trigger'] = 'trigger';
+    values[':trigger'] = { S: JSON.stringify(fields.trigger) };
+  }
   if (fields.close && row.status === 'RUNNING') {
     expression += ', #status = :status, endedAt = :endedAt';
     names['#status'] = 'status';

@@ -35,12 +35,15 @@ parentPort.on('message', async ({ id, event }) => {
 
 /**
  * Runs bundled Lambda assets, one worker thread per function, kept warm for the life of the host.
- * Results and errors cross the thread boundary as JSON, as they cross Lambda's.
+ * Results and errors cross the thread boundary as JSON, as they cross Lambda's. What a function logs
+ * (Lambda would send it to CloudWatch) goes to `log`, never to stdout, which `--json` keeps for its object.
  */
 export class LambdaHost {
   private readonly workers = new Map<string, Worker>();
   private readonly pending = new Map<string, (outcome: InvokeOutcome) => void>();
   private nextId = 0;
+
+  constructor(private readonly log: NodeJS.WritableStream = process.stderr) {}
 
   private baseEnv: Readonly<Record<string, string>> = {};
 
@@ -79,9 +82,11 @@ export class LambdaHost {
         AWS_LAMBDA_FUNCTION_NAME: fn.logicalId,
         AWS_LAMBDA_FUNCTION_TIMEOUT: String(fn.timeoutSeconds),
       },
-      stdout: false,
-      stderr: false,
+      stdout: true,
+      stderr: true,
     });
+    worker.stdout.pipe(this.log, { end: false });
+    worker.stderr.pipe(this.log, { end: false });
     worker.on('message', (message: { id: string } & InvokeOutcome) => {
       const resolve = this.pending.get(message.id);
       this.pending.delete(message.id);

@@ -75,13 +75,16 @@ export class LocalRuntime {
     }
   }
 
-  /** Opens everything needed to run the synthesized deployment. */
+  /**
+   * Opens everything needed to run the synthesized deployment. Pass `unlock` when the caller took the
+   * state dir's lock already (before synthesizing into it); the runtime then owns it.
+   */
   static async open(
     deployment: LocalDeployment,
-    options: OpenOptions & { buckets: Iterable<string> },
+    options: OpenOptions & { buckets: Iterable<string>; unlock?: () => void },
   ): Promise<LocalRuntime> {
     const emit = options.onEvent ?? (() => undefined);
-    const unlock = lockStateDir(options.stateDir, options.command);
+    const unlock = options.unlock ?? lockStateDir(options.stateDir, options.command);
     const cleanups: (() => Promise<void>)[] = [];
     try {
       const started = Date.now();
@@ -193,6 +196,7 @@ export class LocalRuntime {
     await completeRunRow(this.services.dynamodb, table, row, {
       tasks: pipeline.tasks.map((t) => t.id),
       transitions: record.transitions,
+      trigger: (JSON.parse(record.input) as { run: { trigger: unknown } }).run.trigger,
       ...(closing
         ? {
             close: {
