@@ -31,7 +31,7 @@ const everyFeature = testPipeline(
   { name: 'features', quarantine: { prefix: 'bad/', bucket: 'quarantine-bucket' } },
 );
 
-async function allSpecs(): Promise<[string, PipelineDefinition][]> {
+async function allSpecs(): Promise<(readonly [string, PipelineDefinition])[]> {
   const loaded = await Promise.all(
     Object.entries(specModules).map(
       async ([name, load]) => [name, (await load()).default as PipelineDefinition] as const,
