@@ -40,7 +40,8 @@ parentPort.on('message', async ({ id, event }) => {
  */
 export class LambdaHost {
   private readonly workers = new Map<string, Worker>();
-  private readonly pending = new Map<string, (outcome: InvokeOutcome) => void>();
+  /** Invocations in flight, with the function each runs on. */
+  private readonly pending = new Map<string, { arn: string; resolve: (outcome: InvokeOutcome) => void }>();
   private nextId = 0;
 
   constructor(private readonly log: NodeJS.WritableStream = process.stderr) {}
@@ -56,7 +57,7 @@ export class LambdaHost {
     const worker = this.workerFor(fn);
     const id = `local-${++this.nextId}`;
     return new Promise<InvokeOutcome>((resolve) => {
-      this.pending.set(id, resolve);
+      this.pending.set(id, { arn: fn.arn, resolve });
       worker.postMessage({ id, event });
     });
   }
@@ -88,18 +89,22 @@ export class LambdaHost {
     worker.stdout.pipe(this.log, { end: false });
     worker.stderr.pipe(this.log, { end: false });
     worker.on('message', (message: { id: string } & InvokeOutcome) => {
-      const resolve = this.pending.get(message.id);
+      const call = this.pending.get(message.id);
       this.pending.delete(message.id);
-      resolve?.(message);
+      call?.resolve(message);
     });
-    worker.on('error', (error) => {
-      // A crash fails every invocation in flight on this worker, as a Lambda runtime crash would.
-      for (const [id, resolve] of this.pending) {
-        resolve({ ok: false, errorType: 'Runtime.ExitError', errorMessage: error.message, trace: [] });
+    // A crash, or a handler that exits, fails every invocation in flight on this worker (and only
+    // there), as a Lambda runtime crash would; the next invocation starts a fresh worker.
+    const crashed = (errorMessage: string) => {
+      for (const [id, call] of this.pending) {
+        if (call.arn !== fn.arn) continue;
         this.pending.delete(id);
+        call.resolve({ ok: false, errorType: 'Runtime.ExitError', errorMessage, trace: [] });
       }
-      this.workers.delete(fn.arn);
-    });
+      if (this.workers.get(fn.arn) === worker) this.workers.delete(fn.arn);
+    };
+    worker.on('error', (error) => crashed(error.message));
+    worker.on('exit', (code) => crashed(`the function's runtime exited with code ${code}`));
     worker.unref();
     this.workers.set(fn.arn, worker);
     return worker;

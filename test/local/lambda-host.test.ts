@@ -1,0 +1,93 @@
+// The Lambda host runs bundled functions in worker threads: results and errors as Lambda reports them,
+// the environment the template gives, logs kept off stdout, and crashes contained.
+import { PassThrough } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LambdaHost } from '../../lib/local/lambda-host.ts';
+import type { LocalFunction } from '../../lib/local/template.ts';
+import { fixture } from './stepwise-cli.ts';
+
+const echo: LocalFunction = {
+  logicalId: 'EchoFunction',
+  arn: 'arn:aws:lambda:us-east-1:000000000000:function:EchoFunction',
+  codeFile: fixture('functions/echo.mjs'),
+  handlerExport: 'handler',
+  environment: { TABLE: 'Ledger' },
+  timeoutSeconds: 60,
+};
+const other: LocalFunction = {
+  ...echo,
+  logicalId: 'OtherFunction',
+  arn: 'arn:aws:lambda:us-east-1:000000000000:function:OtherFunction',
+  codeFile: fixture('functions/other.mjs'),
+  handlerExport: 'main',
+};
+
+const hosts: LambdaHost[] = [];
+function host(): { host: LambdaHost; logs: () => string } {
+  const log = new PassThrough();
+  const chunks: string[] = [];
+  log.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
+  const created = new LambdaHost(log);
+  created.setEnvironment({ AWS_REGION: 'us-east-1', TABLE: 'overridden by the function' });
+  hosts.push(created);
+  return { host: created, logs: () => chunks.join('') };
+}
+
+afterEach(async () => {
+  for (const h of hosts.splice(0)) await h.close();
+});
+
+describe('LambdaHost', () => {
+  it('returns what the handler returns, with the environment the template gives the function', async () => {
+    const { host: lambdas } = host();
+    expect(await lambdas.invoke(echo, { n: 1 })).toMatchObject({
+      ok: true,
+      result: { event: { n: 1 }, functionName: 'EchoFunction', table: 'Ledger', region: 'us-east-1' },
+    });
+  });
+
+  it('reports a thrown error by its name and message, as the Node.js runtime does', async () => {
+    const { host: lambdas } = host();
+    const outcome = await lambdas.invoke(echo, { fail: 'amount "x" is not a number' });
+    expect(outcome).toMatchObject({
+      ok: false,
+      errorType: 'DataError',
+      errorMessage: 'amount "x" is not a number',
+    });
+    expect(outcome.ok === false && outcome.trace[0]).toBe('DataError: amount "x" is not a number');
+  });
+
+  it('sends what a function logs to its log stream, not to stdout', async () => {
+    const { host: lambdas, logs } = host();
+    const write = process.stdout.write;
+    const stray: string[] = [];
+    process.stdout.write = ((chunk: string) => stray.push(String(chunk)) > 0) as typeof process.stdout.write;
+    try {
+      await lambdas.invoke(echo, { n: 2 });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(stray).toEqual([]);
+    expect(logs()).toContain('{"level":"info","message":"echo","event":{"n":2}}');
+  });
+
+  it('fails the invocation when the function exits, instead of waiting forever, and recovers', async () => {
+    const { host: lambdas } = host();
+    expect(await lambdas.invoke(echo, { exit: true })).toEqual({
+      ok: false,
+      errorType: 'Runtime.ExitError',
+      errorMessage: "the function's runtime exited with code 3",
+      trace: [],
+    });
+    expect(await lambdas.invoke(echo, { n: 3 })).toMatchObject({ ok: true });
+  }, 10_000);
+
+  it("leaves other functions' invocations alone when one function crashes", async () => {
+    const { host: lambdas } = host();
+    const slow = lambdas.invoke(other, { wait: 200 });
+    const crash = lambdas.invoke(echo, { exit: true });
+    expect(await crash).toMatchObject({ ok: false, errorType: 'Runtime.ExitError' });
+    expect(await slow).toMatchObject({ ok: true, result: { other: true } });
+  }, 10_000);
+});
