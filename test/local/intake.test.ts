@@ -29,12 +29,14 @@ const TASK_KEYS = ['attempts', 'endedAt', 'id', 'startedAt', 'status'];
 
 let rejected: CliResult;
 let dataError: CliResult;
+let groupRetry: CliResult;
 let first: CliResult;
 let again: CliResult;
 
 beforeAll(async () => {
   rejected = await run('--s3-object', `landing/incoming/2026-11-01-reject.csv=${rejectedFile}`);
   dataError = await run('--input', JSON.stringify({ dataError: 'row 2: amount "x" is not a number' }));
+  groupRetry = await run('--input', JSON.stringify({ failOnce: join(state.dir, 'publish-failed-once') }));
   first = await run('--s3-object', `landing/incoming/2026-11-02.csv=${goodFile}`);
   again = await run('--s3-object', `landing/incoming/2026-11-02.csv=${goodFile}`);
 });
@@ -63,7 +65,7 @@ async function objectsIn(bucket: string, keys: readonly string[]): Promise<Recor
 }
 
 it('prints nothing on stdout but the JSON object, even when functions log', () => {
-  for (const result of [rejected, dataError, first, again]) {
+  for (const result of [rejected, dataError, groupRetry, first, again]) {
     expect(result.strayStdout).toBe('');
     expect(() => JSON.parse(result.stdout)).not.toThrow();
   }
@@ -162,6 +164,29 @@ describe('a DataError on a run with no S3 input', () => {
   });
 });
 
+describe('a task that retries from an earlier task', () => {
+  it('runs the chain again as a group, and the run succeeds', () => {
+    const report = jsonOf<RunJson>(groupRetry);
+    expect([report.status, groupRetry.code]).toEqual(['SUCCEEDED', 0]);
+    expect(report).not.toHaveProperty('error');
+  });
+
+  it('counts the attempts of every task of the group across the run', () => {
+    const report = jsonOf<RunJson>(groupRetry);
+    expect(report.tasks.map((t) => [t.id, t.status, t.attempts])).toEqual([
+      ['receive', 'SUCCEEDED', 1],
+      ['screen', 'SUCCEEDED', 1],
+      ['load', 'SUCCEEDED', 2],
+      ['publish', 'SUCCEEDED', 2],
+    ]);
+    // The second pass starts after the first failed, and the retry interval.
+    const publish = taskOf(report, 'publish');
+    expect(
+      Date.parse(publish.endedAt ?? '') - Date.parse(taskOf(report, 'load').startedAt ?? ''),
+    ).toBeGreaterThanOrEqual(1000);
+  });
+});
+
 describe('the same S3 object twice', () => {
   it('runs it once, then records the duplicate, exit 0 both times', () => {
     const [once, twice] = [jsonOf<RunJson>(first), jsonOf<RunJson>(again)];
@@ -193,9 +218,15 @@ describe('stepwise runs', () => {
 
   it('lists the runs newest first', async () => {
     const listed = await runs();
-    expect(listed.map((r) => r.status)).toEqual(['DEDUPLICATED', 'SUCCEEDED', 'QUARANTINED', 'QUARANTINED']);
+    expect(listed.map((r) => r.status)).toEqual([
+      'DEDUPLICATED',
+      'SUCCEEDED',
+      'SUCCEEDED',
+      'QUARANTINED',
+      'QUARANTINED',
+    ]);
     expect(listed.map((r) => r.runId).slice(1)).toEqual(
-      [first, dataError, rejected].map((r) => jsonOf<RunJson>(r).runId),
+      [first, groupRetry, dataError, rejected].map((r) => jsonOf<RunJson>(r).runId),
     );
     const starts = listed.map((r) => r.startedAt);
     expect([...starts].sort().reverse()).toEqual(starts);
@@ -216,7 +247,7 @@ describe('stepwise runs', () => {
   });
 
   it('keeps the quarantine of a run', async () => {
-    const [, , , oldest] = await runs();
+    const oldest = (await runs()).at(-1);
     expect(oldest?.quarantine).toEqual(jsonOf<RunJson>(rejected).quarantine);
   });
 });
@@ -256,7 +287,7 @@ describe('a state dir that another command holds', () => {
     holdLock(gone.pid as number);
     const result = await stepwise('runs', 'intake', '--json', '--state-dir', state.dir);
     expect(result.code).toBe(0);
-    expect(jsonOf<{ runs: unknown[] }>(result).runs).toHaveLength(4);
+    expect(jsonOf<{ runs: unknown[] }>(result).runs).toHaveLength(5);
     expect(existsSync(lockFile)).toBe(false);
   });
 });
