@@ -43,24 +43,10 @@ let ok: RunJson;
 let bad: RunJson;
 
 beforeAll(async () => {
-  succeeded = await stepwise(
-    'run',
-    spec,
-    '--input',
-    JSON.stringify({ probe: probeFile }),
-    '--json',
-    '--state-dir',
-    state.dir,
-  );
-  failed = await stepwise(
-    'run',
-    spec,
-    '--input',
-    JSON.stringify({ probe: failedProbeFile, failB: true }),
-    '--json',
-    '--state-dir',
-    state.dir,
-  );
+  const run = (input: unknown) =>
+    stepwise('run', spec, '--input', JSON.stringify(input), '--json', '--state-dir', state.dir);
+  succeeded = await run({ probe: probeFile });
+  failed = await run({ probe: failedProbeFile, failB: true });
   ok = jsonOf<RunJson>(succeeded);
   bad = jsonOf<RunJson>(failed);
 });
