@@ -23,19 +23,35 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 installStateTap();
 const scratch = mkdtempSync(join(tmpdir(), 'stepwise-bench-'));
 const { deployment } = synthesizeLocal([spec], scratch);
-const definition = (deployment.stateMachines[0] as unknown as { definition: { States: Record<string, never> } }).definition;
+const definition = (
+  deployment.stateMachines[0] as unknown as { definition: { States: Record<string, never> } }
+).definition;
 const canned: Record<string, () => Promise<unknown>> = {};
 for (const [name, state] of allStates(definition as never)) {
   if (state.Type !== 'Task') continue;
-  canned[name] = async () => (name === 'validate' ? { pass: true } : name.startsWith('Read') ? { Item: {} } : {});
+  canned[name] = async () =>
+    name === 'validate' ? { pass: true } : name.startsWith('Read') ? { Item: {} } : {};
 }
 const baselineMs: number[] = [];
-const input = { run: { id: 'bench', pipeline: 'orders', trigger: { type: 'manual' }, logicalTime: new Date().toISOString(), key: 'k' } };
+const input = {
+  run: {
+    id: 'bench',
+    pipeline: 'orders',
+    trigger: { type: 'manual' },
+    logicalTime: new Date().toISOString(),
+    key: 'k',
+  },
+};
 for (let i = 0; i < runs; i++) {
   const started = performance.now();
-  await new StateMachine(definition as never, { validationOptions: { checkPaths: false, checkArn: false } }).run(input, {
+  await new StateMachine(definition as never, {
+    validationOptions: { checkPaths: false, checkArn: false },
+  }).run(input, {
     overrides: { taskResourceLocalHandlers: canned as never },
-    context: { Execution: { Name: 'bench', Id: 'arn:bench' }, State: { RetryCount: 0, EnteredTime: new Date().toISOString() } },
+    context: {
+      Execution: { Name: 'bench', Id: 'arn:bench' },
+      State: { RetryCount: 0, EnteredTime: new Date().toISOString() },
+    },
   }).result;
   baselineMs.push(performance.now() - started);
 }

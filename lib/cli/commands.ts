@@ -61,6 +61,7 @@ export async function graphCommand(specPath: string, options: CliOptions, output
 export async function runCommand(specPath: string, options: CliOptions, output: Output): Promise<number> {
   const trigger = parseTrigger(options);
   const spec = await loadSpec(specPath);
+  if (trigger.kind === 's3') checkS3Trigger(spec, trigger);
   const report = await runLocally(spec, trigger, options, output);
   if (options.json) {
     // `run --json` prints the documented object; the run's start is in `runs --json`, which sorts by it.
@@ -151,6 +152,22 @@ export async function runLocally(
 
 export function exitCode(report: RunReport): number {
   return report.status === 'SUCCEEDED' || report.status === 'DEDUPLICATED' ? 0 : 1;
+}
+
+/** Refuses, before any synth, an --s3-object that would start no run of this pipeline. */
+function checkS3Trigger(spec: PipelineDefinition, trigger: Extract<LocalTrigger, { kind: 's3' }>): void {
+  const own = spec.triggers.filter((t) => t.kind === 's3ObjectCreated');
+  const matches = own.some(
+    (t) =>
+      t.bucket === trigger.bucket &&
+      trigger.key.startsWith(t.prefix ?? '') &&
+      trigger.key.endsWith(t.suffix ?? ''),
+  );
+  if (matches) return;
+  const patterns = own.map((t) => `s3://${t.bucket}/${t.prefix ?? ''}*${t.suffix ?? ''}`);
+  throw new CliUsageError(
+    `--s3-object s3://${trigger.bucket}/${trigger.key} matches no trigger of pipeline '${spec.name}'${patterns.length ? `; its S3 triggers are ${patterns.join(', ')}` : ', which has no S3 trigger; use --input instead'}`,
+  );
 }
 
 function parseTrigger(options: CliOptions): LocalTrigger {
