@@ -121,18 +121,8 @@ function decompose(
   order: readonly string[],
 ): { step: Step; exact: boolean } {
   let exact = true;
-  const unitAncestors = new Map<Unit, Set<Unit>>();
-  const ancestorsOf = (u: Unit): Set<Unit> => {
-    const cached = unitAncestors.get(u);
-    if (cached) return cached;
-    const set = new Set<Unit>();
-    unitAncestors.set(u, set);
-    for (const d of deps.get(u) ?? []) {
-      set.add(d);
-      for (const a of ancestorsOf(d)) set.add(a);
-    }
-    return set;
-  };
+  const unitAncestors = ancestorSets(units, deps);
+  const ancestorsOf = (u: Unit): Set<Unit> => unitAncestors.get(u) as Set<Unit>;
   const rank = (u: Unit) => Math.min(...[...u.members].map((m) => order.indexOf(m)));
 
   const build = (set: readonly Unit[]): Step => {

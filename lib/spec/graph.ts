@@ -66,16 +66,13 @@ export function checkTaskGraph(graph: TaskGraphInput): SpecIssue[] {
   return issues;
 }
 
-/** The tasks that `task` depends on, directly or through others. */
-export function ancestorSets(
-  ids: readonly string[],
-  edges: ReadonlyMap<string, readonly string[]>,
-): Map<string, Set<string>> {
-  const result = new Map<string, Set<string>>();
-  const visit = (id: string): Set<string> => {
+/** For each node, the nodes it depends on, directly or through others. Edges run to dependencies. */
+export function ancestorSets<T>(ids: Iterable<T>, edges: ReadonlyMap<T, Iterable<T>>): Map<T, Set<T>> {
+  const result = new Map<T, Set<T>>();
+  const visit = (id: T): Set<T> => {
     const cached = result.get(id);
     if (cached) return cached;
-    const set = new Set<string>();
+    const set = new Set<T>();
     result.set(id, set);
     for (const dep of edges.get(id) ?? []) {
       set.add(dep);
