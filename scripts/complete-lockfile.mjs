@@ -13,7 +13,11 @@ for (const meta of Object.values(packages)) {
   for (const [name, version] of Object.entries(meta.optionalDependencies ?? {})) {
     const key = `node_modules/${name}`;
     if (packages[key]) continue;
-    const [os, cpu, abi] = name.split('/').at(-1).replace(/^(cli-|rollup-)/, '').split('-');
+    const [os, cpu, abi] = name
+      .split('/')
+      .at(-1)
+      .replace(/^(cli-|rollup-)/, '')
+      .split('-');
     const entry = { version, cpu: [cpu], optional: true, os: [os] };
     if (abi?.includes('musl')) entry.libc = ['musl'];
     else if (os === 'linux' && (abi === 'gnu' || abi === 'gnueabihf')) entry.libc = ['glibc'];
@@ -22,6 +26,8 @@ for (const meta of Object.values(packages)) {
     added++;
   }
 }
-lock.packages = Object.fromEntries(Object.entries(packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : 1)));
+lock.packages = Object.fromEntries(
+  Object.entries(packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : 1)),
+);
 writeFileSync(file, `${JSON.stringify(lock, null, 2)}\n`);
 console.log(`package-lock.json: added ${added} platform entries`);

@@ -50,6 +50,7 @@ export const LOCAL_INTEGRATIONS: Record<IntegrationName, Serve> = {
 /** The integration a resource ARN names, once the partition placeholder is filled in. */
 export function integrationFor(resource: string): IntegrationName | undefined {
   for (const [name, arn] of Object.entries(INTEGRATIONS)) {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the DefinitionSubstitutions placeholder
     if (arn.replace('${Partition}', 'aws') === resource) return name as IntegrationName;
   }
   return undefined;
