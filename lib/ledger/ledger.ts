@@ -3,6 +3,7 @@ import {
   BatchWriteItemCommand,
   type DynamoDBClient,
   QueryCommand,
+  type QueryCommandInput,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { causeMessage, type TaskAttempt } from './task-attempts.ts';
@@ -164,32 +165,56 @@ export async function writeAttempts(
   }
 }
 
+/** Every item a query matches, page by page, in the query's order. */
+async function* queryItems(
+  client: DynamoDBClient,
+  input: QueryCommandInput,
+): AsyncGenerator<Record<string, AttributeValue>> {
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(
+      new QueryCommand({ ...input, ...(start ? { ExclusiveStartKey: start } : {}) }),
+    );
+    yield* page.Items ?? [];
+    start = page.LastEvaluatedKey;
+  } while (start);
+}
+
+interface RowFilter {
+  readonly expression: string;
+  readonly names?: Record<string, string>;
+  readonly values: Record<string, AttributeValue>;
+}
+
+/** Run rows of a pipeline, newest first. */
+function runRows(
+  client: DynamoDBClient,
+  table: string,
+  pipeline: string,
+  filter: RowFilter | undefined,
+): AsyncGenerator<Record<string, AttributeValue>> {
+  return queryItems(client, {
+    TableName: table,
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :run)',
+    ExpressionAttributeValues: {
+      ':pk': { S: `PIPELINE#${pipeline}` },
+      ':run': { S: 'RUN#' },
+      ...filter?.values,
+    },
+    ...(filter ? { FilterExpression: filter.expression } : {}),
+    ...(filter?.names ? { ExpressionAttributeNames: filter.names } : {}),
+    ScanIndexForward: false,
+  });
+}
+
 export async function findRun(
   client: DynamoDBClient,
   table: string,
   pipeline: string,
   runId: string,
 ): Promise<RunRow | undefined> {
-  let start: Record<string, AttributeValue> | undefined;
-  do {
-    const page = await client.send(
-      new QueryCommand({
-        TableName: table,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :run)',
-        FilterExpression: 'runId = :id',
-        ExpressionAttributeValues: {
-          ':pk': { S: `PIPELINE#${pipeline}` },
-          ':run': { S: 'RUN#' },
-          ':id': { S: runId },
-        },
-        ScanIndexForward: false,
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    const found = page.Items?.[0];
-    if (found) return parseRunRow(found);
-    start = page.LastEvaluatedKey;
-  } while (start);
+  const filter: RowFilter = { expression: 'runId = :id', values: { ':id': { S: runId } } };
+  for await (const item of runRows(client, table, pipeline, filter)) return parseRunRow(item);
   return undefined;
 }
 
@@ -200,30 +225,20 @@ export async function listRuns(
   pipeline: string,
   options: { status?: RunStatus; limit?: number } = {},
 ): Promise<RunRow[]> {
-  const rows: RunRow[] = [];
-  let start: Record<string, AttributeValue> | undefined;
   const limit = options.limit ?? 20;
-  do {
-    const page = await client.send(
-      new QueryCommand({
-        TableName: table,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :run)',
-        ExpressionAttributeValues: {
-          ':pk': { S: `PIPELINE#${pipeline}` },
-          ':run': { S: 'RUN#' },
-          ...(options.status ? { ':status': { S: options.status } } : {}),
-        },
-        ...(options.status
-          ? { FilterExpression: '#status = :status', ExpressionAttributeNames: { '#status': 'status' } }
-          : {}),
-        ScanIndexForward: false,
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    rows.push(...(page.Items ?? []).map(parseRunRow));
-    start = page.LastEvaluatedKey;
-  } while (start && rows.length < limit);
-  return rows.slice(0, limit);
+  const filter: RowFilter | undefined = options.status
+    ? {
+        expression: '#status = :status',
+        names: { '#status': 'status' },
+        values: { ':status': { S: options.status } },
+      }
+    : undefined;
+  const rows: RunRow[] = [];
+  for await (const item of runRows(client, table, pipeline, filter)) {
+    rows.push(parseRunRow(item));
+    if (rows.length >= limit) break;
+  }
+  return rows;
 }
 
 export async function readAttempts(
@@ -232,19 +247,12 @@ export async function readAttempts(
   runId: string,
 ): Promise<TaskAttempt[]> {
   const attempts: TaskAttempt[] = [];
-  let start: Record<string, AttributeValue> | undefined;
-  do {
-    const page = await client.send(
-      new QueryCommand({
-        TableName: table,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :task)',
-        ExpressionAttributeValues: { ':pk': { S: `RUN#${runId}` }, ':task': { S: 'TASK#' } },
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    attempts.push(...(page.Items ?? []).map(parseAttemptRow));
-    start = page.LastEvaluatedKey;
-  } while (start);
+  const query: QueryCommandInput = {
+    TableName: table,
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :task)',
+    ExpressionAttributeValues: { ':pk': { S: `RUN#${runId}` }, ':task': { S: 'TASK#' } },
+  };
+  for await (const item of queryItems(client, query)) attempts.push(parseAttemptRow(item));
   return attempts;
 }
 
