@@ -7,6 +7,7 @@ import { lockStateDir } from '../local/state-dir.ts';
 import { loadSpec, synthesizeLocal } from '../local/synth.ts';
 import type { LocalDeployment } from '../local/template.ts';
 import { SpecError } from '../spec/errors.ts';
+import { s3TriggerMismatch } from '../spec/triggers/s3-object-created.ts';
 import type { PipelineDefinition } from '../spec/types.ts';
 import { CliUsageError } from './errors.ts';
 import { type GraphFormat, renderGraph } from './graph-format.ts';
@@ -156,18 +157,8 @@ export function exitCode(report: RunReport): number {
 
 /** Refuses, before any synth, an --s3-object that would start no run of this pipeline. */
 function checkS3Trigger(spec: PipelineDefinition, trigger: Extract<LocalTrigger, { kind: 's3' }>): void {
-  const own = spec.triggers.filter((t) => t.kind === 's3ObjectCreated');
-  const matches = own.some(
-    (t) =>
-      t.bucket === trigger.bucket &&
-      trigger.key.startsWith(t.prefix ?? '') &&
-      trigger.key.endsWith(t.suffix ?? ''),
-  );
-  if (matches) return;
-  const patterns = own.map((t) => `s3://${t.bucket}/${t.prefix ?? ''}*${t.suffix ?? ''}`);
-  throw new CliUsageError(
-    `--s3-object s3://${trigger.bucket}/${trigger.key} matches no trigger of pipeline '${spec.name}'${patterns.length ? `; its S3 triggers are ${patterns.join(', ')}` : ', which has no S3 trigger; use --input instead'}`,
-  );
+  const mismatch = s3TriggerMismatch(spec, trigger.bucket, trigger.key);
+  if (mismatch) throw new CliUsageError(`--s3-object ${mismatch}`);
 }
 
 function parseTrigger(options: CliOptions): LocalTrigger {

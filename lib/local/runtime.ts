@@ -17,7 +17,8 @@ import {
   writeAttempts,
 } from '../ledger/ledger.ts';
 import { taskAttempts } from '../ledger/task-attempts.ts';
-import type { PipelineDefinition, S3ObjectCreatedTrigger } from '../spec/types.ts';
+import { s3TriggerMismatch } from '../spec/triggers/s3-object-created.ts';
+import type { PipelineDefinition } from '../spec/types.ts';
 import { type EngineEvent, LocalEngine } from './engine.ts';
 import { LambdaHost } from './lambda-host.ts';
 import {
@@ -231,21 +232,8 @@ export class LocalRuntime {
     pipeline: PipelineDefinition,
     trigger: Extract<LocalTrigger, { kind: 's3' }>,
   ): Promise<unknown> {
-    const matching = pipeline.triggers.filter(
-      (t): t is S3ObjectCreatedTrigger =>
-        t.kind === 's3ObjectCreated' &&
-        t.bucket === trigger.bucket &&
-        trigger.key.startsWith(t.prefix ?? '') &&
-        trigger.key.endsWith(t.suffix ?? ''),
-    );
-    if (matching.length === 0) {
-      const own = pipeline.triggers
-        .filter((t) => t.kind === 's3ObjectCreated')
-        .map((t) => `s3://${t.bucket}/${t.prefix ?? ''}*${t.suffix ?? ''}`);
-      throw new Error(
-        `s3://${trigger.bucket}/${trigger.key} matches no trigger of pipeline '${pipeline.name}'${own.length ? `; its S3 triggers are ${own.join(', ')}` : ', which has no S3 trigger'}`,
-      );
-    }
+    const mismatch = s3TriggerMismatch(pipeline, trigger.bucket, trigger.key);
+    if (mismatch) throw new Error(mismatch);
     const body = readFileSync(trigger.file);
     const put = await this.services.s3.send(
       new PutObjectCommand({ Bucket: trigger.bucket, Key: trigger.key, Body: body }),
