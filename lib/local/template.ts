@@ -97,7 +97,7 @@ export function stateMachineArn(logicalId: string): string {
   return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${logicalId}`;
 }
 
-function resolver(template: Template): (value: unknown) => unknown {
+export function resolver(template: Template): (value: unknown) => unknown {
   const refOf = (logicalId: string): string => {
     const resource = template.Resources[logicalId];
     switch (resource?.Type) {
