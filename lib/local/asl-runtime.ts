@@ -18,8 +18,8 @@ function polyfillWithResolvers(): void {
 }
 
 export interface StateEventSink {
-  entered(state: string, type: string): void;
-  exited(state: string, type: string): void;
+  entered(state: string, type: string, input: unknown): void;
+  exited(state: string, type: string, output: unknown): void;
   failed(state: string, type: string, error: string, cause: string): void;
   retried(state: string, type: string): void;
 }
@@ -78,11 +78,11 @@ function tapLogger(logger: EventLogger, sink: StateEventSink): void {
   const failed = logger.dispatchStateFailedEvent.bind(logger);
   const retried = logger.dispatchStateRetriedEvent.bind(logger);
   logger.dispatchStateEnteredEvent = (name, type, input) => {
-    sink.entered(name, type);
+    sink.entered(name, type, input);
     entered(name, type, input);
   };
   logger.dispatchStateExitedEvent = (name, type, input, output) => {
-    sink.exited(name, type);
+    sink.exited(name, type, output);
     exited(name, type, input, output);
   };
   logger.dispatchStateFailedEvent = (name, type, input, error) => {
@@ -108,18 +108,18 @@ export function executionContext(
   const retries = new Map<string, number>();
   const entered = new Map<string, string>();
   const tracking: StateEventSink = {
-    entered(state, type) {
+    entered(state, type, input) {
       current = state;
       retries.set(state, 0);
       entered.set(state, new Date().toISOString());
-      sink.entered(state, type);
+      sink.entered(state, type, input);
     },
     retried(state, type) {
       current = state;
       retries.set(state, (retries.get(state) ?? 0) + 1);
       sink.retried(state, type);
     },
-    exited: (state, type) => sink.exited(state, type),
+    exited: (state, type, output) => sink.exited(state, type, output),
     failed: (state, type, error, cause) => sink.failed(state, type, error, cause),
   };
   return {

@@ -2,6 +2,7 @@ import { ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import type { State, StateMachineDefinition } from '../compile/asl.ts';
 import type { HistoryEvent } from '../ledger/task-attempts.ts';
 import { executionContext, installStateTap } from './asl-runtime.ts';
+import { HistoryLog } from './history-log.ts';
 import { type Alert, type IntegrationContext, integrationFor, LOCAL_INTEGRATIONS } from './integrations.ts';
 import type { LambdaHost } from './lambda-host.ts';
 import { ApiError, type StepFunctionsApi } from './sfn-server.ts';
@@ -52,6 +53,8 @@ export interface ExecutionRecord {
   /** States entered, as Step Functions bills them. */
   transitions: number;
   readonly history: HistoryEvent[];
+  /** The same execution as GetExecutionHistory reports it. */
+  readonly log: HistoryLog;
   readonly tasks: ReadonlySet<string>;
   readonly done: Promise<ExecutionRecord>;
 }
@@ -69,7 +72,7 @@ export class UnsupportedResourceError extends Error {
 export class LocalEngine implements StepFunctionsApi {
   private readonly machines = new Map<
     string,
-    { machine: LocalStateMachine; runner: StateMachine; tasks: Set<string> }
+    { machine: LocalStateMachine; runner: StateMachine; tasks: Set<string>; resources: Map<string, string> }
   >();
   private readonly executions = new Map<string, ExecutionRecord>();
   private readonly integrations: IntegrationContext;
@@ -84,14 +87,16 @@ export class LocalEngine implements StepFunctionsApi {
     this.integrations = { ...integrations, onAlert: (alert) => this.onEvent({ type: 'alert', alert }) };
     for (const machine of deployment.stateMachines) {
       const tasks = new Set<string>();
+      const resources = new Map<string, string>();
       for (const [name, state] of allStates(machine.definition)) {
         this.checkServed(name, state);
         if (this.isLambdaTask(state)) tasks.add(name);
+        if (state.Type === 'Task') resources.set(name, String(state.Resource));
       }
       const runner = new StateMachine(machine.definition as never, {
         validationOptions: { checkPaths: false, checkArn: false },
       });
-      this.machines.set(machine.arn, { machine, runner, tasks });
+      this.machines.set(machine.arn, { machine, runner, tasks, resources });
     }
   }
 
@@ -136,19 +141,46 @@ export class LocalEngine implements StepFunctionsApi {
     };
   }
 
+  getExecutionHistory(request: {
+    executionArn: string;
+    maxResults?: number;
+    nextToken?: string;
+    reverseOrder?: boolean;
+  }): { events: unknown[]; nextToken?: string } {
+    const record = this.executions.get(request.executionArn);
+    if (!record)
+      throw new ApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${request.executionArn}'`);
+    try {
+      return record.log.page(request);
+    } catch (error) {
+      throw new ApiError('InvalidToken', (error as Error).message);
+    }
+  }
+
   execution(arn: string): ExecutionRecord | undefined {
     return this.executions.get(arn);
   }
 
+  /** Every execution started so far, oldest first. */
+  allExecutions(): ExecutionRecord[] {
+    return [...this.executions.values()];
+  }
+
   private execute(
-    entry: { machine: LocalStateMachine; runner: StateMachine; tasks: Set<string> },
+    entry: {
+      machine: LocalStateMachine;
+      runner: StateMachine;
+      tasks: Set<string>;
+      resources: Map<string, string>;
+    },
     arn: string,
     name: string,
     input: string,
   ): ExecutionRecord {
     const history: HistoryEvent[] = [];
+    const log = new HistoryLog(input, `${entry.machine.arn.replace(':stateMachine:', ':role/')}`);
     const attempts = new Map<string, number>();
-    const { tasks } = entry;
+    const { tasks, resources } = entry;
     const emit = this.onEvent;
     let resolveDone!: (record: ExecutionRecord) => void;
     const record: ExecutionRecord = {
@@ -164,6 +196,7 @@ export class LocalEngine implements StepFunctionsApi {
       cause: undefined,
       transitions: 0,
       history,
+      log,
       tasks,
       done: new Promise((resolve) => {
         resolveDone = resolve;
@@ -178,8 +211,9 @@ export class LocalEngine implements StepFunctionsApi {
     const context = executionContext(
       { arn, name },
       {
-        entered(state) {
+        entered(state, type, input) {
           record.transitions++;
+          log.entered(state, type, input);
           history.push({ type: 'entered', state, at: new Date().toISOString() });
           if (tasks.has(state)) startTask(state);
         },
@@ -189,6 +223,7 @@ export class LocalEngine implements StepFunctionsApi {
         },
         failed(state, _type, error, cause) {
           const at = new Date().toISOString();
+          log.taskFailed(state, undefined, resources.get(state) ?? '', error, cause);
           history.push({ type: 'failed', state, at, error, cause });
           if (tasks.has(state))
             emit({
@@ -201,8 +236,9 @@ export class LocalEngine implements StepFunctionsApi {
               cause,
             });
         },
-        exited(state) {
+        exited(state, type, output) {
           const at = new Date().toISOString();
+          log.exited(state, type, output);
           const last = history.findLast((e) => e.state === state);
           history.push({ type: 'exited', state, at });
           if (tasks.has(state) && last?.type !== 'failed') {
@@ -213,7 +249,7 @@ export class LocalEngine implements StepFunctionsApi {
     );
     emit({ type: 'execution-started', executionArn: arn, name });
     const run = entry.runner.run(JSON.parse(input), {
-      overrides: { taskResourceLocalHandlers: this.taskHandlers(entry.machine.definition) as never },
+      overrides: { taskResourceLocalHandlers: this.taskHandlers(entry.machine.definition, log) as never },
       context,
     });
     run.result
@@ -221,11 +257,13 @@ export class LocalEngine implements StepFunctionsApi {
         (output) => {
           record.status = 'SUCCEEDED';
           record.output = output;
+          log.succeeded(output);
         },
         (error: Error) => {
           if (error instanceof ExecutionTimeoutError) {
             record.status = 'TIMED_OUT';
             record.error = 'States.Timeout';
+            log.timedOut();
             return;
           }
           const cause = (error as { cause?: Error }).cause ?? error;
@@ -235,6 +273,7 @@ export class LocalEngine implements StepFunctionsApi {
             typeof (cause as { cause?: unknown }).cause === 'string'
               ? String((cause as { cause?: unknown }).cause)
               : cause.message;
+          log.failed(record.error, record.cause);
         },
       )
       .finally(() => {
@@ -245,16 +284,37 @@ export class LocalEngine implements StepFunctionsApi {
     return record;
   }
 
+  /** Serves each Task state, recording every attempt in the execution's history as AWS would. */
   private taskHandlers(
     definition: StateMachineDefinition,
+    log: HistoryLog,
   ): Record<string, (input: unknown) => Promise<unknown>> {
     const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+    const recorded =
+      (
+        name: string,
+        resource: string,
+        kind: 'lambda' | 'integration',
+        serve: (input: unknown) => Promise<unknown>,
+      ) =>
+      async (input: unknown) => {
+        const token = log.taskStarted(name, kind, resource, input);
+        try {
+          const output = await serve(input);
+          log.taskSucceeded(name, token, resource, output);
+          return output;
+        } catch (error) {
+          const e = error as Error & { cause?: unknown };
+          log.taskFailed(name, token, resource, e.name, typeof e.cause === 'string' ? e.cause : e.message);
+          throw error;
+        }
+      };
     for (const [name, state] of allStates(definition)) {
       if (state.Type !== 'Task') continue;
       const resource = String(state.Resource);
       const fn = this.deployment.functions.get(resource);
       if (fn) {
-        handlers[name] = async (input) => {
+        handlers[name] = recorded(name, resource, 'lambda', async (input) => {
           const outcome = await this.lambdas.invoke(fn, input);
           if (outcome.ok) return outcome.result;
           // As Step Functions reports a Lambda error: the errorType names it, the cause is the payload.
@@ -267,13 +327,14 @@ export class LocalEngine implements StepFunctionsApi {
           );
           error.name = outcome.errorType;
           throw error;
-        };
+        });
         continue;
       }
       const integration = integrationFor(resource);
       if (integration)
-        handlers[name] = (input) =>
-          LOCAL_INTEGRATIONS[integration](this.integrations, input as Record<string, unknown>);
+        handlers[name] = recorded(name, resource, 'integration', (input) =>
+          LOCAL_INTEGRATIONS[integration](this.integrations, input as Record<string, unknown>),
+        );
     }
     return handlers;
   }

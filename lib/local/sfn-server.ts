@@ -7,6 +7,12 @@ export interface StepFunctionsApi {
     startDate: number;
   };
   describeExecution(request: { executionArn: string }): Record<string, unknown>;
+  getExecutionHistory?(request: {
+    executionArn: string;
+    maxResults?: number;
+    nextToken?: string;
+    reverseOrder?: boolean;
+  }): { events: unknown[]; nextToken?: string };
 }
 
 /** A named API error, sent the way AWS JSON 1.0 services send them, so SDK clients raise the same class. */
@@ -21,8 +27,8 @@ export class ApiError extends Error {
 }
 
 /**
- * The Step Functions API on loopback, for the SDK clients in the dispatcher and CLI: StartExecution
- * and DescribeExecution, over AWS's JSON 1.0 protocol.
+ * The Step Functions API on loopback, for the SDK clients in the dispatcher, recorder and CLI:
+ * StartExecution, DescribeExecution and GetExecutionHistory, over AWS's JSON 1.0 protocol.
  */
 export async function startStepFunctionsServer(
   api: StepFunctionsApi,
@@ -40,6 +46,17 @@ export async function startStepFunctionsServer(
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
         if (target === 'StartExecution') return reply(200, api.startExecution(body));
         if (target === 'DescribeExecution') return reply(200, api.describeExecution(body));
+        if (target === 'GetExecutionHistory' && api.getExecutionHistory) {
+          const page = api.getExecutionHistory(body);
+          // AWS JSON 1.0 sends timestamps as epoch seconds.
+          const events = page.events.map((e) => {
+            const event = e as { timestamp?: unknown };
+            return event.timestamp instanceof Date
+              ? { ...event, timestamp: event.timestamp.getTime() / 1000 }
+              : event;
+          });
+          return reply(200, { ...page, events });
+        }
         throw new ApiError(
           'UnknownOperationException',
           `the local Step Functions stand-in does not serve ${target || 'this request'}`,
