@@ -7,6 +7,7 @@ import { parseDuration } from './duration.ts';
 import { formatPath, SpecError, type SpecIssue } from './errors.ts';
 import { checkTaskGraph } from './graph.ts';
 import {
+  EVENT_PATTERN_FIELDS,
   type ParsedPipeline,
   PIPELINE_NAME_MAX,
   PIPELINE_NAME_PATTERN,
@@ -28,6 +29,8 @@ export const DEFAULT_RETRY: ResolvedRetry = {
 export const DEFAULT_TASK_TIMEOUT_MS = 15 * 60_000;
 export const DEFAULT_PIPELINE_TIMEOUT_MS = 2 * 3_600_000;
 export const DEFAULT_MAX_CONCURRENT_RUNS = 10;
+export const DEFAULT_RETENTION_DAYS = 365;
+const DAY_MS = 86_400_000;
 
 export interface DefinePipelineOptions {
   /**
@@ -49,7 +52,7 @@ export function definePipeline(spec: PipelineSpec, options: DefinePipelineOption
   issues.push(...checkNames(raw));
   issues.push(...checkGraph(raw));
   // These read the raw spec, so they report alongside type errors elsewhere rather than after a fix.
-  issues.push(...checkHandlers(raw, specFile), ...checkTaskRules(raw));
+  issues.push(...checkHandlers(raw, specFile), ...checkTaskRules(raw), ...checkPipelineRules(raw));
   const name = typeof raw.name === 'string' ? raw.name : undefined;
   if (issues.length > 0 || !parsed.success)
     throw new SpecError(issues, name === undefined ? {} : { pipeline: name });
@@ -79,7 +82,15 @@ function resolvePipeline(data: ParsedPipeline, specFile: string | undefined): Pi
     quarantine: (data.quarantine ?? { prefix: 'quarantine/' }) as PipelineDefinition['quarantine'],
     maxConcurrentRuns: data.maxConcurrentRuns ?? DEFAULT_MAX_CONCURRENT_RUNS,
     timeoutMs: ms(data.timeout) ?? DEFAULT_PIPELINE_TIMEOUT_MS,
+    slaMs: ms(data.sla),
+    retentionDays: retentionDays(data.retention),
   };
+}
+
+/** Whole days, rounded up: DynamoDB's TTL has no use for finer grain, and the dispatcher counts in days. */
+function retentionDays(retention: string | undefined): number {
+  const retentionMs = ms(retention);
+  return retentionMs === undefined ? DEFAULT_RETENTION_DAYS : Math.ceil(retentionMs / DAY_MS);
 }
 
 function resolveRetry(spec: RetryFields | undefined, base: ResolvedRetry): ResolvedRetry {
@@ -179,6 +190,63 @@ function checkTaskRules(raw: Record<string, unknown>): SpecIssue[] {
   return issues;
 }
 
+/** Rules between pipeline-level fields: the SLA against the timeout, retention, upstream pipelines. */
+function checkPipelineRules(raw: Record<string, unknown>): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  const durationOf = (field: string) =>
+    typeof raw[field] === 'string' ? parseDuration(raw[field]) : undefined;
+  const sla = durationOf('sla');
+  const timeout =
+    durationOf('timeout') ?? (raw.timeout === undefined ? DEFAULT_PIPELINE_TIMEOUT_MS : undefined);
+  if (sla !== undefined && timeout !== undefined && sla >= timeout) {
+    issues.push({
+      path: 'sla',
+      message: `'${String(raw.sla)}' is not shorter than the pipeline timeout (${raw.timeout === undefined ? "'2h' by default" : `'${String(raw.timeout)}'`}); a run is stopped at its timeout, so this alarm could never fire; shorten sla or lengthen timeout`,
+    });
+  } else if (sla === 0) {
+    issues.push({ path: 'sla', message: "must be longer than 0; write one like '30m'" });
+  }
+  const retention = durationOf('retention');
+  if (retention !== undefined && retention < DAY_MS) {
+    issues.push({
+      path: 'retention',
+      message: `'${String(raw.retention)}' is shorter than a day; the ledger keeps runs for whole days, so write '1d' or more`,
+    });
+  }
+  issues.push(...checkUpstreams(raw));
+  return issues;
+}
+
+/** An afterPipeline trigger names other pipelines, each in one trigger only. */
+function checkUpstreams(raw: Record<string, unknown>): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  const triggers = Array.isArray(raw.triggers) ? (raw.triggers as unknown[]) : [];
+  const firstSeen = new Map<string, number>();
+  for (const [index, trigger] of triggers.entries()) {
+    const t = objectOrEmpty(trigger);
+    if (t.kind !== 'afterPipeline' || !Array.isArray(t.upstreams)) continue;
+    for (const [position, upstream] of (t.upstreams as unknown[]).entries()) {
+      if (typeof upstream !== 'string') continue;
+      const path = `triggers[${index}].upstreams[${position}]`;
+      if (upstream === raw.name) {
+        issues.push({
+          path,
+          message: `a pipeline cannot run after itself; name another pipeline, or use schedule(...) to run '${upstream}' repeatedly`,
+        });
+      }
+      const earlier = firstSeen.get(upstream);
+      if (earlier !== undefined && earlier !== index) {
+        issues.push({
+          path,
+          message: `'${upstream}' is already an upstream in triggers[${earlier}]; name each upstream pipeline in one afterPipeline trigger`,
+        });
+      }
+      if (earlier === undefined) firstSeen.set(upstream, index);
+    }
+  }
+  return issues;
+}
+
 function taskObjectsOf(raw: Record<string, unknown>): [string, Record<string, unknown>][] {
   return Object.entries(tasksOf(raw)).map(([id, task]) => [id, objectOrEmpty(task)]);
 }
@@ -211,6 +279,10 @@ const KNOWN_FIELDS = [
   'prefix',
   'bucket',
   'suffix',
+  'upstreams',
+  'pattern',
+  'detail',
+  ...EVENT_PATTERN_FIELDS,
 ];
 
 function describeZodIssue(issue: z.core.$ZodIssue): SpecIssue {

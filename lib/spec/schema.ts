@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { DURATION_HINT, parseDuration } from './duration.ts';
+import { checkEventPattern } from './event-pattern.ts';
 import { checkScheduleExpression, checkTimezone } from './schedule-expression.ts';
 
 export const PIPELINE_NAME_PATTERN = /^[a-z][a-z0-9-]*$/;
@@ -80,9 +81,81 @@ const s3ObjectCreatedTrigger = z.strictObject({
   suffix: z.string().optional(),
 });
 
-const trigger = z.discriminatedUnion('kind', [scheduleTrigger, s3ObjectCreatedTrigger], {
-  error: "expected a trigger such as schedule('cron(0 2 * * ? *)') or s3ObjectCreated({ bucket, prefix })",
+const afterPipelineTrigger = z
+  .strictObject({ kind: z.literal('afterPipeline'), upstreams: z.array(z.string()) })
+  .check((ctx) => {
+    const { upstreams } = ctx.value;
+    if (upstreams.length === 0) {
+      ctx.issues.push({
+        code: 'custom',
+        input: upstreams,
+        path: ['upstreams'],
+        message: "names no pipeline; write afterPipeline('orders') or afterPipeline(['orders', 'sales'])",
+      });
+    }
+    const seen = new Set<string>();
+    for (const [index, upstream] of upstreams.entries()) {
+      if (!PIPELINE_NAME_PATTERN.test(upstream) || upstream.length > PIPELINE_NAME_MAX) {
+        ctx.issues.push({
+          code: 'custom',
+          input: upstream,
+          path: ['upstreams', index],
+          message: `'${upstream}' is not a valid pipeline name; name the upstream pipeline as its spec does (lowercase letters, digits and hyphens, starting with a letter, at most ${PIPELINE_NAME_MAX} characters)`,
+        });
+      } else if (seen.has(upstream)) {
+        ctx.issues.push({
+          code: 'custom',
+          input: upstream,
+          path: ['upstreams', index],
+          message: `'${upstream}' is listed twice; list each upstream pipeline once`,
+        });
+      }
+      seen.add(upstream);
+    }
+  });
+
+/** Each top-level field of an event pattern is a list of values or filters, as EventBridge takes it. */
+const patternValues = z.array(z.unknown()).optional();
+
+/** aws-cdk-lib's `events.EventPattern`: camelCase `detailType`, rendered as `detail-type`. */
+export const EVENT_PATTERN_FIELDS = [
+  'version',
+  'id',
+  'detailType',
+  'source',
+  'account',
+  'time',
+  'region',
+  'resources',
+] as const;
+
+const onEventTrigger = z.strictObject({
+  kind: z.literal('onEvent'),
+  pattern: z
+    .strictObject({
+      ...Object.fromEntries(EVENT_PATTERN_FIELDS.map((field) => [field, patternValues])),
+      detail: z.record(z.string(), z.unknown()).optional(),
+    })
+    .check((ctx) => {
+      for (const problem of checkEventPattern(ctx.value)) {
+        ctx.issues.push({
+          code: 'custom',
+          input: ctx.value,
+          path: [...problem.path],
+          message: problem.message,
+        });
+      }
+    }),
 });
+
+const trigger = z.discriminatedUnion(
+  'kind',
+  [scheduleTrigger, s3ObjectCreatedTrigger, afterPipelineTrigger, onEventTrigger],
+  {
+    error:
+      "expected a trigger such as schedule('cron(0 2 * * ? *)'), s3ObjectCreated({ bucket, prefix }), afterPipeline('orders') or onEvent({ source: ['my.app'] })",
+  },
+);
 
 export const pipelineSchema = z.strictObject({
   name: z.string(),
@@ -93,6 +166,8 @@ export const pipelineSchema = z.strictObject({
   quarantine: z.strictObject({ prefix: z.string().min(1), bucket: z.string().optional() }).optional(),
   maxConcurrentRuns: z.int().min(1).max(1000).optional(),
   timeout: duration.optional(),
+  sla: duration.optional(),
+  retention: duration.optional(),
 });
 
 export type ParsedPipeline = z.infer<typeof pipelineSchema>;

@@ -1,3 +1,4 @@
+import type * as events from 'aws-cdk-lib/aws-events';
 import type { Duration } from './duration.ts';
 
 /** How a task's work is done. Each adapter kind lives in `lib/spec/adapters/`. */
@@ -14,7 +15,7 @@ export interface LambdaRun {
 }
 
 /** What starts a run. Each trigger kind lives in `lib/spec/triggers/`. */
-export type TriggerSpec = ScheduleTrigger | S3ObjectCreatedTrigger;
+export type TriggerSpec = ScheduleTrigger | S3ObjectCreatedTrigger | AfterPipelineTrigger | OnEventTrigger;
 
 export interface ScheduleTrigger {
   readonly kind: 'schedule';
@@ -29,6 +30,24 @@ export interface S3ObjectCreatedTrigger {
   readonly bucket: string;
   readonly prefix?: string;
   readonly suffix?: string;
+}
+
+export interface AfterPipelineTrigger {
+  readonly kind: 'afterPipeline';
+  /**
+   * The pipelines whose success starts a run. With more than one, the run starts once every one of
+   * them has succeeded for the same logical time (a join).
+   */
+  readonly upstreams: readonly string[];
+}
+
+/** An EventBridge event pattern, in the shape aws-cdk-lib's `events.EventPattern` takes. */
+export type EventPatternSpec = events.EventPattern;
+
+export interface OnEventTrigger {
+  readonly kind: 'onEvent';
+  /** Events on the account's default bus that start a run. */
+  readonly pattern: EventPatternSpec;
 }
 
 export type JitterStrategy = 'full' | 'none';
@@ -81,6 +100,17 @@ export interface PipelineSpec {
   readonly maxConcurrentRuns?: number;
   /** Limit on a whole run. @default '2h' */
   readonly timeout?: Duration;
+  /**
+   * How long a run may take before an alarm goes off; shorter than `timeout`, which stops the run.
+   * @default - no duration alarm
+   */
+  readonly sla?: Duration;
+  /**
+   * How long the ledger keeps a run and its task attempts, counted from the run's start, in whole days
+   * (rounded up). DynamoDB's time to live then deletes them.
+   * @default '365d'
+   */
+  readonly retention?: Duration;
 }
 
 /** A retry policy with every field settled, durations in milliseconds. */
@@ -116,4 +146,8 @@ export interface PipelineDefinition {
   readonly quarantine: QuarantineSpec;
   readonly maxConcurrentRuns: number;
   readonly timeoutMs: number;
+  /** The duration alarm's threshold, when the spec sets `sla`. */
+  readonly slaMs: number | undefined;
+  /** Days the ledger keeps a run's rows, at least 1. */
+  readonly retentionDays: number;
 }

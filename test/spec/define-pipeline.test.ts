@@ -8,7 +8,14 @@ import {
   definePipeline,
 } from '../../lib/spec/define-pipeline.ts';
 import { SpecError } from '../../lib/spec/errors.ts';
-import { lambda, type PipelineSpec, s3ObjectCreated, schedule } from '../../lib/spec/index.ts';
+import {
+  afterPipeline,
+  lambda,
+  onEvent,
+  type PipelineSpec,
+  s3ObjectCreated,
+  schedule,
+} from '../../lib/spec/index.ts';
 import sales from '../fixtures/sales/pipeline.ts';
 import { specIssues, untyped } from '../private/specs.ts';
 
@@ -329,6 +336,151 @@ describe('definePipeline', () => {
         ]
       `);
     });
+
+    it('keeps afterPipeline and onEvent triggers as written', () => {
+      const pattern = { source: ['my.exports'], detailType: ['Export Ready'], detail: { table: ['orders'] } };
+      const pipeline = definePipeline(
+        spec({ triggers: [afterPipeline('ingest'), afterPipeline(['eu', 'us']), onEvent(pattern)] }),
+        here,
+      );
+      expect(pipeline.triggers).toEqual([
+        { kind: 'afterPipeline', upstreams: ['ingest'] },
+        { kind: 'afterPipeline', upstreams: ['eu', 'us'] },
+        { kind: 'onEvent', pattern },
+      ]);
+    });
+
+    it('fails when afterPipeline names no pipeline, an invalid name, or one twice', () => {
+      const triggers = [afterPipeline([]), afterPipeline(['Daily_Sales', 'eu', 'eu'])];
+      expect(specIssues(() => definePipeline(spec({ triggers }), here))).toMatchInlineSnapshot(`
+        [
+          "triggers[0].upstreams: names no pipeline; write afterPipeline('orders') or afterPipeline(['orders', 'sales'])",
+          "triggers[1].upstreams[0]: 'Daily_Sales' is not a valid pipeline name; name the upstream pipeline as its spec does (lowercase letters, digits and hyphens, starting with a letter, at most 40 characters)",
+          "triggers[1].upstreams[2]: 'eu' is listed twice; list each upstream pipeline once",
+        ]
+      `);
+    });
+
+    it('fails when a pipeline runs after itself, or names an upstream in two triggers', () => {
+      const triggers = [afterPipeline(['orders', 'eu']), afterPipeline('eu')];
+      expect(specIssues(() => definePipeline(spec({ triggers }), here))).toMatchInlineSnapshot(`
+        [
+          "triggers[0].upstreams[0]: a pipeline cannot run after itself; name another pipeline, or use schedule(...) to run 'orders' repeatedly",
+          "triggers[1].upstreams[0]: 'eu' is already an upstream in triggers[0]; name each upstream pipeline in one afterPipeline trigger",
+        ]
+      `);
+    });
+
+    it("fails when an onEvent pattern matches stepwise's own Run Finished events, pointing at afterPipeline", () => {
+      const triggers = [
+        onEvent({ source: ['stepwise'], detailType: ['Run Finished'] }),
+        onEvent({ detailType: ['Run Finished'] }),
+      ];
+      expect(specIssues(() => definePipeline(spec({ triggers }), here))).toMatchInlineSnapshot(`
+        [
+          "triggers[0].pattern.source[0]: 'stepwise' is the source of stepwise's own "Run Finished" events; to run after another pipeline, use afterPipeline('<pipeline>')",
+          "triggers[1].pattern.detailType[0]: with no source, this matches stepwise's own "Run Finished" events; to run after another pipeline, use afterPipeline('<pipeline>'), or give the source of the events you mean",
+        ]
+      `);
+    });
+
+    it('fails when an onEvent pattern on Step Functions events names no state machine, so a run would start the next', () => {
+      const loop = onEvent({ source: ['aws.states'], detail: { status: ['SUCCEEDED'] } });
+      expect(specIssues(() => definePipeline(spec({ triggers: [loop] }), here))).toMatchInlineSnapshot(`
+        [
+          "triggers[0].pattern.source[0]: a pattern on Step Functions events must name its state machines in detail.stateMachineArn, or it matches this pipeline's own executions and each run starts the next; add detail: { stateMachineArn: ['<arn>'] }, or to run after another pipeline, use afterPipeline('<pipeline>')",
+        ]
+      `);
+      const named = onEvent({
+        source: ['aws.states'],
+        detail: { stateMachineArn: ['arn:aws:states:eu-west-1:123456789012:stateMachine:legacy'] },
+      });
+      expect(definePipeline(spec({ triggers: [named] }), here).triggers).toHaveLength(1);
+    });
+
+    it('fails when an onEvent pattern is empty, has an empty list, or a detail field that is not a list', () => {
+      const triggers = [
+        onEvent({}),
+        onEvent({ source: [], detail: { table: 'orders', export: { format: [] } } }),
+      ];
+      expect(specIssues(() => definePipeline(spec({ triggers }), here))).toMatchInlineSnapshot(`
+        [
+          "triggers[0].pattern: an empty pattern would match every event on the bus; give at least a source, like onEvent({ source: ['my.app'], detailType: ['Export Ready'] })",
+          "triggers[1].pattern.source: an empty list matches no event; list a value or leave the field out",
+          "triggers[1].pattern.detail.table: expected a list of values to match, like ['orders'], or an object of fields, received 'orders'",
+          "triggers[1].pattern.detail.export.format: an empty list matches no event; list a value or leave the field out",
+        ]
+      `);
+    });
+
+    it('fails when an onEvent pattern uses a field name EventBridge spells differently here, or a bare value', () => {
+      const bad = untyped({
+        ...spec(),
+        triggers: [{ kind: 'onEvent', pattern: { 'detail-type': ['Export Ready'], source: 'my.exports' } }],
+      });
+      expect(specIssues(() => definePipeline(bad, here))).toMatchInlineSnapshot(`
+        [
+          "triggers[0].pattern.source: expected array, received 'my.exports'",
+          "triggers[0].pattern: unknown field 'detail-type' (did you mean 'detailType'?)",
+        ]
+      `);
+    });
+
+    it('fails when an onEvent pattern is longer than EventBridge takes', () => {
+      const tables = Array.from({ length: 200 }, (_, i) => `table-${i}`);
+      const triggers = [onEvent({ source: ['my.exports'], detail: { table: tables } })];
+      expect(specIssues(() => definePipeline(spec({ triggers }), here))).toMatchInlineSnapshot(`
+        [
+          "triggers[0].pattern: the pattern is 2336 characters, more than the 2048 EventBridge takes by default; match fewer values, or raise the "Event pattern size" quota",
+        ]
+      `);
+    });
+  });
+
+  describe('sla and retention', () => {
+    it('resolves sla to milliseconds and retention to whole days, rounding up', () => {
+      const pipeline = definePipeline(spec({ sla: '30m', retention: '36h' }), here);
+      expect([pipeline.slaMs, pipeline.retentionDays]).toEqual([1_800_000, 2]);
+      expect(definePipeline(spec({ retention: '90d' }), here).retentionDays).toBe(90);
+    });
+
+    it('fails when the sla is not shorter than the timeout, its own or the default', () => {
+      expect(specIssues(() => definePipeline(spec({ sla: '3h' }), here))).toMatchInlineSnapshot(`
+        [
+          "sla: '3h' is not shorter than the pipeline timeout ('2h' by default); a run is stopped at its timeout, so this alarm could never fire; shorten sla or lengthen timeout",
+        ]
+      `);
+      expect(
+        specIssues(() => definePipeline(spec({ sla: '30m', timeout: '30m' }), here)),
+      ).toMatchInlineSnapshot(`
+        [
+          "sla: '30m' is not shorter than the pipeline timeout ('30m'); a run is stopped at its timeout, so this alarm could never fire; shorten sla or lengthen timeout",
+        ]
+      `);
+    });
+
+    it('fails when the sla is zero', () => {
+      expect(specIssues(() => definePipeline(spec({ sla: '0s' }), here))).toMatchInlineSnapshot(`
+        [
+          "sla: must be longer than 0; write one like '30m'",
+        ]
+      `);
+    });
+
+    it('fails when retention is shorter than a day, or not a duration', () => {
+      expect(specIssues(() => definePipeline(spec({ retention: '12h' }), here))).toMatchInlineSnapshot(`
+        [
+          "retention: '12h' is shorter than a day; the ledger keeps runs for whole days, so write '1d' or more",
+        ]
+      `);
+      expect(
+        specIssues(() => definePipeline(untyped({ ...spec(), retention: '1 year' }), here)),
+      ).toMatchInlineSnapshot(`
+        [
+          "retention: '1 year' is not a duration; write it as a number and a unit, like '500ms', '2s', '5m' or '1h'",
+        ]
+      `);
+    });
   });
 
   describe('several problems', () => {
@@ -420,6 +572,8 @@ describe('definePipeline', () => {
         quarantine: { prefix: 'quarantine/' },
         maxConcurrentRuns: 10,
         timeoutMs: 2 * 3_600_000,
+        slaMs: undefined,
+        retentionDays: 365,
       });
       expect([
         DEFAULT_RETRY,
