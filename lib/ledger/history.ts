@@ -1,0 +1,176 @@
+import type { HistoryEvent } from '@aws-sdk/client-sfn';
+import type { TaskAttempt } from './task-attempts.ts';
+
+/**
+ * Task attempts from a Step Functions execution history, as GetExecutionHistory returns it. Pure, so
+ * the recorder's rows can be checked against hand-written histories.
+ *
+ * The AWS shapes this reads (Step Functions API reference, `HistoryEvent`; SDK type
+ * `HistoryEvent` from `@aws-sdk/client-sfn`):
+ * - every event has `id` (numbered from 1 in order), `previousEventId` (0 or absent for the first),
+ *   `timestamp` and `type`.
+ * - `TaskStateEntered` (and every `*StateEntered`) carries `stateEnteredEventDetails {name, input}`;
+ *   `*StateExited` carries `stateExitedEventDetails {name, output}`, `output` a JSON string (present
+ *   unless the history was read with `includeExecutionData: false`).
+ * - A Task state whose Resource is a Lambda function ARN logs `LambdaFunctionScheduled`
+ *   (`lambdaFunctionScheduledEventDetails {resource, input, timeoutInSeconds}`), then
+ *   `LambdaFunctionStarted`, then one of `LambdaFunctionSucceeded` (`…SucceededEventDetails {output}`),
+ *   `LambdaFunctionFailed`, `LambdaFunctionTimedOut`, or `LambdaFunctionStartFailed` (each with
+ *   `…EventDetails {error, cause}`). `LambdaFunctionScheduleFailed {error, cause}` replaces the
+ *   Scheduled event when the invocation could not even be scheduled.
+ * - `previousEventId` links each of these to the event before it *in the same state*: the first
+ *   Scheduled event points at its `TaskStateEntered`, a retry's Scheduled event at the previous
+ *   attempt's Failed/TimedOut event. Branches of a Parallel state log interleaved, so the chain, not
+ *   the order, says which state an event belongs to.
+ * - `TaskStateAborted` ends a state whose Parallel branch was cancelled; `ExecutionSucceeded`,
+ *   `ExecutionFailed {error, cause}`, `ExecutionTimedOut {error, cause}` and `ExecutionAborted
+ *   {error, cause}` end the execution.
+ *
+ * @see https://docs.aws.amazon.com/step-functions/latest/apireference/API_HistoryEvent.html
+ * @see https://docs.aws.amazon.com/step-functions/latest/apireference/API_GetExecutionHistory.html
+ */
+export interface ExecutionHistorySummary {
+  /** One per `LambdaFunctionScheduled` (or unscheduled `LambdaFunctionScheduleFailed`), in order. */
+  readonly attempts: TaskAttempt[];
+  /** The states entered: the number of `*StateEntered` events. */
+  readonly transitions: number;
+  /** The run row's key, as the `Start run` state settled it; undefined when that state never exited. */
+  readonly ledgerKey: LedgerKey | undefined;
+}
+
+export interface LedgerKey {
+  readonly pk: string;
+  readonly sk: string;
+}
+
+/** The compiled state machine's first state; its output is `{ run, ledger: {pk, sk}, results }`. */
+export const START_RUN_STATE = 'Start run';
+
+type Failure = { readonly error?: string | undefined; readonly cause?: string | undefined };
+
+/** The events that end an attempt unsuccessfully, and where each keeps its error and cause. */
+const FAILURE_DETAILS: Partial<Record<string, (e: HistoryEvent) => Failure | undefined>> = {
+  LambdaFunctionFailed: (e) => e.lambdaFunctionFailedEventDetails,
+  LambdaFunctionTimedOut: (e) => e.lambdaFunctionTimedOutEventDetails,
+  LambdaFunctionStartFailed: (e) => e.lambdaFunctionStartFailedEventDetails,
+  LambdaFunctionScheduleFailed: (e) => e.lambdaFunctionScheduleFailedEventDetails,
+};
+
+/** How an execution ended, for the attempts still open at that moment. */
+const EXECUTION_ENDS: Partial<Record<string, (e: HistoryEvent) => Failure>> = {
+  ExecutionTimedOut: (e) => ({
+    error: e.executionTimedOutEventDetails?.error ?? 'States.Timeout',
+    cause: e.executionTimedOutEventDetails?.cause ?? 'the execution timed out while this attempt was running',
+  }),
+  ExecutionAborted: (e) => ({
+    error: 'States.Aborted',
+    cause:
+      e.executionAbortedEventDetails?.cause ?? 'the execution was stopped while this attempt was running',
+  }),
+  ExecutionFailed: () => ({
+    error: 'States.Aborted',
+    cause: 'the execution failed elsewhere while this attempt was running',
+  }),
+  ExecutionSucceeded: () => ({
+    error: 'States.Aborted',
+    cause: 'the execution ended while this attempt was running',
+  }),
+};
+
+export function summarizeExecutionHistory(history: readonly HistoryEvent[]): ExecutionHistorySummary {
+  const events = [...history].sort((a, b) => (a.id ?? 0) - (b.id ?? 0));
+  const attempts: TaskAttempt[] = [];
+  /** The task state each event belongs to, for TaskStateEntered and the Lambda events after it. */
+  const stateOf = new Map<number, string>();
+  /** The attempt each Lambda event belongs to, as an index into `attempts`. */
+  const attemptOf = new Map<number, number>();
+  const open = new Set<number>();
+  const tries = new Map<string, number>();
+  let transitions = 0;
+  let ledgerKey: LedgerKey | undefined;
+
+  const start = (task: string, at: string): number => {
+    const attempt = (tries.get(task) ?? 0) + 1;
+    tries.set(task, attempt);
+    attempts.push({
+      task,
+      attempt,
+      status: 'RUNNING',
+      startedAt: at,
+      endedAt: undefined,
+      durationMs: undefined,
+      error: undefined,
+      cause: undefined,
+    });
+    open.add(attempts.length - 1);
+    return attempts.length - 1;
+  };
+  /** Closes an open attempt: SUCCEEDED without a failure, else FAILED with its error and cause. */
+  const finish = (index: number, at: string, failure: Failure | undefined) => {
+    if (!open.delete(index)) return;
+    const current = attempts[index] as TaskAttempt;
+    attempts[index] = {
+      ...current,
+      status: failure ? 'FAILED' : 'SUCCEEDED',
+      endedAt: at,
+      durationMs: Math.max(0, Date.parse(at) - Date.parse(current.startedAt)),
+      error: failure?.error,
+      cause: failure?.cause,
+    };
+  };
+
+  for (const event of events) {
+    const id = event.id ?? 0;
+    const previous = event.previousEventId ?? 0;
+    const type = event.type ?? '';
+    const at = (event.timestamp ?? new Date(0)).toISOString();
+    // Every Lambda event after the first one of a state inherits that state from its predecessor.
+    const state = stateOf.get(previous);
+    const attempt = attemptOf.get(previous);
+    if (type.endsWith('StateEntered')) transitions++;
+
+    if (type === 'TaskStateEntered' && event.stateEnteredEventDetails?.name !== undefined) {
+      stateOf.set(id, event.stateEnteredEventDetails.name);
+    } else if (type.endsWith('StateExited') && event.stateExitedEventDetails?.name === START_RUN_STATE) {
+      ledgerKey ??= readLedgerKey(event.stateExitedEventDetails.output);
+    } else if (type === 'LambdaFunctionScheduled') {
+      if (state === undefined) continue; // not under a task state: nothing in this history to name it by
+      stateOf.set(id, state);
+      attemptOf.set(id, start(state, at));
+    } else if (type === 'TaskStateAborted') {
+      if (attempt !== undefined)
+        finish(attempt, at, { error: 'States.Aborted', cause: 'its Parallel branch was cancelled' });
+    } else if (type.startsWith('LambdaFunction')) {
+      if (state !== undefined) stateOf.set(id, state);
+      const details = FAILURE_DETAILS[type];
+      // A failure event without details is still a failure.
+      const failure = details ? (details(event) ?? {}) : undefined;
+      if (attempt !== undefined) {
+        attemptOf.set(id, attempt);
+        if (failure || type === 'LambdaFunctionSucceeded') finish(attempt, at, failure);
+      } else if (type === 'LambdaFunctionScheduleFailed' && state !== undefined) {
+        // Never scheduled, so no Scheduled event opened it: an attempt that failed at once.
+        const index = start(state, at);
+        attemptOf.set(id, index);
+        finish(index, at, failure);
+      }
+    } else {
+      const end = EXECUTION_ENDS[type]?.(event);
+      if (end) for (const index of [...open]) finish(index, at, end);
+    }
+  }
+  return { attempts, transitions, ledgerKey };
+}
+
+/** The `ledger` of the `Start run` output: `{ run, ledger: {pk, sk}, results }` as a JSON string. */
+function readLedgerKey(output: string | undefined): LedgerKey | undefined {
+  if (output === undefined) return undefined;
+  try {
+    const ledger = (JSON.parse(output) as { ledger?: { pk?: unknown; sk?: unknown } }).ledger;
+    return typeof ledger?.pk === 'string' && typeof ledger.sk === 'string'
+      ? { pk: ledger.pk, sk: ledger.sk }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
