@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import type { DispatcherContext, PendingRun } from './context.ts';
+import type { RunRequest } from './run-key.ts';
+
+/**
+ * A run key's claim moves CLAIMED -> STARTED, or CLAIMED -> QUEUED -> STARTED. A claim left CLAIMED
+ * means a dispatcher stopped between the claim and the start (or is still on its way): whoever sees it
+ * finishes the start.
+ */
+export type ClaimState = 'CLAIMED' | 'QUEUED' | 'STARTED';
+
+export interface Claim extends PendingRun {
+  readonly state: ClaimState;
+}
+
+export function claimKey(pipeline: string, runKey: string): Record<string, AttributeValue> {
+  return { pk: { S: `RUNKEY#${pipeline}#${runKey}` }, sk: { S: 'RUNKEY' } };
+}
+
+/**
+ * Claims the run key with a conditional put. When someone holds it already, returns their claim, read
+ * consistently, so the caller can tell a finished duplicate from an unfinished start.
+ */
+export async function claimRunKey(
+  ctx: DispatcherContext,
+  run: PendingRun,
+  expiresAt: number,
+): Promise<{ claimed: true } | { claimed: false; existing: Claim }> {
+  // Twice at most: the existing claim can only vanish between the put and the read by TTL expiry.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await ctx.dynamodb.send(
+        new PutItemCommand({
+          TableName: ctx.table,
+          Item: {
+            ...claimKey(run.pipeline, run.runKey),
+            kind: { S: 'runKey' },
+            pipeline: { S: run.pipeline },
+            runKey: { S: run.runKey },
+            runId: { S: run.runId },
+            state: { S: 'CLAIMED' },
+            claimedAt: { S: run.claimedAt },
+            input: { S: run.input },
+            expiresAt: { N: String(expiresAt) },
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return { claimed: true };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+    const existing = await readClaim(ctx, run.pipeline, run.runKey);
+    if (existing) return { claimed: false, existing };
+    if (attempt > 0)
+      throw new Error(
+        `the claim of run key ${run.runKey} of ${run.pipeline} keeps vanishing; is its TTL in the past?`,
+      );
+  }
+}
+
+export async function readClaim(
+  ctx: DispatcherContext,
+  pipeline: string,
+  runKey: string,
+): Promise<Claim | undefined> {
+  const { Item: item } = await ctx.dynamodb.send(
+    new GetItemCommand({ TableName: ctx.table, Key: claimKey(pipeline, runKey), ConsistentRead: true }),
+  );
+  if (!item) return undefined;
+  return {
+    pipeline,
+    runKey,
+    runId: item.runId?.S ?? '',
+    claimedAt: item.claimedAt?.S ?? '',
+    input: item.input?.S ?? '',
+    state: (item.state?.S ?? 'STARTED') as ClaimState,
+  };
+}
+
+/** The run waits in the queue. Only a CLAIMED claim moves: a drainer may have started the run already. */
+export async function markQueued(ctx: DispatcherContext, run: PendingRun): Promise<void> {
+  try {
+    await ctx.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: ctx.table,
+        Key: claimKey(run.pipeline, run.runKey),
+        UpdateExpression: 'SET #state = :queued',
+        ConditionExpression: '#state = :claimed',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':queued': { S: 'QUEUED' }, ':claimed': { S: 'CLAIMED' } },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
+}
+
+/** The run's execution exists. `executionArn` is absent when Step Functions refused a second start. */
+export async function markStarted(
+  ctx: DispatcherContext,
+  run: PendingRun,
+  executionArn: string | undefined,
+): Promise<void> {
+  await ctx.dynamodb.send(
+    new UpdateItemCommand({
+      TableName: ctx.table,
+      Key: claimKey(run.pipeline, run.runKey),
+      UpdateExpression: `SET #state = :started, startedAt = if_not_exists(startedAt, :now)${executionArn ? ', executionArn = :arn' : ''}`,
+      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeValues: {
+        ':started': { S: 'STARTED' },
+        ':now': { S: ctx.now().toISOString() },
+        ...(executionArn ? { ':arn': { S: executionArn } } : {}),
+      },
+    }),
+  );
+}
+
+/**
+ * Writes the DEDUPLICATED run row that records a repeated trigger, and returns its run id. The id is
+ * unique per delivery, so two duplicates in the same millisecond are two rows.
+ */
+export async function recordDuplicate(
+  ctx: DispatcherContext,
+  request: RunRequest,
+  duplicateOf: string,
+  expiresAt: number,
+): Promise<string> {
+  const now = ctx.now().toISOString();
+  const runId = `${duplicateOf.slice(0, 60)}-dup-${randomUUID().slice(0, 8)}`;
+  await ctx.dynamodb.send(
+    new PutItemCommand({
+      TableName: ctx.table,
+      Item: {
+        pk: { S: `PIPELINE#${request.pipeline}` },
+        sk: { S: `RUN#${now}#${runId}` },
+        kind: { S: 'run' },
+        pipeline: { S: request.pipeline },
+        runId: { S: runId },
+        status: { S: 'DEDUPLICATED' },
+        startedAt: { S: now },
+        endedAt: { S: now },
+        logicalTime: { S: request.logicalTime },
+        runKey: { S: request.runKey },
+        duplicateOf: { S: duplicateOf },
+        trigger: { S: JSON.stringify(request.trigger) },
+        expiresAt: { N: String(expiresAt) },
+      },
+    }),
+  );
+  return runId;
+}

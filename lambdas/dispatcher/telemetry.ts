@@ -1,0 +1,37 @@
+/**
+ * The dispatcher's output: one JSON object a line, which CloudWatch Logs Insights queries by field,
+ * and embedded-metric-format lines, which CloudWatch turns into metrics without an API call.
+ */
+
+export type DispatcherMetric = 'DroppedEvents' | 'DeduplicatedRuns' | 'QueuedRuns';
+
+export function log(
+  level: 'info' | 'warn' | 'error',
+  message: string,
+  fields: Record<string, unknown> = {},
+): void {
+  console.log(JSON.stringify({ level, message, ...fields }));
+}
+
+/**
+ * One EMF line counting one event. `pipeline` is given only for a pipeline this dispatcher serves: a
+ * name taken from a malformed or unknown event would let garbage mint dimension values.
+ */
+export function countMetric(metric: DispatcherMetric, pipeline?: string): void {
+  console.log(
+    JSON.stringify({
+      _aws: {
+        Timestamp: Date.now(),
+        CloudWatchMetrics: [
+          {
+            Namespace: 'stepwise',
+            Dimensions: [pipeline === undefined ? [] : ['Pipeline']],
+            Metrics: [{ Name: metric, Unit: 'Count' }],
+          },
+        ],
+      },
+      ...(pipeline === undefined ? {} : { Pipeline: pipeline }),
+      [metric]: 1,
+    }),
+  );
+}
