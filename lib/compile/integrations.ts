@@ -5,10 +5,8 @@
  */
 // biome-ignore-start lint/suspicious/noTemplateCurlyInString: ${...} are DefinitionSubstitutions placeholders
 export const INTEGRATIONS = {
-  dynamodbGetItem: 'arn:${Partition}:states:::dynamodb:getItem',
   dynamodbPutItem: 'arn:${Partition}:states:::dynamodb:putItem',
   dynamodbUpdateItem: 'arn:${Partition}:states:::dynamodb:updateItem',
-  snsPublish: 'arn:${Partition}:states:::sns:publish',
   s3CopyObject: 'arn:${Partition}:states:::aws-sdk:s3:copyObject',
   s3DeleteObject: 'arn:${Partition}:states:::aws-sdk:s3:deleteObject',
 } as const;
@@ -19,9 +17,7 @@ export type IntegrationName = keyof typeof INTEGRATIONS;
 /** Placeholders the construct fills in through DefinitionSubstitutions. */
 export const SUBSTITUTIONS = {
   partition: 'Partition',
-  region: 'Region',
   ledgerTable: 'LedgerTableName',
-  alertTopic: 'AlertTopicArn',
 } as const;
 
 /** The DefinitionSubstitutions key for the function that serves a handler. */

@@ -37,11 +37,8 @@ export const STATE = {
   recordStart: 'Record run start',
   runTasks: 'Run tasks',
   recordSuccess: 'Record run success',
-  readFailure: 'Read failure',
   recordFailure: 'Record run failure',
-  alertFailure: 'Alert failure',
   failed: 'Run failed',
-  readRejection: 'Read rejection',
   rejectedByGate: 'Rejected by a gate?',
   gateReason: 'Gate reason',
   parseDataError: 'Parse data error',
@@ -52,7 +49,6 @@ export const STATE = {
   copyToQuarantine: 'Copy to quarantine',
   deleteOriginal: 'Delete original',
   recordQuarantine: 'Record quarantine',
-  alertQuarantine: 'Alert quarantine',
 } as const;
 
 const MAX_STATE_NAME = 80;
@@ -128,15 +124,15 @@ class StateRenderer {
         },
         Next: STATE.recordStart,
       },
-      [STATE.recordStart]: this.ledgerPut(STATE.runTasks),
+      [STATE.recordStart]: this.ledgerPut(taskIds(root), STATE.runTasks),
       [STATE.runTasks]: {
         Type: 'Parallel',
         Comment: 'The task graph, in one branch so that every failure is caught in one place.',
         Branches: [{ StartAt: graph.startAt, States: graph.states }],
         ...mergeResults(1),
         Catch: [
-          { ErrorEquals: QUARANTINE_ERRORS, ResultPath: '$.error', Next: STATE.readRejection },
-          { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.readFailure },
+          { ErrorEquals: QUARANTINE_ERRORS, ResultPath: '$.error', Next: STATE.rejectedByGate },
+          { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.recordFailure },
         ] satisfies Catcher[],
         Next: STATE.recordSuccess,
       },
@@ -230,8 +226,8 @@ class StateRenderer {
     const ownRetry = task.retryFrom === undefined ? [policyRetry(task.retry)] : [];
     const states: Record<string, State> = {};
     const afterTask = task.gate ? this.claim(`${task.id} passed?`) : next;
-    // A failed task records itself on the run row, then raises its error unchanged: the run's
-    // failure handling reads the task's name back from the ledger.
+    // A failed task records itself on the run row, then raises its error unchanged, so the run fails
+    // or is quarantined with the task's own error, and the ledger names the task for the recorder.
     const caught = task.critical ? this.claim(`${task.id} failed`) : '';
     const failed = task.critical ? this.claim(`${task.id} raise`) : '';
 
@@ -270,13 +266,10 @@ class StateRenderer {
       );
       states[failed] = { Type: 'Fail', ErrorPath: '$.failure.Error', CausePath: '$.failure.Cause' };
     } else {
-      const warning = `${task.id} warning`;
-      const alert = this.claim(`${task.id} alert`);
-      states[warning] = this.ledgerUpdate('ADD warnings :task', { ':task': { SS: [task.id] } }, alert);
-      states[alert] = this.alert(
-        `stepwise: ${this.pipeline.name} task ${task.id} failed (non-critical)`,
-        `Pipeline {} run {}: non-critical task ${task.id} failed; the run goes on.\nError: {}\nCause: {}\nExecution: {}`,
-        ['$.run.pipeline', '$.run.id', `${resultPath}.Error`, `${resultPath}.Cause`, '$$.Execution.Id'],
+      // The recorder alerts on the warning when the run ends; it reads the error from the history.
+      states[`${task.id} warning`] = this.ledgerUpdate(
+        'ADD warnings :task',
+        { ':task': { SS: [task.id] } },
         next,
       );
     }
@@ -306,16 +299,9 @@ class StateRenderer {
 
   private failurePath(): Record<string, State> {
     return {
-      [STATE.readFailure]: this.readFailedTask(STATE.recordFailure),
       [STATE.recordFailure]: this.ledgerUpdate(
         'SET #status = :status, endedAt = :endedAt',
         { ':status': { S: 'FAILED' } },
-        STATE.alertFailure,
-      ),
-      [STATE.alertFailure]: this.alert(
-        `stepwise: ${this.pipeline.name} run FAILED`,
-        'Pipeline {} run {} FAILED in task {}.\nError: {}\nCause: {}\nExecution: {}',
-        ['$.run.pipeline', '$.run.id', '$.failure.task', '$.error.Error', '$.error.Cause', '$$.Execution.Id'],
         STATE.failed,
       ),
       [STATE.failed]: { Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' },
@@ -325,7 +311,6 @@ class StateRenderer {
   private quarantinePath(): Record<string, State> {
     const { prefix, bucket } = this.pipeline.quarantine;
     return {
-      [STATE.readRejection]: this.readFailedTask(STATE.rejectedByGate),
       [STATE.rejectedByGate]: {
         Type: 'Choice',
         Choices: [{ Variable: '$.error.Error', StringEquals: 'GateRejected', Next: STATE.gateReason }],
@@ -400,44 +385,16 @@ class StateRenderer {
           ':bucket': { 'S.$': '$.quarantine.bucket' },
           ':key': { 'S.$': '$.quarantine.key' },
         },
-        STATE.alertQuarantine,
-      ),
-      [STATE.alertQuarantine]: this.alert(
-        `stepwise: ${this.pipeline.name} run QUARANTINED`,
-        'Pipeline {} run {} QUARANTINED by task {}.\nReason: {}\nMoved to: s3://{}/{}\nExecution: {}',
-        [
-          '$.run.pipeline',
-          '$.run.id',
-          '$.failure.task',
-          '$.quarantine.reason',
-          '$.quarantine.bucket',
-          '$.quarantine.key',
-          '$$.Execution.Id',
-        ],
         null,
       ),
     };
   }
 
-  /** The task that failed, as it recorded itself on the run row. */
-  private readFailedTask(next: string): State {
-    return {
-      Type: 'Task',
-      Resource: INTEGRATIONS.dynamodbGetItem,
-      Parameters: {
-        TableName: sub(SUBSTITUTIONS.ledgerTable),
-        Key: { pk: { 'S.$': '$.ledger.pk' }, sk: { 'S.$': '$.ledger.sk' } },
-        ProjectionExpression: 'failedTask',
-        ConsistentRead: true,
-      },
-      ResultSelector: { 'task.$': '$.Item.failedTask.S' },
-      ResultPath: '$.failure',
-      Retry: [integrationRetry()],
-      Next: next,
-    };
-  }
-
-  private ledgerPut(next: string): State {
+  /**
+   * The run row, written first: the state machine, not the best-effort status event, opens the run.
+   * `tasks` lists the task ids in plan order, so a report can show tasks that never started.
+   */
+  private ledgerPut(tasks: readonly string[], next: string): State {
     return {
       Type: 'Task',
       Resource: INTEGRATIONS.dynamodbPutItem,
@@ -455,6 +412,9 @@ class StateRenderer {
           runKey: { 'S.$': '$.run.key' },
           trigger: { 'S.$': 'States.JsonToString($.run.trigger)' },
           executionArn: { 'S.$': '$$.Execution.Id' },
+          // Epoch seconds as a string, from the dispatcher: the run's start plus the pipeline's retention.
+          expiresAt: { 'N.$': '$.run.expiresAt' },
+          tasks: { L: tasks.map((id) => ({ S: id })) },
         },
       },
       ResultPath: null,
@@ -488,31 +448,6 @@ class StateRenderer {
       ResultPath: null,
       Retry: [integrationRetry()],
       ...link(next),
-    };
-  }
-
-  private alert(subject: string, template: string, args: readonly string[], next: string | null): State {
-    // `${Region}` is filled in by DefinitionSubstitutions before Step Functions reads the definition, so
-    // it must stay unescaped; the `{}` in the template are States.Format's own placeholders.
-    const region = sub(SUBSTITUTIONS.region);
-    const link = [
-      formatTemplate('\nConsole: https://'),
-      region,
-      formatTemplate('.console.aws.amazon.com/states/home?region='),
-      region,
-      formatTemplate('#/v2/executions/details/{}'),
-    ].join('');
-    return {
-      Type: 'Task',
-      Resource: INTEGRATIONS.snsPublish,
-      Parameters: {
-        TopicArn: sub(SUBSTITUTIONS.alertTopic),
-        Subject: subject.slice(0, 100),
-        'Message.$': `States.Format('${formatTemplate(template)}${link}', ${[...args, '$$.Execution.Id'].join(', ')})`,
-      },
-      ResultPath: null,
-      Retry: [integrationRetry()],
-      ...(next === null ? { End: true } : { Next: next }),
     };
   }
 
@@ -591,11 +526,6 @@ function taskIds(step: Step): string[] {
 /** `.name` for plain ids, `['name']` for ids a dotted JSONPath cannot hold. */
 function pathKey(id: string): string {
   return /^[a-z][a-z0-9_]*$/.test(id) ? `.${id}` : `['${id}']`;
-}
-
-/** Template text for States.Format: literal text escaped, its `{}` placeholders kept. */
-function formatTemplate(template: string): string {
-  return template.split('{}').map(escapeFormat).join('{}');
 }
 
 /** States.Format treats `'{}\` as special; escape them in literal text. */

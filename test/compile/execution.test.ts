@@ -1,5 +1,6 @@
 // Runs compiled definitions with aws-local-stepfunctions, with fake tasks, to check what the states do
-// rather than how they are written: routing, retries, the ledger writes and the alert text.
+// rather than how they are written: routing, retries and the ledger writes. Alerts are the recorder's
+// (it reads the execution history); the state machine sends none.
 import { describe, expect, it } from 'vitest';
 import { compilePipeline } from '../../lib/compile/states.ts';
 import { FAKE, runDefinition, type ServiceCall, taskError } from '../private/run-definition.ts';
@@ -32,12 +33,11 @@ const passing = {
 /** What a failed critical task writes on the run row before it re-raises its error. */
 const RECORD_FAILED_TASK = 'SET failedTask = :task, #error = :error, errorCause = :cause';
 
-/** Each ledger call: the status a write sets, else its update expression; a read is 'GetItem'. */
+/** Each ledger write: the status it sets, else its update expression. */
 const ledgerStatus = (calls: readonly ServiceCall[]) =>
   calls
     .filter((c) => c.resource.includes(':dynamodb:'))
     .map((c) => {
-      if (c.resource.endsWith(':dynamodb:getItem')) return 'GetItem';
       const values = c.parameters.ExpressionAttributeValues as Record<string, { S?: string }> | undefined;
       const item = c.parameters.Item as Record<string, { S?: string }> | undefined;
       return values?.[':status']?.S ?? item?.status?.S ?? c.parameters.UpdateExpression;
@@ -49,10 +49,9 @@ const callTo = (calls: readonly ServiceCall[], state: string): ServiceCall => {
   return call;
 };
 
-const alerts = (calls: readonly ServiceCall[]) =>
-  calls
-    .filter((c) => c.resource.includes(':sns:'))
-    .map((c) => `${c.parameters.Subject}\n${c.parameters.Message}`);
+/** Integrations called other than DynamoDB and S3: none, since alerts left the state machine. */
+const otherServices = (calls: readonly ServiceCall[]) =>
+  calls.filter((c) => !/:states:::(dynamodb:|aws-sdk:s3:)/.test(c.resource)).map((c) => c.resource);
 
 describe('compiled definitions, run locally', () => {
   it('runs every task in order, hands each its upstream output, and records success', async () => {
@@ -77,17 +76,40 @@ describe('compiled definitions, run locally', () => {
       monitor: { publish: { published: true } },
     });
     expect(ledgerStatus(run.calls)).toEqual(['RUNNING', 'SUCCEEDED']);
-    expect(alerts(run.calls)).toEqual([]);
+    expect(otherServices(run.calls)).toEqual([]);
   });
 
-  it('quarantines the run when a gate says no, with its reason in the ledger and the alert', async () => {
+  it('opens the run row with its expiry from the execution input and every task id in plan order', async () => {
+    const run = await runDefinition(orders, passing);
+    expect(callTo(run.calls, 'Record run start').parameters).toEqual({
+      TableName: FAKE.ledgerTable,
+      Item: {
+        pk: { S: 'PIPELINE#test' },
+        // aws-local-stepfunctions sets $$.Execution.StartTime itself, to the time of the test.
+        sk: { S: expect.stringMatching(/^RUN#\d{4}-\d\d-\d\dT[\d:.]+Z#run-1$/) },
+        kind: { S: 'run' },
+        pipeline: { S: 'test' },
+        runId: { S: 'run-1' },
+        status: { S: 'RUNNING' },
+        startedAt: { S: expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/) },
+        logicalTime: { S: '2026-11-01T02:00:00Z' },
+        runKey: { S: 'manual#run-1' },
+        trigger: { S: '{"type":"manual","input":{}}' },
+        executionArn: { S: FAKE.executionId },
+        expiresAt: { N: FAKE.expiresAt },
+        tasks: { L: ['ingest', 'validate', 'transform', 'publish', 'monitor'].map((id) => ({ S: id })) },
+      },
+    });
+  });
+
+  it('quarantines the run when a gate says no, with its reason in the ledger, and ends there', async () => {
     const run = await runDefinition(orders, {
       ...passing,
       validate: () => ({ pass: false, reason: 'bad header' }),
     });
     expect(run.status).toBe('SUCCEEDED');
     expect(run.attempts).toEqual(['ingest', 'validate']);
-    expect(ledgerStatus(run.calls)).toEqual(['RUNNING', RECORD_FAILED_TASK, 'GetItem', 'QUARANTINED']);
+    expect(ledgerStatus(run.calls)).toEqual(['RUNNING', RECORD_FAILED_TASK, 'QUARANTINED']);
     expect(callTo(run.calls, 'validate failed').parameters.ExpressionAttributeValues).toEqual({
       ':task': { S: 'validate' },
       ':error': { S: 'GateRejected' },
@@ -99,22 +121,14 @@ describe('compiled definitions, run locally', () => {
       ':bucket': { S: '' },
       ':key': { S: '' },
     });
-    expect(alerts(run.calls)).toEqual([
-      [
-        'stepwise: orders run QUARANTINED',
-        'Pipeline test run run-1 QUARANTINED by task validate.',
-        'Reason: bad header',
-        'Moved to: s3:///',
-        `Execution: ${FAKE.executionId}`,
-        `Console: https://${FAKE.region}.console.aws.amazon.com/states/home?region=${FAKE.region}#/v2/executions/details/${FAKE.executionId}`,
-      ].join('\n'),
-    ]);
+    expect(run.calls.at(-1)?.state).toBe('Record quarantine');
+    expect(otherServices(run.calls)).toEqual([]);
   });
 
   it('quarantines the run when a gate says no without a reason', async () => {
     const run = await runDefinition(orders, { ...passing, validate: () => ({ pass: false }) });
     expect(run.status).toBe('SUCCEEDED');
-    expect(ledgerStatus(run.calls)).toEqual(['RUNNING', RECORD_FAILED_TASK, 'GetItem', 'QUARANTINED']);
+    expect(ledgerStatus(run.calls)).toEqual(['RUNNING', RECORD_FAILED_TASK, 'QUARANTINED']);
     expect(callTo(run.calls, 'Record quarantine').parameters.ExpressionAttributeValues).toMatchObject({
       ':reason': { S: "gate 'validate' returned pass: false without a reason" },
     });
@@ -136,11 +150,9 @@ describe('compiled definitions, run locally', () => {
     expect(run.calls.map((c) => c.state)).toEqual([
       'Record run start',
       'validate failed',
-      'Read rejection',
       'Copy to quarantine',
       'Delete original',
       'Record quarantine',
-      'Alert quarantine',
     ]);
     expect(callTo(run.calls, 'Copy to quarantine').parameters).toEqual({
       Bucket: 'raw',
@@ -148,6 +160,10 @@ describe('compiled definitions, run locally', () => {
       CopySource: 'raw/orders/a.csv?versionId=v1',
     });
     expect(callTo(run.calls, 'Delete original').parameters).toEqual({ Bucket: 'raw', Key: 'orders/a.csv' });
+    expect(callTo(run.calls, 'Record quarantine').parameters.ExpressionAttributeValues).toMatchObject({
+      ':bucket': { S: 'raw' },
+      ':key': { S: 'quarantine/orders/a.csv' },
+    });
   });
 
   it('quarantines the run on a DataError, with the message of the Lambda error as its reason', async () => {
@@ -164,7 +180,7 @@ describe('compiled definitions, run locally', () => {
     });
     expect(run.status).toBe('SUCCEEDED');
     expect(run.attempts).toEqual(['ingest', 'validate', 'transform']);
-    expect(ledgerStatus(run.calls)).toEqual(['RUNNING', RECORD_FAILED_TASK, 'GetItem', 'QUARANTINED']);
+    expect(ledgerStatus(run.calls)).toEqual(['RUNNING', RECORD_FAILED_TASK, 'QUARANTINED']);
     expect(callTo(run.calls, 'transform failed').parameters.ExpressionAttributeValues).toMatchObject({
       ':task': { S: 'transform' },
       ':error': { S: 'DataError' },
@@ -172,14 +188,9 @@ describe('compiled definitions, run locally', () => {
     expect(callTo(run.calls, 'Record quarantine').parameters.ExpressionAttributeValues).toMatchObject({
       ':reason': { S: reason },
     });
-    expect(alerts(run.calls)[0]?.split('\n').slice(0, 3)).toEqual([
-      'stepwise: orders run QUARANTINED',
-      'Pipeline test run run-1 QUARANTINED by task transform.',
-      `Reason: ${reason}`,
-    ]);
   });
 
-  it('retries a failing task as its policy says, then fails the run with an alert', async () => {
+  it('retries a failing task as its policy says, then records the failure and fails the execution with its error', async () => {
     const run = await runDefinition(orders, {
       ...passing,
       ingest: () => {
@@ -190,17 +201,14 @@ describe('compiled definitions, run locally', () => {
     expect(run.status).toBe('FAILED');
     expect(run.error).toBe('Error');
     expect(run.cause).toBe('connection reset');
-    expect(ledgerStatus(run.calls)).toEqual(['RUNNING', RECORD_FAILED_TASK, 'GetItem', 'FAILED']);
+    expect(ledgerStatus(run.calls)).toEqual(['RUNNING', RECORD_FAILED_TASK, 'FAILED']);
     expect(callTo(run.calls, 'ingest failed').parameters.ExpressionAttributeValues).toEqual({
       ':task': { S: 'ingest' },
       ':error': { S: 'Error' },
       ':cause': { S: 'connection reset' },
     });
-    expect(alerts(run.calls)[0]?.split('\n').slice(0, 3)).toEqual([
-      'stepwise: orders run FAILED',
-      'Pipeline test run run-1 FAILED in task ingest.',
-      'Error: Error',
-    ]);
+    expect(run.calls.at(-1)?.state).toBe('Record run failure');
+    expect(otherServices(run.calls)).toEqual([]);
   });
 
   it('runs the chain from retry.from again when the task that declares it fails', async () => {
@@ -227,7 +235,7 @@ describe('compiled definitions, run locally', () => {
     expect(ledgerStatus(run.calls)).toEqual(['RUNNING', RECORD_FAILED_TASK, 'SUCCEEDED']);
   });
 
-  it('lets the run succeed when a non-critical task fails, with a warning and an alert', async () => {
+  it('lets the run succeed when a non-critical task fails, with a warning on the run row', async () => {
     const run = await runDefinition(orders, {
       ...passing,
       monitor: () => {
@@ -237,11 +245,9 @@ describe('compiled definitions, run locally', () => {
     expect(run.status).toBe('SUCCEEDED');
     expect(run.attempts.filter((t) => t === 'monitor')).toHaveLength(3);
     expect(ledgerStatus(run.calls)).toEqual(['RUNNING', 'ADD warnings :task', 'SUCCEEDED']);
-    const [alert] = alerts(run.calls);
-    expect(alert?.split('\n').slice(0, 3)).toEqual([
-      'stepwise: orders task monitor failed (non-critical)',
-      'Pipeline test run run-1: non-critical task monitor failed; the run goes on.',
-      'Error: Error',
-    ]);
+    expect(callTo(run.calls, 'monitor warning').parameters.ExpressionAttributeValues).toEqual({
+      ':task': { SS: ['monitor'] },
+    });
+    expect(otherServices(run.calls)).toEqual([]);
   });
 });

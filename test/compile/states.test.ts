@@ -30,56 +30,6 @@ describe('compilePipeline', () => {
           "Comment": "stepwise pipeline 'test'",
           "StartAt": "Start run",
           "States": {
-            "Alert failure": {
-              "Next": "Run failed",
-              "Parameters": {
-                "Message.$": "States.Format('Pipeline {} run {} FAILED in task {}.
-        Error: {}
-        Cause: {}
-        Execution: {}
-        Console: https://\${Region}.console.aws.amazon.com/states/home?region=\${Region}#/v2/executions/details/{}', $.run.pipeline, $.run.id, $.failure.task, $.error.Error, $.error.Cause, $$.Execution.Id, $$.Execution.Id)",
-                "Subject": "stepwise: test run FAILED",
-                "TopicArn": "\${AlertTopicArn}",
-              },
-              "Resource": "arn:\${Partition}:states:::sns:publish",
-              "ResultPath": null,
-              "Retry": [
-                {
-                  "BackoffRate": 2,
-                  "ErrorEquals": [
-                    "States.TaskFailed",
-                  ],
-                  "IntervalSeconds": 1,
-                  "MaxAttempts": 3,
-                },
-              ],
-              "Type": "Task",
-            },
-            "Alert quarantine": {
-              "End": true,
-              "Parameters": {
-                "Message.$": "States.Format('Pipeline {} run {} QUARANTINED by task {}.
-        Reason: {}
-        Moved to: s3://{}/{}
-        Execution: {}
-        Console: https://\${Region}.console.aws.amazon.com/states/home?region=\${Region}#/v2/executions/details/{}', $.run.pipeline, $.run.id, $.failure.task, $.quarantine.reason, $.quarantine.bucket, $.quarantine.key, $$.Execution.Id, $$.Execution.Id)",
-                "Subject": "stepwise: test run QUARANTINED",
-                "TopicArn": "\${AlertTopicArn}",
-              },
-              "Resource": "arn:\${Partition}:states:::sns:publish",
-              "ResultPath": null,
-              "Retry": [
-                {
-                  "BackoffRate": 2,
-                  "ErrorEquals": [
-                    "States.TaskFailed",
-                  ],
-                  "IntervalSeconds": 1,
-                  "MaxAttempts": 3,
-                },
-              ],
-              "Type": "Task",
-            },
             "Copy to quarantine": {
               "Next": "Delete original",
               "Parameters": {
@@ -178,72 +128,8 @@ describe('compilePipeline', () => {
               "ResultPath": "$.quarantine",
               "Type": "Pass",
             },
-            "Read failure": {
-              "Next": "Record run failure",
-              "Parameters": {
-                "ConsistentRead": true,
-                "Key": {
-                  "pk": {
-                    "S.$": "$.ledger.pk",
-                  },
-                  "sk": {
-                    "S.$": "$.ledger.sk",
-                  },
-                },
-                "ProjectionExpression": "failedTask",
-                "TableName": "\${LedgerTableName}",
-              },
-              "Resource": "arn:\${Partition}:states:::dynamodb:getItem",
-              "ResultPath": "$.failure",
-              "ResultSelector": {
-                "task.$": "$.Item.failedTask.S",
-              },
-              "Retry": [
-                {
-                  "BackoffRate": 2,
-                  "ErrorEquals": [
-                    "States.TaskFailed",
-                  ],
-                  "IntervalSeconds": 1,
-                  "MaxAttempts": 3,
-                },
-              ],
-              "Type": "Task",
-            },
-            "Read rejection": {
-              "Next": "Rejected by a gate?",
-              "Parameters": {
-                "ConsistentRead": true,
-                "Key": {
-                  "pk": {
-                    "S.$": "$.ledger.pk",
-                  },
-                  "sk": {
-                    "S.$": "$.ledger.sk",
-                  },
-                },
-                "ProjectionExpression": "failedTask",
-                "TableName": "\${LedgerTableName}",
-              },
-              "Resource": "arn:\${Partition}:states:::dynamodb:getItem",
-              "ResultPath": "$.failure",
-              "ResultSelector": {
-                "task.$": "$.Item.failedTask.S",
-              },
-              "Retry": [
-                {
-                  "BackoffRate": 2,
-                  "ErrorEquals": [
-                    "States.TaskFailed",
-                  ],
-                  "IntervalSeconds": 1,
-                  "MaxAttempts": 3,
-                },
-              ],
-              "Type": "Task",
-            },
             "Record quarantine": {
-              "Next": "Alert quarantine",
+              "End": true,
               "Parameters": {
                 "ExpressionAttributeNames": {
                   "#status": "status",
@@ -291,7 +177,7 @@ describe('compilePipeline', () => {
               "Type": "Task",
             },
             "Record run failure": {
-              "Next": "Alert failure",
+              "Next": "Run failed",
               "Parameters": {
                 "ExpressionAttributeNames": {
                   "#status": "status",
@@ -336,6 +222,9 @@ describe('compilePipeline', () => {
                   "executionArn": {
                     "S.$": "$$.Execution.Id",
                   },
+                  "expiresAt": {
+                    "N.$": "$.run.expiresAt",
+                  },
                   "kind": {
                     "S": "run",
                   },
@@ -362,6 +251,16 @@ describe('compilePipeline', () => {
                   },
                   "status": {
                     "S": "RUNNING",
+                  },
+                  "tasks": {
+                    "L": [
+                      {
+                        "S": "extract",
+                      },
+                      {
+                        "S": "load",
+                      },
+                    ],
                   },
                   "trigger": {
                     "S.$": "States.JsonToString($.run.trigger)",
@@ -662,14 +561,14 @@ describe('compilePipeline', () => {
                     "DataError",
                     "GateRejected",
                   ],
-                  "Next": "Read rejection",
+                  "Next": "Rejected by a gate?",
                   "ResultPath": "$.error",
                 },
                 {
                   "ErrorEquals": [
                     "States.ALL",
                   ],
-                  "Next": "Read failure",
+                  "Next": "Record run failure",
                   "ResultPath": "$.error",
                 },
               ],
@@ -1668,7 +1567,7 @@ describe('compilePipeline', () => {
       `);
     });
 
-    it('compiles a non-critical task to a Catch that records a warning, alerts and goes on', () => {
+    it('compiles a non-critical task to a Catch that records a warning and goes on', () => {
       const definition = definitionOf(
         testPipeline({ monitor: { run: notify, critical: false }, archive: { after: ['monitor'] } }),
       );
@@ -1839,33 +1738,8 @@ describe('compilePipeline', () => {
               "TimeoutSeconds": 900,
               "Type": "Task",
             },
-            "monitor alert": {
-              "Next": "archive",
-              "Parameters": {
-                "Message.$": "States.Format('Pipeline {} run {}: non-critical task monitor failed; the run goes on.
-        Error: {}
-        Cause: {}
-        Execution: {}
-        Console: https://\${Region}.console.aws.amazon.com/states/home?region=\${Region}#/v2/executions/details/{}', $.run.pipeline, $.run.id, $.results.monitor.Error, $.results.monitor.Cause, $$.Execution.Id, $$.Execution.Id)",
-                "Subject": "stepwise: test task monitor failed (non-critical)",
-                "TopicArn": "\${AlertTopicArn}",
-              },
-              "Resource": "arn:\${Partition}:states:::sns:publish",
-              "ResultPath": null,
-              "Retry": [
-                {
-                  "BackoffRate": 2,
-                  "ErrorEquals": [
-                    "States.TaskFailed",
-                  ],
-                  "IntervalSeconds": 1,
-                  "MaxAttempts": 3,
-                },
-              ],
-              "Type": "Task",
-            },
             "monitor warning": {
-              "Next": "monitor alert",
+              "Next": "archive",
               "Parameters": {
                 "ExpressionAttributeValues": {
                   ":task": {
@@ -2514,9 +2388,20 @@ describe('compilePipeline', () => {
 
     it('sends GateRejected and DataError to quarantine, everything else to failure', () => {
       expect(definition.States['Run tasks']?.Catch).toEqual([
-        { ErrorEquals: ['DataError', 'GateRejected'], ResultPath: '$.error', Next: 'Read rejection' },
-        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Read failure' },
+        { ErrorEquals: ['DataError', 'GateRejected'], ResultPath: '$.error', Next: 'Rejected by a gate?' },
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Record run failure' },
       ]);
+    });
+
+    it('ends the quarantine branch at its ledger write and the failure branch in a Fail, with no alert state', () => {
+      expect(stateOf(definition, 'Record quarantine')).toMatchObject({ End: true });
+      expect(stateOf(definition, 'Record run failure')).toMatchObject({ Next: 'Run failed' });
+      expect(stateOf(definition, 'Run failed')).toEqual({
+        Type: 'Fail',
+        ErrorPath: '$.error.Error',
+        CausePath: '$.error.Cause',
+      });
+      expect(allStates(definition).filter((s) => /alert/i.test(s.name))).toEqual([]);
     });
 
     it('ends the graph with Succeed when a gate is the last task', () => {
@@ -2587,7 +2472,7 @@ describe('compilePipeline', () => {
       ]);
     });
 
-    it('records the warning in the ledger, alerts, and carries on with the next task', () => {
+    it('records the warning in the ledger and carries on with the next task; the recorder alerts', () => {
       expect(stateOf(definition, 'monitor warning')).toMatchObject({
         Type: 'Task',
         Resource: `arn:${sub('Partition')}:states:::dynamodb:updateItem`,
@@ -2595,15 +2480,6 @@ describe('compilePipeline', () => {
           TableName: sub('LedgerTableName'),
           UpdateExpression: 'ADD warnings :task',
           ExpressionAttributeValues: { ':task': { SS: ['monitor'] } },
-        },
-        Next: 'monitor alert',
-      });
-      expect(stateOf(definition, 'monitor alert')).toMatchObject({
-        Type: 'Task',
-        Resource: `arn:${sub('Partition')}:states:::sns:publish`,
-        Parameters: {
-          TopicArn: sub('AlertTopicArn'),
-          Subject: 'stepwise: test task monitor failed (non-critical)',
         },
         Next: 'archive',
       });
@@ -2682,10 +2558,8 @@ describe('compilePipeline', () => {
       expect([...resources].sort()).toEqual([
         `arn:${sub('Partition')}:states:::aws-sdk:s3:copyObject`,
         `arn:${sub('Partition')}:states:::aws-sdk:s3:deleteObject`,
-        `arn:${sub('Partition')}:states:::dynamodb:getItem`,
         `arn:${sub('Partition')}:states:::dynamodb:putItem`,
         `arn:${sub('Partition')}:states:::dynamodb:updateItem`,
-        `arn:${sub('Partition')}:states:::sns:publish`,
       ]);
     });
   });

@@ -18,8 +18,9 @@ promiseStatics.withResolvers ??= () => {
 export const FAKE = {
   region: 'eu-central-1',
   ledgerTable: 'stepwise-ledger',
-  alertTopic: 'arn:aws:sns:eu-central-1:123456789012:stepwise-alerts',
   executionId: 'arn:aws:states:eu-central-1:123456789012:execution:test:run-1',
+  /** The execution input's `run.expiresAt`: epoch seconds, as a string, as the dispatcher sends it. */
+  expiresAt: '1793491201',
 } as const;
 
 /** What a fake task does with its event: return an output, or throw the way a Lambda error arrives. */
@@ -42,7 +43,7 @@ export interface LocalRun {
   readonly status: 'SUCCEEDED' | 'FAILED';
   readonly error?: string;
   readonly cause?: string;
-  /** Calls to DynamoDB, SNS and S3, in order. */
+  /** Calls to service integrations (DynamoDB, S3), in order. */
   readonly calls: readonly ServiceCall[];
   /** Task ids in the order their handlers ran, one entry per attempt. */
   readonly attempts: readonly string[];
@@ -50,9 +51,9 @@ export interface LocalRun {
 
 /**
  * Runs a compiled definition with aws-local-stepfunctions, after the substitutions CloudFormation would
- * make. Task states of the graph run the given fakes; service integrations are recorded and succeed.
- * The ledger is faked as far as the definition reads it back: a GetItem returns the `failedTask` the
- * last UpdateItem set. Retries wait no time.
+ * make. Task states of the graph run the given fakes; service integrations are recorded and succeed
+ * (the definition never reads the ledger back, so a fake that answers nothing is enough). Retries wait
+ * no time.
  */
 export async function runDefinition(
   definition: StateMachineDefinition,
@@ -61,7 +62,6 @@ export async function runDefinition(
 ): Promise<LocalRun> {
   const substituted = substitute(definition);
   const calls: ServiceCall[] = [];
-  let failedTask: string | undefined;
   const attempts: string[] = [];
   const handlers: Record<string, (input: never) => unknown> = {};
   const retryIntervalOverrides: Record<string, number> = {};
@@ -79,15 +79,6 @@ export async function runDefinition(
     } else {
       handlers[name] = async (parameters: Record<string, unknown>) => {
         calls.push({ state: name, resource, parameters });
-        if (
-          resource.endsWith(':dynamodb:updateItem') &&
-          String(parameters.UpdateExpression).includes('failedTask')
-        ) {
-          const values = parameters.ExpressionAttributeValues as Record<string, { S?: string }>;
-          failedTask = values[':task']?.S;
-        }
-        if (resource.endsWith(':dynamodb:getItem'))
-          return failedTask === undefined ? {} : { Item: { failedTask: { S: failedTask } } };
         return {};
       };
     }
@@ -101,6 +92,7 @@ export async function runDefinition(
         trigger: { type: 'manual', input: {} },
         logicalTime: '2026-11-01T02:00:00Z',
         key: 'manual#run-1',
+        expiresAt: FAKE.expiresAt,
         ...run,
       },
     } as never,
@@ -128,9 +120,7 @@ export async function runDefinition(
 export function substitute(definition: StateMachineDefinition): StateMachineDefinition {
   const values: Record<string, string> = {
     [SUBSTITUTIONS.partition]: 'aws',
-    [SUBSTITUTIONS.region]: FAKE.region,
     [SUBSTITUTIONS.ledgerTable]: FAKE.ledgerTable,
-    [SUBSTITUTIONS.alertTopic]: FAKE.alertTopic,
   };
   const text = JSON.stringify(definition).replace(/\$\{([A-Za-z0-9_]+)\}/g, (_, key: string) => {
     if (key.startsWith('Handler_'))
