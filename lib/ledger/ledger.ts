@@ -1,11 +1,15 @@
 import {
   type AttributeValue,
   BatchWriteItemCommand,
+  ConditionalCheckFailedException,
   type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
   QueryCommand,
   type QueryCommandInput,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import type { LedgerKey } from './history.ts';
 import { causeMessage, type TaskAttempt } from './task-attempts.ts';
 
 export type RunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'QUARANTINED' | 'DEDUPLICATED' | 'TIMED_OUT';
@@ -42,6 +46,10 @@ export interface RunRow {
   readonly tasks: readonly string[];
   readonly transitions: number | undefined;
   readonly duplicateOf: string | undefined;
+  /** Epoch seconds, as text: the TTL the state machine wrote, copied onto attempt rows. */
+  readonly expiresAt: string | undefined;
+  /** When the recorder sent this run's alert and "Run Finished" event; set once, after sending. */
+  readonly notifiedAt: string | undefined;
 }
 
 export interface TaskReport {
@@ -105,6 +113,8 @@ export function parseRunRow(item: Record<string, AttributeValue>): RunRow {
     tasks: (item.tasks?.L ?? []).map((v) => v.S as string),
     transitions: item.transitions?.N === undefined ? undefined : Number(item.transitions.N),
     duplicateOf: s(item, 'duplicateOf'),
+    expiresAt: item.expiresAt?.N,
+    notifiedAt: s(item, 'notifiedAt'),
   };
 }
 
@@ -127,11 +137,14 @@ export function attemptKey(runId: string, task: string, attempt: number): { pk: 
   return { pk: `RUN#${runId}`, sk: `TASK#${task}#${String(attempt).padStart(4, '0')}` };
 }
 
-/** Writes task attempts idempotently: the same attempt always lands on the same key. */
+/**
+ * Writes task attempts idempotently: the same attempt always lands on the same key with the same
+ * attributes, so writing a history twice changes nothing. `expiresAt` (epoch seconds) is the run's TTL.
+ */
 export async function writeAttempts(
   client: DynamoDBClient,
   table: string,
-  run: { pipeline: string; runId: string },
+  run: { pipeline: string; runId: string; expiresAt?: string | undefined },
   attempts: readonly TaskAttempt[],
 ): Promise<void> {
   const items = attempts.map((a) => {
@@ -151,6 +164,7 @@ export async function writeAttempts(
     if (a.durationMs !== undefined) item.durationMs = { N: String(a.durationMs) };
     if (a.error !== undefined) item.error = { S: a.error };
     if (a.cause !== undefined) item.cause = { S: a.cause.slice(0, 32_000) };
+    if (run.expiresAt !== undefined) item.expiresAt = { N: run.expiresAt };
     return { PutRequest: { Item: item } };
   });
   for (let i = 0; i < items.length; i += 25) {
@@ -260,7 +274,9 @@ export async function readAttempts(
  * Closes a run the state machine could not close itself (a timeout), and records what only history
  * knows. `trigger`, when given, replaces the trigger the state machine wrote: locally that copy went
  * through aws-local-stepfunctions' States.JsonToString, which drops every backslash, so a trigger
- * holding a quote or a backslash would no longer parse.
+ * holding a quote or a backslash would no longer parse. `close` applies only to a row still RUNNING,
+ * and `close.failedTask` only when the row names none. The row must exist: this never creates a
+ * partial one.
  */
 export async function completeRunRow(
   client: DynamoDBClient,
@@ -270,7 +286,7 @@ export async function completeRunRow(
     tasks: readonly string[];
     transitions: number;
     trigger?: unknown;
-    close?: { status: RunStatus; endedAt: string; error?: string; cause?: string };
+    close?: { status: RunStatus; endedAt: string; error?: string; cause?: string; failedTask?: string };
   },
 ): Promise<void> {
   const values: Record<string, AttributeValue> = {
@@ -298,16 +314,147 @@ export async function completeRunRow(
       expression += ', errorCause = :cause';
       values[':cause'] = { S: fields.close.cause.slice(0, 32_000) };
     }
+    if (fields.close.failedTask && row.failedTask === undefined) {
+      expression += ', failedTask = :failedTask';
+      values[':failedTask'] = { S: fields.close.failedTask };
+    }
   }
   await client.send(
     new UpdateItemCommand({
       TableName: table,
       Key: { pk: { S: row.pk }, sk: { S: row.sk } },
       UpdateExpression: expression,
+      ConditionExpression: 'attribute_exists(pk)',
       ExpressionAttributeValues: values,
       ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
     }),
   );
+}
+
+/** A run row by its key, read consistently: the recorder reads what it has just written. */
+export async function getRun(
+  client: DynamoDBClient,
+  table: string,
+  key: LedgerKey,
+): Promise<RunRow | undefined> {
+  const { Item } = await client.send(
+    new GetItemCommand({
+      TableName: table,
+      Key: { pk: { S: key.pk }, sk: { S: key.sk } },
+      ConsistentRead: true,
+    }),
+  );
+  return Item?.kind?.S === 'run' ? parseRunRow(Item) : undefined;
+}
+
+/** A run row the state machine never wrote, because the execution ended before `Record run start`. */
+export interface MissingRunRow {
+  readonly key: LedgerKey;
+  readonly pipeline: string;
+  readonly runId: string;
+  readonly status: RunStatus;
+  readonly startedAt: string;
+  readonly endedAt: string;
+  readonly executionArn: string;
+  readonly logicalTime: string | undefined;
+  readonly runKey: string | undefined;
+  readonly trigger: unknown;
+  readonly error: string | undefined;
+  readonly cause: string | undefined;
+  readonly expiresAt: string | undefined;
+}
+
+/**
+ * Writes the row of a run that ended before recording its start, so that the failure is listed like
+ * any other and its alert is sent once. Never overwrites a row that exists; returns whether it wrote.
+ */
+export async function putMissingRunRow(
+  client: DynamoDBClient,
+  table: string,
+  row: MissingRunRow,
+): Promise<boolean> {
+  const item: Record<string, AttributeValue> = {
+    pk: { S: row.key.pk },
+    sk: { S: row.key.sk },
+    kind: { S: 'run' },
+    pipeline: { S: row.pipeline },
+    runId: { S: row.runId },
+    status: { S: row.status },
+    startedAt: { S: row.startedAt },
+    endedAt: { S: row.endedAt },
+    executionArn: { S: row.executionArn },
+  };
+  if (row.logicalTime !== undefined) item.logicalTime = { S: row.logicalTime };
+  if (row.runKey !== undefined) item.runKey = { S: row.runKey };
+  if (row.trigger !== undefined) item.trigger = { S: JSON.stringify(row.trigger) };
+  if (row.error !== undefined) item.error = { S: row.error };
+  if (row.cause !== undefined) item.errorCause = { S: row.cause.slice(0, 32_000) };
+  if (row.expiresAt !== undefined) item.expiresAt = { N: row.expiresAt };
+  try {
+    await client.send(
+      new PutItemCommand({ TableName: table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}
+
+/**
+ * Marks a run notified. Conditional, so that of two recorders racing on one run only the first marks
+ * it; returns whether this call did.
+ */
+export async function markNotified(
+  client: DynamoDBClient,
+  table: string,
+  key: LedgerKey,
+  at: string,
+): Promise<boolean> {
+  try {
+    await client.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: { pk: { S: key.pk }, sk: { S: key.sk } },
+        UpdateExpression: 'SET notifiedAt = :at',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(notifiedAt)',
+        ExpressionAttributeValues: { ':at': { S: at } },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}
+
+/** The GSI that lists runs by status and start time, across pipelines. */
+export const STATUS_INDEX = 'byStatus';
+
+/**
+ * Run rows still RUNNING that started before `before` (an ISO time), oldest first, every page. Attempt
+ * rows share the index (they have a status and a start too), so only `kind = 'run'` items come back.
+ */
+export async function* runningRunsStartedBefore(
+  client: DynamoDBClient,
+  table: string,
+  before: string,
+  options: { pageSize?: number } = {},
+): AsyncGenerator<RunRow> {
+  const query: QueryCommandInput = {
+    TableName: table,
+    IndexName: STATUS_INDEX,
+    KeyConditionExpression: '#status = :running AND startedAt < :before',
+    FilterExpression: 'kind = :run',
+    ExpressionAttributeNames: { '#status': 'status' },
+    ExpressionAttributeValues: {
+      ':running': { S: 'RUNNING' },
+      ':before': { S: before },
+      ':run': { S: 'run' },
+    },
+    ...(options.pageSize ? { Limit: options.pageSize } : {}),
+  };
+  for await (const item of queryItems(client, query)) yield parseRunRow(item);
 }
 
 /** A run row and its attempt rows, as the CLI reports them. */

@@ -27,6 +27,8 @@ function row(fields: Partial<RunRow> = {}): RunRow {
     tasks: ['ingest', 'validate', 'transform'],
     transitions: 14,
     duplicateOf: undefined,
+    expiresAt: undefined,
+    notifiedAt: undefined,
     ...fields,
   };
 }
