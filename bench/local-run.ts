@@ -69,7 +69,7 @@ for (let i = 0; i < runs; i++) {
   synthMs.push(performance.now() - t0);
   const t1 = performance.now();
   const trigger = { kind: 's3', bucket: 'raw', key: `orders/bench-${i}.csv`, file: data } as const;
-  const report = await runLocally(spec, trigger, { 'state-dir': stateDir, json: true }, silent);
+  const { report } = await runLocally([spec], trigger, { 'state-dir': stateDir, json: true }, silent);
   runMs.push(performance.now() - t1);
   executionMs.push(report.durationMs);
   if (report.status !== 'SUCCEEDED') throw new Error(`bench run ended ${report.status}`);

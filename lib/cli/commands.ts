@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { compilePipeline } from '../compile/states.ts';
 import { RUN_STATUSES, type RunReport, type RunStatus } from '../ledger/ledger.ts';
-import { LocalRuntime, type LocalTrigger, type RuntimeEvent } from '../local/runtime.ts';
+import { type LocalRunResult, LocalRuntime, type LocalTrigger, type RuntimeEvent } from '../local/runtime.ts';
 import { lockStateDir } from '../local/state-dir.ts';
 import { loadSpec, synthesizeLocal } from '../local/synth.ts';
 import type { LocalDeployment } from '../local/template.ts';
@@ -59,19 +59,50 @@ export async function graphCommand(specPath: string, options: CliOptions, output
   return 0;
 }
 
-export async function runCommand(specPath: string, options: CliOptions, output: Output): Promise<number> {
+/**
+ * `stepwise run <spec> [<spec>...]`: runs the first spec's pipeline. The other specs are deployed
+ * beside it, so a run can start them downstream (afterPipeline) or a file can trigger them too.
+ */
+export async function runCommand(
+  specPaths: readonly string[],
+  options: CliOptions,
+  output: Output,
+): Promise<number> {
   const trigger = parseTrigger(options);
-  const spec = await loadSpec(specPath);
+  const specs = await loadSpecs(specPaths);
+  const spec = specs[0] as PipelineDefinition;
   if (trigger.kind === 's3') checkS3Trigger(spec, trigger);
-  const report = await runLocally(spec, trigger, options, output);
+  const { report, others, deadLetters } = await runLocally(specs, trigger, options, output);
   if (options.json) {
     // `run --json` prints the documented object; the run's start is in `runs --json`, which sorts by it.
     const { startedAt: _, ...printed } = report;
     write(output, printed);
   } else {
-    output.out.write(`${renderRunSummary(report, Boolean(output.out.isTTY))}\n`);
+    const tty = Boolean(output.out.isTTY);
+    output.out.write(`${renderRunSummary(report, tty)}\n`);
+    for (const other of others)
+      output.out.write(`\nit also ran pipeline '${other.pipeline}':\n${renderRunSummary(other, tty)}\n`);
   }
+  for (const letter of deadLetters)
+    output.err.write(
+      `warning: a delivery to ${letter.target} failed every attempt (${letter.error}); it is kept in dead-letters.jsonl in the state dir\n`,
+    );
   return exitCode(report);
+}
+
+/** Loads spec files, refusing two pipelines of one name. */
+export async function loadSpecs(paths: readonly string[]): Promise<PipelineDefinition[]> {
+  const specs: PipelineDefinition[] = [];
+  for (const path of paths) {
+    const spec = await loadSpec(path);
+    const twin = specs.find((s) => s.name === spec.name);
+    if (twin)
+      throw new CliUsageError(
+        `two spec files define pipeline '${spec.name}': ${twin.specFile} and ${spec.specFile}; give each pipeline once`,
+      );
+    specs.push(spec);
+  }
+  return specs;
 }
 
 export async function runsCommand(pipeline: string, options: CliOptions, output: Output): Promise<number> {
@@ -110,43 +141,72 @@ export async function runsCommand(pipeline: string, options: CliOptions, output:
   }
 }
 
-/** Synthesizes the pipeline and runs it once on the local stand-ins, rendering progress unless --json. */
+/** Synthesizes the pipelines and runs the first once on the local stand-ins, rendering progress unless --json. */
 export async function runLocally(
-  spec: PipelineDefinition,
+  specs: readonly PipelineDefinition[],
   trigger: LocalTrigger,
   options: CliOptions,
   output: Output,
-): Promise<RunReport> {
-  const stateDir = options['state-dir'] ?? DEFAULT_STATE_DIR;
+): Promise<LocalRunResult> {
+  const spec = specs[0] as PipelineDefinition;
   const progress = options.json ? undefined : new ProgressRenderer(output);
   const onEvent = (event: RuntimeEvent) => progress?.handle(event);
   const started = Date.now();
-  const command = `stepwise run ${spec.name}`;
-  // Lock before synthesizing: the assembly goes into the state dir, which another command may be using.
+  try {
+    return await withLocalRuntime(
+      specs,
+      `stepwise run ${spec.name}`,
+      options,
+      onEvent,
+      async (runtime) => {
+        const runStarted = Date.now();
+        const result = await runtime.run(spec, trigger);
+        onEvent({
+          type: 'phase',
+          phase: `run (${formatMs(Date.now() - runStarted)} executing)`,
+          ms: Date.now() - started,
+        });
+        return result;
+      },
+      trigger.kind === 's3' ? [trigger.bucket] : [],
+    );
+  } finally {
+    progress?.close();
+  }
+}
+
+/**
+ * Synthesizes the pipelines into the state dir (locked first: another command may be using it),
+ * opens the local stand-ins, hands them to `work`, and closes them whatever happens.
+ */
+export async function withLocalRuntime<T>(
+  specs: readonly PipelineDefinition[],
+  command: string,
+  options: CliOptions,
+  onEvent: (event: RuntimeEvent) => void,
+  work: (runtime: LocalRuntime) => Promise<T>,
+  extraBuckets: readonly string[] = [],
+): Promise<T> {
+  const stateDir = options['state-dir'] ?? DEFAULT_STATE_DIR;
+  const started = Date.now();
   const unlock = lockStateDir(stateDir, command);
   let deployment: LocalDeployment;
   try {
-    deployment = synthesizeLocal([spec], stateDir).deployment;
+    deployment = synthesizeLocal(specs, stateDir).deployment;
   } catch (error) {
     unlock();
     throw error;
   }
   onEvent({ type: 'phase', phase: 'synth', ms: Date.now() - started });
-  const buckets = spec.triggers.flatMap((t) => (t.kind === 's3ObjectCreated' ? [t.bucket] : []));
-  if (spec.quarantine.bucket) buckets.push(spec.quarantine.bucket);
-  if (trigger.kind === 's3') buckets.push(trigger.bucket);
+  const buckets = new Set(extraBuckets);
+  for (const spec of specs) {
+    for (const t of spec.triggers) if (t.kind === 's3ObjectCreated') buckets.add(t.bucket);
+    if (spec.quarantine.bucket) buckets.add(spec.quarantine.bucket);
+  }
   const runtime = await LocalRuntime.open(deployment, { stateDir, command, buckets, onEvent, unlock });
   try {
-    const runStarted = Date.now();
-    const report = await runtime.run(spec, trigger);
-    onEvent({
-      type: 'phase',
-      phase: `run (${formatMs(Date.now() - runStarted)} executing)`,
-      ms: Date.now() - started,
-    });
-    return report;
+    return await work(runtime);
   } finally {
-    progress?.close();
     await runtime.close();
   }
 }
@@ -162,9 +222,12 @@ function checkS3Trigger(spec: PipelineDefinition, trigger: Extract<LocalTrigger,
 }
 
 function parseTrigger(options: CliOptions): LocalTrigger {
-  if (options.input !== undefined && options['s3-object'] !== undefined) {
-    throw new CliUsageError('give --input or --s3-object, not both: a run has one trigger');
-  }
+  const given = (['input', 's3-object', 'event'] as const).filter((k) => options[k] !== undefined);
+  if (given.length > 1)
+    throw new CliUsageError(
+      `give one of --input, --s3-object or --event, not ${given.map((k) => `--${k}`).join(' and ')}: a run has one trigger`,
+    );
+  if (options.event !== undefined) return { kind: 'event', event: parseEvent(options.event) };
   if (options['s3-object'] !== undefined) {
     const match = /^([^/=]+)\/([^=]+)=(.+)$/.exec(options['s3-object']);
     if (!match)
@@ -187,6 +250,32 @@ function parseTrigger(options: CliOptions): LocalTrigger {
   return { kind: 'manual' };
 }
 
-function write(output: Output, value: unknown): void {
+/** `--event` takes the event as JSON, or `@file.json`; it needs a source and a detail-type, as PutEvents does. */
+function parseEvent(text: string): Record<string, unknown> {
+  let raw = text;
+  if (text.startsWith('@')) {
+    const file = text.slice(1);
+    if (!existsSync(file)) throw new CliUsageError(`--event: file '${file}' not found`);
+    raw = readFileSync(file, 'utf8');
+  }
+  let event: unknown;
+  try {
+    event = JSON.parse(raw);
+  } catch (error) {
+    throw new CliUsageError(`--event is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof event !== 'object' || event === null || Array.isArray(event))
+    throw new CliUsageError(
+      '--event must be one JSON object, like {"source":"acme.billing","detail-type":"Invoice Paid","detail":{}}',
+    );
+  const e = event as Record<string, unknown>;
+  if (typeof e.source !== 'string' || typeof e['detail-type'] !== 'string')
+    throw new CliUsageError(
+      `--event needs "source" and "detail-type" strings, as EventBridge events have; got keys ${Object.keys(e).join(', ') || 'none'}`,
+    );
+  return e;
+}
+
+export function write(output: Output, value: unknown): void {
   output.out.write(`${JSON.stringify(value, null, 2)}\n`);
 }

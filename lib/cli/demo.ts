@@ -34,8 +34,8 @@ export async function runDemo(options: CliOptions, output: Output): Promise<numb
   let ok = true;
   for (const [index, c] of cases.entries()) {
     output.out.write(`\n== ${index + 1}. ${c.title}: s3://raw/${c.key}\n`);
-    const report = await runLocally(
-      spec,
+    const { report } = await runLocally(
+      [spec],
       { kind: 's3', bucket: 'raw', key: c.key, file: join(ORDERS, c.file) },
       { 'state-dir': stateDir },
       output,

@@ -25,6 +25,15 @@ const OPTIONS = {
   format: { type: 'string' },
   input: { type: 'string' },
   's3-object': { type: 'string' },
+  event: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  concurrency: { type: 'string' },
+  aws: { type: 'boolean' },
+  stack: { type: 'string' },
+  table: { type: 'string' },
+  dispatcher: { type: 'string' },
+  region: { type: 'string' },
   'state-dir': { type: 'string' },
   status: { type: 'string' },
   limit: { type: 'string' },
@@ -37,6 +46,15 @@ export type CliOptions = {
   format?: string;
   input?: string;
   's3-object'?: string;
+  event?: string;
+  from?: string;
+  to?: string;
+  concurrency?: string;
+  aws?: boolean;
+  stack?: string;
+  table?: string;
+  dispatcher?: string;
+  region?: string;
   'state-dir'?: string;
   status?: string;
   limit?: string;
@@ -68,7 +86,7 @@ export async function main(
       case 'graph':
         return await graphCommand(one(rest, 'graph', '<spec>'), values, output);
       case 'run':
-        return await runCommand(one(rest, 'run', '<spec>'), values, output);
+        return await runCommand(some(rest, 'run', '<spec>'), values, output);
       case 'runs':
         return await runsCommand(one(rest, 'runs', '<pipeline>'), values, output);
       case 'demo':
@@ -81,6 +99,11 @@ export async function main(
   } catch (error) {
     return reportError(error, output, debug);
   }
+}
+
+function some(rest: readonly string[], command: string, what: string): string[] {
+  if (rest.length === 0) throw new CliUsageError(`'stepwise ${command}' needs ${what}`);
+  return [...rest];
 }
 
 function one(rest: readonly string[], command: string, what: string): string {

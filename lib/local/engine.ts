@@ -3,9 +3,10 @@ import type { State, StateMachineDefinition } from '../compile/asl.ts';
 import type { HistoryEvent } from '../ledger/task-attempts.ts';
 import { executionContext, installStateTap } from './asl-runtime.ts';
 import { HistoryLog } from './history-log.ts';
-import { type Alert, type IntegrationContext, integrationFor, LOCAL_INTEGRATIONS } from './integrations.ts';
+import { type IntegrationContext, integrationFor, LOCAL_INTEGRATIONS } from './integrations.ts';
 import type { LambdaHost } from './lambda-host.ts';
 import { ApiError, type StepFunctionsApi } from './sfn-server.ts';
+import type { SnsPublication } from './sns-server.ts';
 import type { LocalDeployment, LocalStateMachine } from './template.ts';
 
 /** What the engine reports as it runs, for the CLI to render. The engine itself never prints. */
@@ -34,8 +35,13 @@ export type EngineEvent =
       readonly error: string;
       readonly cause: string;
     }
-  | { readonly type: 'alert'; readonly alert: Alert }
-  | { readonly type: 'execution-finished'; readonly name: string; readonly status: ExecutionStatus };
+  | { readonly type: 'alert'; readonly alert: SnsPublication }
+  | {
+      readonly type: 'execution-finished';
+      readonly executionArn: string;
+      readonly name: string;
+      readonly status: ExecutionStatus;
+    };
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT';
 
@@ -75,16 +81,14 @@ export class LocalEngine implements StepFunctionsApi {
     { machine: LocalStateMachine; runner: StateMachine; tasks: Set<string>; resources: Map<string, string> }
   >();
   private readonly executions = new Map<string, ExecutionRecord>();
-  private readonly integrations: IntegrationContext;
 
   constructor(
     private readonly deployment: LocalDeployment,
     private readonly lambdas: LambdaHost,
-    integrations: Omit<IntegrationContext, 'onAlert'>,
+    private readonly integrations: IntegrationContext,
     private readonly onEvent: (event: EngineEvent) => void = () => undefined,
   ) {
     installStateTap();
-    this.integrations = { ...integrations, onAlert: (alert) => this.onEvent({ type: 'alert', alert }) };
     for (const machine of deployment.stateMachines) {
       const tasks = new Set<string>();
       const resources = new Map<string, string>();
@@ -278,7 +282,7 @@ export class LocalEngine implements StepFunctionsApi {
       )
       .finally(() => {
         record.stopDate = new Date();
-        emit({ type: 'execution-finished', name, status: record.status });
+        emit({ type: 'execution-finished', executionArn: arn, name, status: record.status });
         resolveDone(record);
       });
     return record;

@@ -1,20 +1,10 @@
-import { appendFileSync } from 'node:fs';
-import { GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { CopyObjectCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { INTEGRATIONS, type IntegrationName } from '../compile/integrations.ts';
 import type { LocalServices } from './services.ts';
 
-export interface Alert {
-  readonly time: string;
-  readonly topicArn: string;
-  readonly subject: string;
-  readonly message: string;
-}
-
 export interface IntegrationContext {
   readonly services: LocalServices;
-  readonly alertsFile: string;
-  readonly onAlert: (alert: Alert) => void;
 }
 
 type Serve = (ctx: IntegrationContext, input: Record<string, unknown>) => Promise<unknown>;
@@ -24,8 +14,6 @@ type Serve = (ctx: IntegrationContext, input: Record<string, unknown>) => Promis
  * `IntegrationName`, so adding an integration to the compiler without serving it here does not compile.
  */
 export const LOCAL_INTEGRATIONS: Record<IntegrationName, Serve> = {
-  dynamodbGetItem: (ctx, input) =>
-    sdkCall('DynamoDB', () => ctx.services.dynamodb.send(new GetItemCommand(input as never))),
   dynamodbPutItem: (ctx, input) =>
     sdkCall('DynamoDB', () => ctx.services.dynamodb.send(new PutItemCommand(input as never))),
   dynamodbUpdateItem: (ctx, input) =>
@@ -34,17 +22,6 @@ export const LOCAL_INTEGRATIONS: Record<IntegrationName, Serve> = {
     sdkCall('S3', () => ctx.services.s3.send(new CopyObjectCommand(input as never))),
   s3DeleteObject: (ctx, input) =>
     sdkCall('S3', () => ctx.services.s3.send(new DeleteObjectCommand(input as never))),
-  snsPublish: async (ctx, input) => {
-    const alert: Alert = {
-      time: new Date().toISOString(),
-      topicArn: String(input.TopicArn),
-      subject: String(input.Subject ?? ''),
-      message: String(input.Message ?? ''),
-    };
-    appendFileSync(ctx.alertsFile, `${JSON.stringify(alert)}\n`);
-    ctx.onAlert(alert);
-    return { MessageId: `local-${Date.now().toString(36)}` };
-  },
 };
 
 /** The integration a resource ARN names, once the partition placeholder is filled in. */

@@ -1,25 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { appendFileSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { DispatchResult } from '../../lambdas/dispatcher/index.ts';
-import { stateMachineVariable } from '../../lambdas/dispatcher/index.ts';
 import {
-  completeRunRow,
   findRun,
   listRuns,
   type RunReport,
   type RunStatus,
   readAttempts,
   runReport,
-  writeAttempts,
 } from '../ledger/ledger.ts';
-import { taskAttempts } from '../ledger/task-attempts.ts';
 import { s3TriggerMismatch } from '../spec/triggers/s3-object-created.ts';
 import type { PipelineDefinition } from '../spec/types.ts';
-import { type EngineEvent, LocalEngine } from './engine.ts';
+import { type EngineEvent, type ExecutionRecord, LocalEngine } from './engine.ts';
+import { type DeadLetter, type EventBridgeEvent, LocalEventFabric } from './event-fabric.ts';
+import { type LocalEndpoint, startEventsServer } from './events-server.ts';
 import { LambdaHost } from './lambda-host.ts';
 import {
   ensureBuckets,
@@ -29,6 +26,7 @@ import {
   startServices,
 } from './services.ts';
 import { startStepFunctionsServer } from './sfn-server.ts';
+import { type SnsPublication, startSnsServer } from './sns-server.ts';
 import { lockStateDir } from './state-dir.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalDeployment } from './template.ts';
 
@@ -37,7 +35,8 @@ const LEDGER_LOGICAL_PREFIX = 'StepwisePlatformLedgerTable';
 
 export type RuntimeEvent =
   | EngineEvent
-  | { readonly type: 'phase'; readonly phase: string; readonly ms: number };
+  | { readonly type: 'phase'; readonly phase: string; readonly ms: number }
+  | { readonly type: 'dead-letter'; readonly letter: DeadLetter };
 
 export interface OpenOptions {
   readonly stateDir: string;
@@ -48,19 +47,45 @@ export interface OpenOptions {
 /** What triggers a local run: a file put into the local S3 store, or manual input. */
 export type LocalTrigger =
   | { readonly kind: 's3'; readonly bucket: string; readonly key: string; readonly file: string }
-  | { readonly kind: 'manual'; readonly input?: unknown };
+  | { readonly kind: 'manual'; readonly input?: unknown }
+  | { readonly kind: 'event'; readonly event: Record<string, unknown> };
+
+/** What one trigger did: the run of the pipeline asked for, and every other run it led to. */
+export interface LocalRunResult {
+  readonly report: RunReport;
+  /** Runs of other pipelines this trigger started, directly or downstream, in start order. */
+  readonly others: readonly RunReport[];
+  /** Deliveries that failed every attempt during the command (see `<state-dir>/dead-letters.jsonl`). */
+  readonly deadLetters: readonly DeadLetter[];
+}
+
+/** One slot of a backfill and what became of it. */
+export interface BackfillSlotResult {
+  readonly slot: string;
+  readonly status: RunStatus | 'QUEUED' | 'WAITING' | 'DROPPED';
+  readonly runId: string | undefined;
+  readonly error?: string;
+}
+
+/** The parts that only a full open (not a ledger-only one) has. */
+interface Running {
+  readonly deployment: LocalDeployment;
+  readonly engine: LocalEngine;
+  readonly lambdas: LambdaHost;
+  readonly fabric: LocalEventFabric;
+}
 
 /**
  * The local stand-ins for one command: the state dir (locked), dynalite, s3rver, the Step Functions
- * engine on loopback, and the Lambda host. Runs go through the deployed dispatcher's own code.
+ * engine, EventBridge's bus and SNS on loopback, and the Lambda host. Every trigger goes through the
+ * deployed dispatcher's own code; every finished execution goes to the deployed recorder's own code,
+ * through the rules the template deploys.
  */
 export class LocalRuntime {
   private constructor(
     private readonly services: LocalServices,
-    private readonly deployment: LocalDeployment | undefined,
-    private readonly engine: LocalEngine | undefined,
-    private readonly lambdas: LambdaHost | undefined,
-    private readonly sfnServer: Server | undefined,
+    private readonly running: Running | undefined,
+    private readonly cleanups: readonly (() => Promise<void>)[],
     private readonly unlock: () => void,
   ) {}
 
@@ -69,7 +94,7 @@ export class LocalRuntime {
     const unlock = lockStateDir(options.stateDir, options.command);
     try {
       const services = await startServices(options.stateDir);
-      return new LocalRuntime(services, undefined, undefined, undefined, undefined, unlock);
+      return new LocalRuntime(services, undefined, [() => services.close()], unlock);
     } catch (error) {
       unlock();
       throw error;
@@ -86,6 +111,7 @@ export class LocalRuntime {
   ): Promise<LocalRuntime> {
     const emit = options.onEvent ?? (() => undefined);
     const unlock = options.unlock ?? lockStateDir(options.stateDir, options.command);
+    const stateDir = resolve(options.stateDir);
     const cleanups: (() => Promise<void>)[] = [];
     try {
       const started = Date.now();
@@ -95,13 +121,42 @@ export class LocalRuntime {
       await ensureBuckets(services.s3, options.buckets);
       const lambdas = new LambdaHost();
       cleanups.push(() => lambdas.close());
-      const engine = new LocalEngine(
-        deployment,
+      const fabric = new LocalEventFabric({
+        rules: deployment.rules,
+        functions: deployment.functions,
         lambdas,
-        { services, alertsFile: join(resolve(options.stateDir), 'alerts.jsonl') },
-        emit,
-      );
+        deadLetterFile: join(stateDir, 'dead-letters.jsonl'),
+        onDeadLetter: (letter) => emit({ type: 'dead-letter', letter }),
+      });
+      let engine: LocalEngine | undefined;
+      const onEngineEvent = (event: EngineEvent) => {
+        emit(event);
+        if (event.type !== 'execution-started' && event.type !== 'execution-finished') return;
+        const record = engine?.execution(event.executionArn);
+        if (!record) return;
+        if (event.type === 'execution-started') fabric.track(record.done);
+        // EventBridge delivers Step Functions' status changes to the rules that match them.
+        void fabric.put(statusChangeEvent(record)).catch(() => undefined);
+      };
+      engine = new LocalEngine(deployment, lambdas, { services }, onEngineEvent);
       const sfn = await startStepFunctionsServer(engine);
+      cleanups.push(() => new Promise<void>((r) => sfn.server.close(() => r())));
+      const events: LocalEndpoint = await startEventsServer({
+        onEvent: (event, context) => {
+          if (context.eventBusName !== 'default') return;
+          void fabric.put(event).catch(() => undefined);
+        },
+      });
+      cleanups.push(() => events.close());
+      const alertsFile = join(stateDir, 'alerts.jsonl');
+      const sns = await startSnsServer({
+        topicArns: deployment.topics,
+        onPublish: (alert: SnsPublication) => {
+          appendFileSync(alertsFile, `${JSON.stringify(alert)}\n`);
+          emit({ type: 'alert', alert });
+        },
+      });
+      cleanups.push(() => sns.close());
       lambdas.setEnvironment({
         AWS_REGION: LOCAL_REGION,
         AWS_DEFAULT_REGION: LOCAL_REGION,
@@ -110,11 +165,13 @@ export class LocalRuntime {
         AWS_ENDPOINT_URL_DYNAMODB: services.dynamodbEndpoint,
         AWS_ENDPOINT_URL_S3: services.s3Endpoint,
         AWS_ENDPOINT_URL_SFN: sfn.endpoint,
+        AWS_ENDPOINT_URL_EVENTBRIDGE: events.endpoint,
+        AWS_ENDPOINT_URL_SNS: sns.endpoint,
         STEPWISE_LOCAL: '1',
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       });
       emit({ type: 'phase', phase: 'services', ms: Date.now() - started });
-      return new LocalRuntime(services, deployment, engine, lambdas, sfn.server, unlock);
+      return new LocalRuntime(services, { deployment, engine, lambdas, fabric }, cleanups, unlock);
     } catch (error) {
       for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
       unlock();
@@ -124,7 +181,9 @@ export class LocalRuntime {
 
   /** The ledger's local name is its logical id; a ledger-only open finds it among the tables. */
   private async ledgerTable(): Promise<string> {
-    const fromTemplate = this.deployment?.tables.find((t) => t.name.startsWith(LEDGER_LOGICAL_PREFIX))?.name;
+    const fromTemplate = this.running?.deployment.tables.find((t) =>
+      t.name.startsWith(LEDGER_LOGICAL_PREFIX),
+    )?.name;
     if (fromTemplate) return fromTemplate;
     const tables = (await this.services.dynamodb.send(new ListTablesCommand({}))).TableNames ?? [];
     const found = tables.find((t) => t.startsWith(LEDGER_LOGICAL_PREFIX));
@@ -132,31 +191,90 @@ export class LocalRuntime {
     return found;
   }
 
-  /** Starts a run of the pipeline through the dispatcher and waits for it to end. */
-  async run(pipeline: PipelineDefinition, trigger: LocalTrigger): Promise<RunReport> {
-    const envelope =
-      trigger.kind === 's3'
-        ? await this.putObject(pipeline, trigger)
-        : { kind: 'manual', pipeline: pipeline.name, input: trigger.input };
-    const result = await this.dispatch(envelope);
-    if (result.status === 'DROPPED') throw new Error(`the dispatcher dropped the trigger: ${result.reason}`);
-    const table = await this.ledgerTable();
-    if (result.status === 'DEDUPLICATED') {
-      const rows = await listRuns(this.services.dynamodb, table, pipeline.name, {
-        status: 'DEDUPLICATED',
-        limit: 1,
-      });
-      const row = rows[0];
-      if (!row) throw new Error('the dispatcher reported a duplicate but wrote no ledger row');
-      return runReport(
-        row,
-        [],
-        pipeline.tasks.map((t) => t.id),
-      );
+  private get live(): Running {
+    if (!this.running) throw new Error('this runtime was opened to read the ledger only');
+    return this.running;
+  }
+
+  /**
+   * Triggers a run of the pipeline and waits until everything it set off has settled: its execution,
+   * the recorder, and any runs downstream or queued behind it. A manual run is a direct call to the
+   * dispatcher (as the CLI makes on AWS); a file or an event goes onto the bus, to every matching rule.
+   */
+  async run(pipeline: PipelineDefinition, trigger: LocalTrigger): Promise<LocalRunResult> {
+    const { fabric, engine } = this.live;
+    const before = new Set(engine.allExecutions().map((r) => r.arn));
+    let result: DispatchResult | undefined;
+    if (trigger.kind === 'manual') {
+      result = await this.dispatch({ kind: 'manual', pipeline: pipeline.name, input: trigger.input });
+    } else {
+      const event = trigger.kind === 's3' ? await this.putObject(pipeline, trigger) : eventOf(trigger.event);
+      const outcomes = await fabric.put(event);
+      const results = outcomes.flatMap((o) => (o.outcome.ok ? [o.outcome.result as DispatchResult] : []));
+      result = results.find((r) => r.status !== 'DROPPED' && r.pipeline === pipeline.name);
+      if (!result) {
+        const failed = outcomes.find((o) => !o.outcome.ok)?.outcome;
+        throw new Error(
+          failed && !failed.ok
+            ? `the dispatcher failed: ${failed.errorType}: ${failed.errorMessage}`
+            : `no trigger of pipeline '${pipeline.name}' matched the ${trigger.kind === 's3' ? 'file' : 'event'}`,
+        );
+      }
     }
-    const record = await (this.engine as LocalEngine).execution(result.executionArn)?.done;
-    if (!record) throw new Error(`execution ${result.executionArn} was not started`);
-    return this.recordExecution(pipeline, record.name);
+    await fabric.idle();
+    const report = await this.reportFor(pipeline, result);
+    const others: RunReport[] = [];
+    for (const record of engine.allExecutions()) {
+      if (before.has(record.arn) || record.name === report.runId) continue;
+      const other = await this.reportOfExecution(record);
+      if (other) others.push(other);
+    }
+    return { report, others, deadLetters: [...fabric.deadLetters] };
+  }
+
+  /**
+   * Replays schedule slots through the synthesized schedule's own target input and the dispatcher,
+   * `concurrency` slots at a time, waiting for each wave to settle. Safe to repeat: a slot that ran
+   * before is DEDUPLICATED. `shouldStop` is asked between waves.
+   */
+  async backfill(
+    pipeline: PipelineDefinition,
+    slots: readonly string[],
+    options: {
+      concurrency: number;
+      onSlot?: (result: BackfillSlotResult, done: number) => void;
+      shouldStop?: () => boolean;
+    },
+  ): Promise<BackfillSlotResult[]> {
+    const schedule = this.live.deployment.schedules.find((s) => {
+      const input = s.input(new Date(0).toISOString()) as { pipeline?: unknown };
+      return input?.pipeline === pipeline.name;
+    });
+    if (!schedule)
+      throw new Error(
+        `pipeline '${pipeline.name}' has no schedule trigger to backfill; add schedule('cron(...)') to its triggers`,
+      );
+    const results: BackfillSlotResult[] = [];
+    for (let i = 0; i < slots.length; i += options.concurrency) {
+      if (options.shouldStop?.()) break;
+      const wave = slots.slice(i, i + options.concurrency);
+      const dispatched = await Promise.all(
+        wave.map(async (slot) => {
+          try {
+            return { slot, result: await this.dispatch(schedule.input(schedulerTime(slot))) };
+          } catch (error) {
+            return { slot, error: (error as Error).message };
+          }
+        }),
+      );
+      await this.live.fabric.idle();
+      for (const entry of dispatched) {
+        const slotResult = await this.slotResult(pipeline, entry);
+        results.push(slotResult);
+        options.onSlot?.(slotResult, results.length);
+      }
+    }
+    return results;
   }
 
   async listRuns(pipeline: string, options: { status?: RunStatus; limit?: number }): Promise<RunReport[]> {
@@ -169,105 +287,152 @@ export class LocalRuntime {
 
   async close(): Promise<void> {
     try {
-      await this.lambdas?.close();
-      await new Promise<void>((r) => (this.sfnServer ? this.sfnServer.close(() => r()) : r()));
-      await this.services.close();
+      for (const cleanup of [...this.cleanups].reverse()) await cleanup().catch(() => undefined);
     } finally {
       this.unlock();
     }
   }
 
-  /** The local counterpart of the deployed recorder: task attempts from the event log, into the ledger. */
-  private async recordExecution(pipeline: PipelineDefinition, runId: string): Promise<RunReport> {
-    const engine = this.engine as LocalEngine;
-    const arnSuffix = `:${runId}`;
-    const record = [...(this.deployment?.stateMachines ?? [])]
-      .map((m) => engine.execution(`${m.arn.replace(':stateMachine:', ':execution:')}${arnSuffix}`))
-      .find((r) => r !== undefined);
-    if (!record) throw new Error(`no execution named ${runId}`);
-    const table = await this.ledgerTable();
-    const attempts = taskAttempts(record.history, record.tasks);
-    await writeAttempts(this.services.dynamodb, table, { pipeline: pipeline.name, runId }, attempts);
-    const row = await findRun(this.services.dynamodb, table, pipeline.name, runId);
-    if (!row)
-      throw new Error(
-        `run ${runId} never reached the ledger: its execution ${record.status} with ${record.error ?? 'no error'}: ${record.cause ?? ''}`,
-      );
-    const closing = record.status === 'TIMED_OUT' || record.status === 'FAILED';
-    await completeRunRow(this.services.dynamodb, table, row, {
-      tasks: pipeline.tasks.map((t) => t.id),
-      transitions: record.transitions,
-      trigger: (JSON.parse(record.input) as { run: { trigger: unknown } }).run.trigger,
-      ...(closing
-        ? {
-            close: {
-              status: record.status === 'TIMED_OUT' ? 'TIMED_OUT' : 'FAILED',
-              endedAt: (record.stopDate ?? new Date()).toISOString(),
-              ...(record.error ? { error: record.error } : {}),
-              ...(record.cause ? { cause: record.cause } : {}),
-            },
-          }
-        : {}),
-    });
-    const final = (await findRun(this.services.dynamodb, table, pipeline.name, runId)) ?? row;
-    return runReport(
-      final,
-      attempts,
+  private async slotResult(
+    pipeline: PipelineDefinition,
+    entry: { slot: string; result?: DispatchResult; error?: string },
+  ): Promise<BackfillSlotResult> {
+    const { slot, result } = entry;
+    if (!result) return { slot, status: 'DROPPED', runId: undefined, error: entry.error ?? 'not dispatched' };
+    if (result.status === 'DROPPED')
+      return { slot, status: 'DROPPED', runId: undefined, error: result.reason };
+    if (result.status === 'WAITING' || result.status === 'RELEASED')
+      return { slot, status: 'WAITING', runId: undefined };
+    const report = await this.reportFor(pipeline, result).catch(() => undefined);
+    return { slot, status: report?.status ?? 'QUEUED', runId: report?.runId ?? result.runId };
+  }
+
+  /** The ledger's account of what the dispatcher did with a trigger. */
+  private async reportFor(pipeline: PipelineDefinition, result: DispatchResult): Promise<RunReport> {
+    if (result.status === 'DROPPED') throw new Error(`the dispatcher dropped the trigger: ${result.reason}`);
+    if (result.status === 'WAITING' || result.status === 'RELEASED')
+      throw new Error(`the dispatcher did not start a run (${result.status})`);
+    const runId = result.status === 'DEDUPLICATED' ? result.duplicateRowId : result.runId;
+    const report = await this.reportOf(
+      pipeline.name,
+      runId,
       pipeline.tasks.map((t) => t.id),
+    );
+    if (report) return report;
+    const record = this.live.engine.allExecutions().find((r) => r.name === runId);
+    throw new Error(
+      record
+        ? `run ${runId} never reached the ledger: its execution ${record.status} with ${record.error ?? 'no error'}: ${record.cause ?? ''}`
+        : `run ${runId} (${result.status}) has no ledger row and no execution`,
     );
   }
 
+  private async reportOf(
+    pipeline: string,
+    runId: string,
+    taskOrder?: readonly string[],
+  ): Promise<RunReport | undefined> {
+    const table = await this.ledgerTable();
+    const row = await findRun(this.services.dynamodb, table, pipeline, runId);
+    if (!row) return undefined;
+    const attempts = await readAttempts(this.services.dynamodb, table, row.runId);
+    return runReport(row, attempts, taskOrder ?? row.tasks);
+  }
+
+  private async reportOfExecution(record: ExecutionRecord): Promise<RunReport | undefined> {
+    const pipeline = (JSON.parse(record.input) as { run?: { pipeline?: string } }).run?.pipeline;
+    return pipeline ? this.reportOf(pipeline, record.name) : undefined;
+  }
+
   private async dispatch(envelope: unknown): Promise<DispatchResult> {
-    const dispatcher = [...(this.deployment?.functions.values() ?? [])].find((f) =>
-      f.logicalId.includes('Dispatcher'),
-    );
-    if (!dispatcher || !this.lambdas) throw new Error('the synthesized app has no dispatcher function');
-    const outcome = await this.lambdas.invoke(dispatcher, envelope);
+    const { deployment, lambdas } = this.live;
+    const dispatcher = [...deployment.functions.values()].find((f) => f.logicalId.includes('Dispatcher'));
+    if (!dispatcher) throw new Error('the synthesized app has no dispatcher function');
+    const outcome = await lambdas.invoke(dispatcher, envelope);
     if (!outcome.ok) throw new Error(`the dispatcher failed: ${outcome.errorType}: ${outcome.errorMessage}`);
     return outcome.result as DispatchResult;
   }
 
-  /** Puts the file into the local S3 store and builds the "Object Created" event AWS would send. */
+  /** Puts the file into the local S3 store and builds the "Object Created" event S3 sends EventBridge. */
   private async putObject(
     pipeline: PipelineDefinition,
     trigger: Extract<LocalTrigger, { kind: 's3' }>,
-  ): Promise<unknown> {
+  ): Promise<EventBridgeEvent> {
     const mismatch = s3TriggerMismatch(pipeline, trigger.bucket, trigger.key);
     if (mismatch) throw new Error(mismatch);
     const body = readFileSync(trigger.file);
     const put = await this.services.s3.send(
       new PutObjectCommand({ Bucket: trigger.bucket, Key: trigger.key, Body: body }),
     );
-    const now = new Date().toISOString();
     return {
-      kind: 's3',
-      pipeline: pipeline.name,
-      event: {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Object Created',
+      source: 'aws.s3',
+      account: LOCAL_ACCOUNT,
+      time: new Date().toISOString(),
+      region: LOCAL_REGION,
+      resources: [`arn:aws:s3:::${trigger.bucket}`],
+      detail: {
         version: '0',
-        id: randomUUID(),
-        'detail-type': 'Object Created',
-        source: 'aws.s3',
-        account: LOCAL_ACCOUNT,
-        time: now,
-        region: LOCAL_REGION,
-        resources: [`arn:aws:s3:::${trigger.bucket}`],
-        detail: {
-          version: '0',
-          bucket: { name: trigger.bucket },
-          object: {
-            key: trigger.key,
-            size: statSync(trigger.file).size,
-            etag: (put.ETag ?? '').replace(/"/g, ''),
-            ...(put.VersionId ? { 'version-id': put.VersionId } : {}),
-            sequencer: Date.now().toString(16).toUpperCase(),
-          },
-          'request-id': randomUUID(),
-          requester: LOCAL_ACCOUNT,
-          reason: 'PutObject',
+        bucket: { name: trigger.bucket },
+        object: {
+          key: trigger.key,
+          size: statSync(trigger.file).size,
+          etag: (put.ETag ?? '').replace(/"/g, ''),
+          ...(put.VersionId ? { 'version-id': put.VersionId } : {}),
+          sequencer: Date.now().toString(16).toUpperCase(),
         },
+        'request-id': randomUUID(),
+        requester: LOCAL_ACCOUNT,
+        reason: 'PutObject',
       },
     };
   }
 }
 
-export { stateMachineVariable };
+/** "Step Functions Execution Status Change", as EventBridge delivers it for a Standard workflow. */
+function statusChangeEvent(record: ExecutionRecord): EventBridgeEvent {
+  const ended = record.status !== 'RUNNING';
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Step Functions Execution Status Change',
+    source: 'aws.states',
+    account: LOCAL_ACCOUNT,
+    time: (record.stopDate ?? record.startDate).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: LOCAL_REGION,
+    resources: [record.arn],
+    detail: {
+      executionArn: record.arn,
+      stateMachineArn: record.stateMachineArn,
+      name: record.name,
+      status: record.status,
+      startDate: record.startDate.getTime(),
+      stopDate: ended && record.stopDate ? record.stopDate.getTime() : null,
+      input: record.input,
+      output: record.status === 'SUCCEEDED' ? JSON.stringify(record.output ?? null) : null,
+      ...(record.error ? { error: record.error } : {}),
+      ...(record.cause ? { cause: record.cause } : {}),
+    },
+  };
+}
+
+/** A custom event as PutEvents would complete it. */
+function eventOf(event: Record<string, unknown>): EventBridgeEvent {
+  return {
+    version: '0',
+    id: randomUUID(),
+    account: LOCAL_ACCOUNT,
+    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: LOCAL_REGION,
+    resources: [],
+    detail: {},
+    ...event,
+  } as unknown as EventBridgeEvent;
+}
+
+/** Scheduler writes the slot without milliseconds: `2026-11-01T02:00:00Z`. */
+function schedulerTime(slot: string): string {
+  return new Date(slot).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}

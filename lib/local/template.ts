@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StateMachineDefinition } from '../compile/asl.ts';
+import { type LocalRule, readRules } from './event-rules.ts';
+import { type LocalSchedule, readSchedules } from './schedules.ts';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
@@ -37,6 +39,12 @@ export interface LocalDeployment {
   readonly stateMachines: readonly LocalStateMachine[];
   readonly functions: ReadonlyMap<string, LocalFunction>;
   readonly tables: readonly LocalTable[];
+  /** EventBridge rules with an event pattern: triggers, the recorder's and the dispatcher's. */
+  readonly rules: readonly LocalRule[];
+  /** EventBridge Scheduler schedules: what backfill replays. */
+  readonly schedules: readonly LocalSchedule[];
+  /** SNS topic ARNs. */
+  readonly topics: readonly string[];
 }
 
 /**
@@ -48,7 +56,9 @@ export function readDeployment(template: Template, assemblyDir: string): LocalDe
   const functions = new Map<string, LocalFunction>();
   const stateMachines: LocalStateMachine[] = [];
   const tables: LocalTable[] = [];
+  const topics: string[] = [];
   for (const [logicalId, resource] of Object.entries(template.Resources)) {
+    if (resource.Type === 'AWS::SNS::Topic') topics.push(String(resolve({ Ref: logicalId })));
     const props = resource.Properties ?? {};
     switch (resource.Type) {
       case 'AWS::Lambda::Function': {
@@ -82,7 +92,14 @@ export function readDeployment(template: Template, assemblyDir: string): LocalDe
         break;
     }
   }
-  return { stateMachines, functions, tables };
+  return {
+    stateMachines,
+    functions,
+    tables,
+    rules: readRules(template, resolve).rules,
+    schedules: readSchedules(template, resolve),
+    topics,
+  };
 }
 
 export function readTemplate(assemblyDir: string, templateFile: string): Template {

@@ -57,12 +57,19 @@ function deploymentOf(definition: StateMachineDefinition): LocalDeployment {
     });
   }
   const arn = 'arn:aws:states:us-east-1:000000000000:stateMachine:Test';
-  return { stateMachines: [{ logicalId: 'Test', arn, definition: substituted }], functions, tables: [] };
+  return {
+    stateMachines: [{ logicalId: 'Test', arn, definition: substituted }],
+    functions,
+    tables: [],
+    rules: [],
+    schedules: [],
+    topics: [],
+  };
 }
 
 /** The engine, as `stepwise run` builds it; the services are never reached before a run starts. */
 const engineFor = (deployment: LocalDeployment) =>
-  new LocalEngine(deployment, new LambdaHost(), { services: {} as never, alertsFile: '/dev/null' });
+  new LocalEngine(deployment, new LambdaHost(), { services: {} as never });
 
 /** The partition placeholder the compiler writes in integration ARNs. */
 const PARTITION = `\${Partition}`;
