@@ -44,7 +44,7 @@ export function alertFor(run: FinishedRun): Alert | undefined {
     case 'TIMED_OUT':
     case 'ABORTED':
     case 'QUARANTINED': {
-      const task = culprit(run);
+      const task = blamedTask(run);
       return {
         subject: subject(`stepwise: ${run.pipeline} run ${run.status}${task ? ` at ${task}` : ''}`),
         message: [
@@ -125,7 +125,7 @@ export function causeExcerpt(cause: string | undefined): {
  * before the run ends), else the latest failed attempt. A timeout or an abort ends the run wherever it
  * was, so there the attempts decide: the row may still name a task that failed before a group retry.
  */
-function culprit(run: FinishedRun): string | undefined {
+export function blamedTask(run: Pick<FinishedRun, 'status' | 'failedTask' | 'attempts'>): string | undefined {
   if ((run.status === 'FAILED' || run.status === 'QUARANTINED') && run.failedTask) return run.failedTask;
   const failed = run.attempts.filter((a) => a.status !== 'SUCCEEDED');
   const ending = run.status === 'TIMED_OUT' ? 'States.Timeout' : 'States.Aborted';
