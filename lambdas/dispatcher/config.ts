@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { explainIssue } from './issues.ts';
 
 /**
  * What the dispatcher needs to know about one pipeline. The platform construct writes it into the
@@ -63,7 +64,7 @@ export function pipelineConfig(
       { cause: error },
     );
   }
-  const parsed = pipelineConfigSchema.safeParse(value);
+  const parsed = pipelineConfigSchema.safeParse(value, { error: explainIssue });
   if (!parsed.success)
     throw new PipelineConfigError(
       `${variable} is not a pipeline configuration: ${z.prettifyError(parsed.error)}; set it to pipelineConfigJson({ stateMachineArn, maxConcurrentRuns, retentionDays })`,

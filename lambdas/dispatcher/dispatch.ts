@@ -4,6 +4,7 @@ import { claimRunKey, recordDuplicate } from './claim.ts';
 import { type PipelineConfig, PipelineConfigError, pipelineConfig, pipelineVariable } from './config.ts';
 import type { DispatcherContext, PendingRun } from './context.ts';
 import { type Envelope, envelopeSchema } from './envelope.ts';
+import { explainIssue } from './issues.ts';
 import { recordArrival } from './join.ts';
 import { slotReleased } from './release.ts';
 import { isoInstant, joinRequest, joinRunKey, type RunRequest, runRequest } from './run-key.ts';
@@ -34,7 +35,7 @@ export async function dispatch(
   env: Readonly<Record<string, string | undefined>>,
   event: unknown,
 ): Promise<DispatchResult> {
-  const parsed = envelopeSchema.safeParse(event);
+  const parsed = envelopeSchema.safeParse(event, { error: explainIssue });
   if (!parsed.success) return drop(`malformed trigger event: ${z.prettifyError(parsed.error)}`, event);
   const envelope = parsed.data;
   const pipeline = envelope.kind === 'finished' ? envelope.event.detail.pipeline : envelope.pipeline;
