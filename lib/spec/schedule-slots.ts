@@ -48,8 +48,8 @@ export function scheduleSlots(
 
 /**
  * A slot as EventBridge Scheduler writes `<aws.scheduler.scheduled-time>`, like `2026-11-01T01:00:00Z`
- * (no milliseconds). The dispatcher derives the run key from this text, so a backfilled slot must be
- * sent in exactly this form to dedupe against the run the schedule itself started.
+ * (no milliseconds). A backfill sends its slots in this form, so the dispatcher receives exactly what the
+ * schedule itself sends and derives the same run key, the one that dedupes a slot that already ran.
  * @see https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-schedule-context-attributes.html
  */
 export function scheduledTimeText(slot: Date): string {
