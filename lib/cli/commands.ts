@@ -6,6 +6,7 @@ import { type LocalRunResult, LocalRuntime, type LocalTrigger, type RuntimeEvent
 import { lockStateDir } from '../local/state-dir.ts';
 import { loadSpec, synthesizeLocal } from '../local/synth.ts';
 import type { LocalDeployment } from '../local/template.ts';
+import { remoteRuns, resolveStack } from '../remote/index.ts';
 import { SpecError } from '../spec/errors.ts';
 import { s3TriggerMismatch } from '../spec/triggers/s3-object-created.ts';
 import type { PipelineDefinition } from '../spec/types.ts';
@@ -15,6 +16,11 @@ import type { CliOptions } from './main.ts';
 import { formatMs, type Output, ProgressRenderer, renderRunSummary } from './render.ts';
 
 export const DEFAULT_STATE_DIR = '.stepwise';
+
+/** The stack an `--aws` command reads: `--stack`, else `Stepwise`. */
+export function stackName(options: CliOptions): string {
+  return options.stack ?? 'Stepwise';
+}
 
 export async function validateCommand(
   specPath: string,
@@ -113,32 +119,45 @@ export async function runsCommand(pipeline: string, options: CliOptions, output:
   const limit = options.limit === undefined ? 20 : Number(options.limit);
   if (!Number.isInteger(limit) || limit < 1)
     throw new CliUsageError(`--limit must be a whole number of at least 1, got '${options.limit}'`);
-  const stateDir = options['state-dir'] ?? DEFAULT_STATE_DIR;
-  if (!existsSync(resolve(stateDir, 'dynamodb'))) {
-    if (options.json) write(output, { pipeline, runs: [] });
-    else
-      output.out.write(`no local runs yet in ${resolve(stateDir)}; start one with 'stepwise run <spec>'\n`);
-    return 0;
-  }
-  const runtime = await LocalRuntime.openLedger({ stateDir, command: 'stepwise runs' });
-  try {
-    const runs = await runtime.listRuns(pipeline, {
-      ...(status ? { status: status as RunStatus } : {}),
-      limit,
+  const filter = { ...(status ? { status: status as RunStatus } : {}), limit };
+  let runs: RunReport[];
+  let where: string;
+  if (options.aws) {
+    const stack = await resolveStack(stackName(options), {
+      need: ['table'],
+      overrides: { table: options.table },
+      ...(options.region ? { region: options.region } : {}),
     });
-    if (options.json) write(output, { pipeline, runs });
-    else if (runs.length === 0)
-      output.out.write(
-        `no runs of '${pipeline}'${status ? ` with status ${status}` : ''} in ${resolve(stateDir)}\n`,
-      );
-    else
-      output.out.write(
-        `${runs.map((r) => `${r.startedAt}  ${renderRunSummary(r, Boolean(output.out.isTTY))}`).join('\n\n')}\n`,
-      );
-    return 0;
-  } finally {
-    await runtime.close();
+    where = `ledger table ${stack.table}`;
+    runs = await remoteRuns({
+      table: stack.table,
+      pipeline,
+      ...filter,
+      ...(options.region ? { region: options.region } : {}),
+    });
+  } else {
+    const stateDir = options['state-dir'] ?? DEFAULT_STATE_DIR;
+    where = resolve(stateDir);
+    if (!existsSync(resolve(stateDir, 'dynamodb'))) {
+      if (options.json) write(output, { pipeline, runs: [] });
+      else output.out.write(`no local runs yet in ${where}; start one with 'stepwise run <spec>'\n`);
+      return 0;
+    }
+    const runtime = await LocalRuntime.openLedger({ stateDir, command: 'stepwise runs' });
+    try {
+      runs = await runtime.listRuns(pipeline, filter);
+    } finally {
+      await runtime.close();
+    }
   }
+  if (options.json) write(output, { pipeline, runs });
+  else if (runs.length === 0)
+    output.out.write(`no runs of '${pipeline}'${status ? ` with status ${status}` : ''} in ${where}\n`);
+  else
+    output.out.write(
+      `${runs.map((r) => `${r.startedAt}  ${renderRunSummary(r, Boolean(output.out.isTTY))}`).join('\n\n')}\n`,
+    );
+  return 0;
 }
 
 /** Synthesizes the pipelines and runs the first once on the local stand-ins, rendering progress unless --json. */

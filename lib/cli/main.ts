@@ -1,8 +1,10 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { SpecError } from '../spec/errors.ts';
+import { backfillCommand } from './backfill.ts';
 import { graphCommand, runCommand, runsCommand, validateCommand } from './commands.ts';
 import { runDemo } from './demo.ts';
 import { CliUsageError } from './errors.ts';
+import { redriveCommand } from './redrive.ts';
 import type { Output } from './render.ts';
 
 const USAGE = `stepwise: data pipelines on AWS Step Functions, runnable on this machine
@@ -10,13 +12,22 @@ const USAGE = `stepwise: data pipelines on AWS Step Functions, runnable on this 
 Usage:
   stepwise validate <spec> [--json]
   stepwise graph <spec> [--format mermaid|dot]
-  stepwise run <spec> [--input JSON] [--s3-object BUCKET/KEY=LOCALFILE] [--json] [--state-dir DIR]
-  stepwise runs <pipeline> [--status S] [--limit N] [--json] [--state-dir DIR]
-  stepwise demo [--state-dir DIR]      the reference pipeline on a good and a bad file
+  stepwise run <spec> [<spec>...] [--input JSON | --s3-object BUCKET/KEY=LOCALFILE | --event JSON|@FILE]
+               [--json] [--state-dir DIR]
+  stepwise runs <pipeline> [--status S] [--limit N] [--json] [--state-dir DIR | --aws [--stack S] [--table T]]
+  stepwise backfill <spec> [<spec>...] --from ISO --to ISO [--concurrency N] [--json]
+               [--state-dir DIR | --aws [--stack S] [--dispatcher F]]
+  stepwise redrive <spec> <run-id> [--json] [--state-dir DIR | --aws [--stack S] [--table T]]
+  stepwise demo [--state-dir DIR]      the reference pipeline: a good file, the same file again, a bad file
+
+run: the first spec's pipeline runs; further specs are deployed beside it (downstream pipelines).
 
 Options:
   --json        one JSON object on stdout, for scripts
   --state-dir   where local runs keep the ledger, S3 objects and alerts (default .stepwise/)
+  --aws         use the deployed stack (credentials and region from the AWS default chain)
+  --stack       the deployed stack's name (default Stepwise); --table / --dispatcher skip the lookup
+  --region      the AWS region of the stack
   --debug       show stack traces
 `;
 
@@ -89,11 +100,15 @@ export async function main(
         return await runCommand(some(rest, 'run', '<spec>'), values, output);
       case 'runs':
         return await runsCommand(one(rest, 'runs', '<pipeline>'), values, output);
+      case 'backfill':
+        return await backfillCommand(some(rest, 'backfill', '<spec>'), values, output);
+      case 'redrive':
+        return await redriveCommand(two(rest, 'redrive', '<spec> <run-id>'), values, output);
       case 'demo':
         return await runDemo(values, output);
       default:
         throw new CliUsageError(
-          `unknown command '${command}'; the commands are validate, graph, run, runs and demo`,
+          `unknown command '${command}'; the commands are validate, graph, run, runs, backfill, redrive and demo`,
         );
     }
   } catch (error) {
@@ -104,6 +119,14 @@ export async function main(
 function some(rest: readonly string[], command: string, what: string): string[] {
   if (rest.length === 0) throw new CliUsageError(`'stepwise ${command}' needs ${what}`);
   return [...rest];
+}
+
+function two(rest: readonly string[], command: string, what: string): [string, string] {
+  if (rest.length !== 2)
+    throw new CliUsageError(
+      `'stepwise ${command}' takes ${what}, got ${rest.length === 0 ? 'nothing' : rest.join(' ')}`,
+    );
+  return [rest[0] as string, rest[1] as string];
 }
 
 function one(rest: readonly string[], command: string, what: string): string {

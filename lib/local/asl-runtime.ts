@@ -101,7 +101,7 @@ function tapLogger(logger: EventLogger, sink: StateEventSink): void {
  * last state announced is the one asking.
  */
 export function executionContext(
-  execution: { arn: string; name: string },
+  execution: { arn: string; name: string; startTime: string },
   sink: StateEventSink,
 ): Record<string, unknown> {
   let current = '';
@@ -123,7 +123,7 @@ export function executionContext(
     failed: (state, type, error, cause) => sink.failed(state, type, error, cause),
   };
   return {
-    Execution: { Id: execution.arn, Name: execution.name },
+    Execution: { Id: execution.arn, Name: execution.name, StartTime: execution.startTime },
     State: {
       get Name() {
         return current;

@@ -5,6 +5,7 @@ import { executionContext, installStateTap } from './asl-runtime.ts';
 import { HistoryLog } from './history-log.ts';
 import { type IntegrationContext, integrationFor, LOCAL_INTEGRATIONS } from './integrations.ts';
 import type { LambdaHost } from './lambda-host.ts';
+import type { SavedExecution } from './saved-executions.ts';
 import { ApiError, type StepFunctionsApi } from './sfn-server.ts';
 import type { SnsPublication } from './sns-server.ts';
 import type { LocalDeployment, LocalStateMachine } from './template.ts';
@@ -62,6 +63,8 @@ export interface ExecutionRecord {
   /** The same execution as GetExecutionHistory reports it. */
   readonly log: HistoryLog;
   readonly tasks: ReadonlySet<string>;
+  /** How many times this execution was redriven. */
+  readonly redriveCount: number;
   readonly done: Promise<ExecutionRecord>;
 }
 
@@ -170,6 +173,33 @@ export class LocalEngine implements StepFunctionsApi {
     return [...this.executions.values()];
   }
 
+  /**
+   * The local counterpart of RedriveExecution: the same execution (name, input, start time) runs again,
+   * and each Task state whose last attempt succeeded returns that output without running, as a redrive
+   * keeps the states that succeeded. Unlike Step Functions it starts from the top, so the Pass and
+   * Choice states before the failure run again; they have no effects outside the execution.
+   */
+  redrive(saved: SavedExecution): ExecutionRecord {
+    const entry = this.machines.get(saved.stateMachineArn);
+    if (!entry)
+      throw new ApiError(
+        'StateMachineDoesNotExist',
+        `State Machine Does Not Exist: '${saved.stateMachineArn}'`,
+      );
+    if (saved.status === 'SUCCEEDED' || saved.status === 'RUNNING')
+      throw new ApiError(
+        'ExecutionNotRedrivable',
+        `Execution ${saved.name} is ${saved.status}; only a FAILED, TIMED_OUT or ABORTED execution can be redriven`,
+      );
+    const replay = new Map(Object.entries(saved.succeededOutputs));
+    return this.execute(entry, saved.arn, saved.name, saved.input, {
+      log: HistoryLog.redriven(saved.events, replay, saved.redriveCount + 1),
+      startDate: new Date(saved.startDate),
+      replay,
+      redriveCount: saved.redriveCount + 1,
+    });
+  }
+
   private execute(
     entry: {
       machine: LocalStateMachine;
@@ -180,9 +210,11 @@ export class LocalEngine implements StepFunctionsApi {
     arn: string,
     name: string,
     input: string,
+    redrive?: { log: HistoryLog; startDate: Date; replay: Map<string, unknown>; redriveCount: number },
   ): ExecutionRecord {
     const history: HistoryEvent[] = [];
-    const log = new HistoryLog(input, `${entry.machine.arn.replace(':stateMachine:', ':role/')}`);
+    const log =
+      redrive?.log ?? new HistoryLog(input, `${entry.machine.arn.replace(':stateMachine:', ':role/')}`);
     const attempts = new Map<string, number>();
     const { tasks, resources } = entry;
     const emit = this.onEvent;
@@ -192,7 +224,7 @@ export class LocalEngine implements StepFunctionsApi {
       name,
       stateMachineArn: entry.machine.arn,
       input,
-      startDate: new Date(),
+      startDate: redrive?.startDate ?? new Date(),
       stopDate: undefined,
       status: 'RUNNING',
       output: undefined,
@@ -202,6 +234,7 @@ export class LocalEngine implements StepFunctionsApi {
       history,
       log,
       tasks,
+      redriveCount: redrive?.redriveCount ?? 0,
       done: new Promise((resolve) => {
         resolveDone = resolve;
       }),
@@ -213,7 +246,7 @@ export class LocalEngine implements StepFunctionsApi {
       emit({ type: 'task-started', name, task, attempt, at: new Date().toISOString() });
     };
     const context = executionContext(
-      { arn, name },
+      { arn, name, startTime: record.startDate.toISOString() },
       {
         entered(state, type, input) {
           record.transitions++;
@@ -253,7 +286,9 @@ export class LocalEngine implements StepFunctionsApi {
     );
     emit({ type: 'execution-started', executionArn: arn, name });
     const run = entry.runner.run(JSON.parse(input), {
-      overrides: { taskResourceLocalHandlers: this.taskHandlers(entry.machine.definition, log) as never },
+      overrides: {
+        taskResourceLocalHandlers: this.taskHandlers(entry.machine.definition, log, redrive?.replay) as never,
+      },
       context,
     });
     run.result
@@ -292,6 +327,7 @@ export class LocalEngine implements StepFunctionsApi {
   private taskHandlers(
     definition: StateMachineDefinition,
     log: HistoryLog,
+    replay: Map<string, unknown> = new Map(),
   ): Record<string, (input: unknown) => Promise<unknown>> {
     const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
     const recorded =
@@ -302,6 +338,12 @@ export class LocalEngine implements StepFunctionsApi {
         serve: (input: unknown) => Promise<unknown>,
       ) =>
       async (input: unknown) => {
+        // A redrive keeps what succeeded: the state returns its earlier output without running.
+        if (replay.has(name)) {
+          const output = replay.get(name);
+          replay.delete(name);
+          return output;
+        }
         const token = log.taskStarted(name, kind, resource, input);
         try {
           const output = await serve(input);

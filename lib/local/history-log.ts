@@ -22,9 +22,31 @@ export class HistoryLog {
   private readonly lastOfState = new Map<string, number>();
   /** Task attempts scheduled and not yet ended, by state name. */
   private readonly openTask = new Map<string, { kind: TaskKind; startedId: number }>();
+  /** The last attempt's output of each Task state that succeeded, and no longer for one that failed since. */
+  readonly succeededOutputs = new Map<string, unknown>();
 
   constructor(input: string, roleArn: string) {
     this.push('ExecutionStarted', 0, { executionStartedEventDetails: { input, roleArn } });
+  }
+
+  /**
+   * The history of a redriven execution: the earlier events, then ExecutionRedriven, then whatever the
+   * redrive does, as Step Functions keeps one history per execution across redrives.
+   */
+  static redriven(
+    events: readonly AwsHistoryEvent[],
+    succeededOutputs: ReadonlyMap<string, unknown>,
+    redriveCount: number,
+  ): HistoryLog {
+    const log = Object.create(HistoryLog.prototype) as HistoryLog;
+    Object.assign(log, {
+      events: events.map((e) => ({ ...e, timestamp: new Date(e.timestamp) })),
+      lastOfState: new Map(),
+      openTask: new Map(),
+      succeededOutputs: new Map(succeededOutputs),
+    });
+    log.push('ExecutionRedriven', log.last(), { executionRedrivenEventDetails: { redriveCount } });
+    return log;
   }
 
   entered(state: string, type: string, input: unknown): void {
@@ -69,6 +91,7 @@ export class HistoryLog {
   taskSucceeded(state: string, token: number, resource: string, output: unknown): void {
     const open = this.close(state, token);
     if (!open) return;
+    this.succeededOutputs.set(state, output);
     const id =
       open.kind === 'lambda'
         ? this.push('LambdaFunctionSucceeded', open.startedId, {
@@ -87,6 +110,7 @@ export class HistoryLog {
   taskFailed(state: string, token: number | undefined, resource: string, error: string, cause: string): void {
     const open = this.close(state, token);
     if (!open) return;
+    this.succeededOutputs.delete(state);
     const timedOut = error === 'States.Timeout';
     const details = { error, cause };
     const id =

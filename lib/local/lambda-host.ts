@@ -44,7 +44,8 @@ export class LambdaHost {
   private readonly pending = new Map<string, { arn: string; resolve: (outcome: InvokeOutcome) => void }>();
   private nextId = 0;
 
-  constructor(private readonly log: NodeJS.WritableStream = process.stderr) {}
+  /** Where a function's output goes; by default every function logs to this process's stderr. */
+  constructor(private readonly logFor: (fn: LocalFunction) => NodeJS.WritableStream = () => process.stderr) {}
 
   private baseEnv: Readonly<Record<string, string>> = {};
 
@@ -86,8 +87,10 @@ export class LambdaHost {
       stdout: true,
       stderr: true,
     });
-    worker.stdout.pipe(this.log, { end: false });
-    worker.stderr.pipe(this.log, { end: false });
+    // Written chunk by chunk rather than piped: a pipe per worker would stack listeners on one stream.
+    const log = this.logFor(fn);
+    worker.stdout.on('data', (chunk: Buffer) => log.write(chunk));
+    worker.stderr.on('data', (chunk: Buffer) => log.write(chunk));
     worker.on('message', (message: { id: string } & InvokeOutcome) => {
       const call = this.pending.get(message.id);
       this.pending.delete(message.id);

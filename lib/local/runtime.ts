@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, readFileSync, statSync } from 'node:fs';
+import {
+  appendFileSync,
+  createWriteStream,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  type WriteStream,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -18,6 +25,7 @@ import { type EngineEvent, type ExecutionRecord, LocalEngine } from './engine.ts
 import { type DeadLetter, type EventBridgeEvent, LocalEventFabric } from './event-fabric.ts';
 import { type LocalEndpoint, startEventsServer } from './events-server.ts';
 import { LambdaHost } from './lambda-host.ts';
+import { loadExecution, saveExecution } from './saved-executions.ts';
 import {
   ensureBuckets,
   ensureTables,
@@ -29,6 +37,13 @@ import { startStepFunctionsServer } from './sfn-server.ts';
 import { type SnsPublication, startSnsServer } from './sns-server.ts';
 import { lockStateDir } from './state-dir.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalDeployment } from './template.ts';
+
+/** stepwise's own functions: their logical ids start with the platform's construct path. */
+const PLATFORM_FUNCTION = /^StepwisePlatform(Dispatcher|Recorder|Reconciler)/;
+
+function platformName(logicalId: string): string {
+  return (PLATFORM_FUNCTION.exec(logicalId)?.[1] ?? logicalId).toLowerCase();
+}
 
 /** Logical ids start with the construct path: StepwisePlatform/Ledger/Table. */
 const LEDGER_LOGICAL_PREFIX = 'StepwisePlatformLedgerTable';
@@ -62,13 +77,14 @@ export interface LocalRunResult {
 /** One slot of a backfill and what became of it. */
 export interface BackfillSlotResult {
   readonly slot: string;
-  readonly status: RunStatus | 'QUEUED' | 'WAITING' | 'DROPPED';
+  readonly status: RunStatus | 'QUEUED' | 'WAITING' | 'DROPPED' | 'STARTED' | 'FAILED';
   readonly runId: string | undefined;
   readonly error?: string;
 }
 
 /** The parts that only a full open (not a ledger-only one) has. */
 interface Running {
+  readonly stateDir: string;
   readonly deployment: LocalDeployment;
   readonly engine: LocalEngine;
   readonly lambdas: LambdaHost;
@@ -119,7 +135,20 @@ export class LocalRuntime {
       cleanups.push(() => services.close());
       await ensureTables(services.dynamodb, deployment.tables);
       await ensureBuckets(services.s3, options.buckets);
-      const lambdas = new LambdaHost();
+      // stepwise's own functions log to files, as they would to CloudWatch; task handlers to stderr.
+      mkdirSync(join(stateDir, 'logs'), { recursive: true });
+      const logs = new Map<string, WriteStream>();
+      const lambdas = new LambdaHost((fn) => {
+        if (!PLATFORM_FUNCTION.test(fn.logicalId)) return process.stderr;
+        const stream =
+          logs.get(fn.logicalId) ??
+          createWriteStream(join(stateDir, 'logs', `${platformName(fn.logicalId)}.log`), { flags: 'a' });
+        logs.set(fn.logicalId, stream);
+        return stream;
+      });
+      cleanups.push(async () => {
+        for (const stream of logs.values()) await new Promise((r) => stream.end(r));
+      });
       cleanups.push(() => lambdas.close());
       const fabric = new LocalEventFabric({
         rules: deployment.rules,
@@ -135,6 +164,7 @@ export class LocalRuntime {
         const record = engine?.execution(event.executionArn);
         if (!record) return;
         if (event.type === 'execution-started') fabric.track(record.done);
+        else saveExecution(stateDir, record);
         // EventBridge delivers Step Functions' status changes to the rules that match them.
         void fabric.put(statusChangeEvent(record)).catch(() => undefined);
       };
@@ -171,7 +201,7 @@ export class LocalRuntime {
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       });
       emit({ type: 'phase', phase: 'services', ms: Date.now() - started });
-      return new LocalRuntime(services, { deployment, engine, lambdas, fabric }, cleanups, unlock);
+      return new LocalRuntime(services, { stateDir, deployment, engine, lambdas, fabric }, cleanups, unlock);
     } catch (error) {
       for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
       unlock();
@@ -226,6 +256,35 @@ export class LocalRuntime {
     const others: RunReport[] = [];
     for (const record of engine.allExecutions()) {
       if (before.has(record.arn) || record.name === report.runId) continue;
+      const other = await this.reportOfExecution(record);
+      if (other) others.push(other);
+    }
+    return { report, others, deadLetters: [...fabric.deadLetters] };
+  }
+
+  /**
+   * Redrives a failed run, the local counterpart of RedriveExecution (see `LocalEngine.redrive`), and
+   * waits for it and everything it sets off to settle.
+   */
+  async redrive(pipeline: PipelineDefinition, runId: string): Promise<LocalRunResult> {
+    const { stateDir, engine, fabric } = this.live;
+    const saved = loadExecution(stateDir, runId);
+    if (!saved)
+      throw new Error(
+        `no local execution named '${runId}' in ${stateDir}; list the runs with 'stepwise runs ${pipeline.name} --status FAILED'`,
+      );
+    const before = new Set(engine.allExecutions().map((r) => r.arn));
+    engine.redrive(saved);
+    await fabric.idle();
+    const report = await this.reportOf(
+      pipeline.name,
+      runId,
+      pipeline.tasks.map((t) => t.id),
+    );
+    if (!report) throw new Error(`run ${runId} has no ledger row`);
+    const others: RunReport[] = [];
+    for (const record of engine.allExecutions()) {
+      if (before.has(record.arn) || record.name === runId) continue;
       const other = await this.reportOfExecution(record);
       if (other) others.push(other);
     }

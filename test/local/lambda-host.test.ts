@@ -27,7 +27,7 @@ function host(): { host: LambdaHost; logs: () => string } {
   const log = new PassThrough();
   const chunks: string[] = [];
   log.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
-  const created = new LambdaHost(log);
+  const created = new LambdaHost(() => log);
   created.setEnvironment({ AWS_REGION: 'us-east-1', TABLE: 'overridden by the function' });
   hosts.push(created);
   return { host: created, logs: () => chunks.join('') };
