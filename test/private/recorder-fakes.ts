@@ -68,6 +68,8 @@ export interface FakeLedger {
   throttle(count: number, operation?: string): void;
   /** How many requests the proxy throttled so far. */
   readonly throttled: number;
+  /** The operation of every request through the proxy, in order. */
+  readonly operations: string[];
   close(): Promise<void>;
 }
 
@@ -77,6 +79,7 @@ export async function startFakeLedger(): Promise<FakeLedger> {
   const dynamoPort = (dynamo.address() as AddressInfo).port;
   const budget = new Map<string, number>();
   let throttled = 0;
+  const operations: string[] = [];
   /** Spends one throttle meant for this operation, or for any; false when none is left. */
   const spend = (operation: string) => {
     for (const which of [operation, '*']) {
@@ -93,6 +96,7 @@ export async function startFakeLedger(): Promise<FakeLedger> {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
+      operations.push(operation);
       if (spend(operation)) {
         throttled++;
         res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
@@ -161,6 +165,7 @@ export async function startFakeLedger(): Promise<FakeLedger> {
     get throttled() {
       return throttled;
     },
+    operations,
     async close() {
       client.destroy();
       await close(proxy);
