@@ -25,8 +25,8 @@ import { countMetric, log } from './telemetry.ts';
  *   and the next drain's start joins or is refused). Every enqueue is followed by a drain, and so is
  *   every release. The queue is read consistently, so for a run queued while a slot is freed either
  *   the releaser's drain reads the queue after the enqueue, or the enqueuer's drain tries the slot
- *   after the release. A drain stops only at an empty queue or full slots, and whatever changes either
- *   is followed by another drain.
+ *   after the release. A drain stops only at an empty queue or full slots (rereading the queue after
+ *   any slot it gave back itself), and whatever changes either is followed by another drain.
  */
 
 /** Queued runs read per query while draining. */
@@ -94,6 +94,7 @@ export async function drain(
   const started: StartedRun[] = [];
   for (;;) {
     const queued = await oldestQueued(ctx, pipeline, DRAIN_PAGE);
+    let released = false;
     for (const run of queued) {
       if (!(await acquireSlot(ctx, pipeline, run.runId, config.maxConcurrentRuns))) return started;
       const execution = await startExecution(ctx, config.stateMachineArn, run);
@@ -105,9 +106,12 @@ export async function drain(
         // A stale item: another dispatcher started this run, and it has closed since.
         await releaseSlot(ctx, pipeline, run.runId);
         await markStarted(ctx, run, undefined);
+        released = true;
       }
       await dequeue(ctx, run);
     }
-    if (queued.length < DRAIN_PAGE) return started;
+    // After a release, read the queue again even if this page was the last: a run queued meanwhile may
+    // have found the slots full because of the stale hold just given back.
+    if (queued.length < DRAIN_PAGE && !released) return started;
   }
 }
