@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 export interface HandlerFunctionProps {
@@ -14,6 +15,13 @@ export interface HandlerFunctionProps {
   /** @default Duration.minutes(1) */
   readonly timeout?: Duration;
   readonly description?: string;
+  /**
+   * Where an asynchronous invocation goes once Lambda's own retries fail, so an event is never lost
+   * silently.
+   * @default - no dead-letter queue
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
+   */
+  readonly deadLetterQueue?: sqs.IQueue;
 }
 
 /**
@@ -44,6 +52,7 @@ export class HandlerFunction extends Construct {
       role: this.role,
       logGroup,
       ...(props.description ? { description: props.description } : {}),
+      ...(props.deadLetterQueue ? { deadLetterQueue: props.deadLetterQueue } : {}),
       environment: { ...props.environment },
       bundling: {
         format: nodejs.OutputFormat.ESM,

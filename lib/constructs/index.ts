@@ -1,7 +1,10 @@
 export { AlertTopic } from './alert-topic.ts';
 export { DataBucket, type DataBucketProps } from './data-bucket.ts';
+export { DeadLetterQueue, type DeadLetterQueueProps } from './dead-letter-queue.ts';
 export { HandlerFunction, type HandlerFunctionProps } from './handler-function.ts';
 export { LedgerTable, type LedgerTableProps } from './ledger-table.ts';
+export { type RunMetricName, STEPWISE_NAMESPACE } from './metrics.ts';
 export { type BucketRef, Pipeline, type PipelineProps } from './pipeline.ts';
+export type { PipelineMetrics } from './pipeline-metrics.ts';
 export { PipelineStack, type PipelineStackProps } from './pipeline-stack.ts';
-export { StepwisePlatform } from './platform.ts';
+export { type PipelineRegistration, StepwisePlatform } from './platform.ts';

@@ -1,4 +1,5 @@
-import { Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -7,7 +8,13 @@ import { handlerSubstitution, SUBSTITUTIONS } from '../compile/integrations.ts';
 import { type CompiledPipeline, compilePipeline } from '../compile/states.ts';
 import type { PipelineDefinition } from '../spec/types.ts';
 import { HandlerFunction } from './handler-function.ts';
-import { StepwisePlatform } from './platform.ts';
+import { LedgerTable } from './ledger-table.ts';
+import { pipelineMetric } from './metrics.ts';
+import { acknowledgeWildcardResource } from './nag.ts';
+import { addPipelineAlarms } from './pipeline-alarms.ts';
+import { PipelineDashboard } from './pipeline-dashboard.ts';
+import type { PipelineMetrics } from './pipeline-metrics.ts';
+import { executionsArn, StepwisePlatform } from './platform.ts';
 import { addTrigger } from './triggers.ts';
 
 /** A bucket the spec names by a short name, such as 'raw'. Any `s3.IBucket` fits. */
@@ -27,14 +34,19 @@ export interface PipelineProps {
 }
 
 /**
- * One pipeline: its compiled Standard state machine, one Lambda function per distinct handler file, and
- * its triggers. Shares the stack's ledger, alert topic and dispatcher with every other pipeline.
+ * One pipeline: its compiled Standard state machine, one Lambda function per distinct handler file, its
+ * triggers, alarms and dashboard. Shares the stack's ledger, alert topic, dispatcher and recorder with
+ * every other pipeline.
  */
-export class Pipeline extends Construct {
+export class Pipeline extends Construct implements PipelineMetrics {
   readonly spec: PipelineDefinition;
   readonly compiled: CompiledPipeline;
   readonly stateMachine: sfn.StateMachine;
   readonly functions: ReadonlyMap<string, HandlerFunction>;
+  /** Failed, timed-out, throttled and quarantined runs, and the SLA when the spec sets one. */
+  readonly alarms: readonly cloudwatch.Alarm[];
+  readonly dashboard: cloudwatch.Dashboard;
+  private readonly platform: StepwisePlatform;
   private readonly s3Resources: string[] = [];
 
   constructor(scope: Construct, id: string, props: PipelineProps) {
@@ -42,6 +54,7 @@ export class Pipeline extends Construct {
     this.spec = props.spec;
     this.compiled = compilePipeline(props.spec);
     const platform = StepwisePlatform.of(this);
+    this.platform = platform;
 
     const functions = new Map<string, HandlerFunction>();
     for (const handler of this.compiled.handlers) {
@@ -60,9 +73,7 @@ export class Pipeline extends Construct {
 
     const substitutions: Record<string, string> = {
       [SUBSTITUTIONS.partition]: Aws.PARTITION,
-      [SUBSTITUTIONS.region]: Aws.REGION,
       [SUBSTITUTIONS.ledgerTable]: platform.ledger.table.tableName,
-      [SUBSTITUTIONS.alertTopic]: platform.alerts.topic.topicArn,
     };
     for (const [name, fn] of functions) substitutions[handlerSubstitution(name)] = fn.functionArn;
 
@@ -80,48 +91,147 @@ export class Pipeline extends Construct {
     });
     this.grantStateMachine(platform, props.buckets ?? {});
     this.acknowledgeStateMachineWildcards();
-    platform.registerPipeline(props.spec.name, this.stateMachine);
+    platform.registerPipeline({
+      name: props.spec.name,
+      stateMachine: this.stateMachine,
+      maxConcurrentRuns: props.spec.maxConcurrentRuns,
+      retentionDays: props.spec.retentionDays,
+    });
 
     for (const [index, trigger] of props.spec.triggers.entries()) {
       const bound = trigger.kind === 's3ObjectCreated' ? props.buckets?.[trigger.bucket] : undefined;
       const resolved = bound ? { ...trigger, bucket: bound.bucketName } : trigger;
-      addTrigger(
-        this,
-        `Trigger${index}-${trigger.kind}`,
-        props.spec.name,
-        resolved,
-        platform.dispatcher.function,
+      addTrigger(this, `Trigger${index}-${trigger.kind}`, resolved, {
+        pipeline: props.spec.name,
+        dispatcher: platform.dispatcher.function,
+        deadLetterQueue: platform.deadLetters.queue,
+      });
+    }
+
+    this.alarms = addPipelineAlarms(this, {
+      metrics: this,
+      slaMs: props.spec.slaMs,
+      alertTopic: platform.alerts.topic,
+    });
+    this.dashboard = new PipelineDashboard(this, 'Dashboard', {
+      metrics: this,
+      alarms: this.alarms,
+    }).dashboard;
+    addStateMachineOutput(this, props.spec.name, this.stateMachine);
+  }
+
+  get pipelineName(): string {
+    return this.spec.name;
+  }
+
+  /** Runs started (AWS/States ExecutionsStarted), summed over 5 minutes. */
+  metricStarted(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.stateMachine.metricStarted(props);
+  }
+
+  /**
+   * Executions that succeeded (AWS/States ExecutionsSucceeded), summed over 5 minutes. A quarantined
+   * run's execution succeeds too; `metricQuarantined` counts those.
+   */
+  metricSucceeded(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.stateMachine.metricSucceeded(props);
+  }
+
+  /** Runs that failed (AWS/States ExecutionsFailed), summed over 5 minutes. */
+  metricFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.stateMachine.metricFailed(props);
+  }
+
+  /** Runs stopped at the pipeline's timeout (AWS/States ExecutionsTimedOut), summed over 5 minutes. */
+  metricTimedOut(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.stateMachine.metricTimedOut(props);
+  }
+
+  /** Executions Step Functions throttled (AWS/States ExecutionThrottled), summed over 5 minutes. */
+  metricThrottled(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.stateMachine.metricThrottled(props);
+  }
+
+  /** Run duration in milliseconds (AWS/States ExecutionTime), averaged over 5 minutes. */
+  metricTime(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.stateMachine.metricTime(props);
+  }
+
+  /** Quarantined runs (stepwise RunsQuarantined, from the recorder), summed over 5 minutes. */
+  metricQuarantined(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return pipelineMetric(this.spec.name, 'RunsQuarantined', props);
+  }
+
+  /** Task attempts beyond the first (stepwise TaskRetries, from the recorder), summed over 5 minutes. */
+  metricTaskRetries(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return pipelineMetric(this.spec.name, 'TaskRetries', props);
+  }
+
+  /**
+   * Lets a principal start runs through the dispatcher (lambda:InvokeFunction), as `stepwise run
+   * --aws` and backfills do. The dispatcher serves every pipeline of the stack, so this grant does too.
+   */
+  grantTrigger(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['lambda:InvokeFunction'],
+      resourceArns: [this.platform.dispatcher.functionArn],
+    });
+  }
+
+  /** Lets a principal read the ledger (GetItem and Query, on the table and its byStatus index). */
+  grantReadLedger(grantee: iam.IGrantable): iam.Grant {
+    const table = this.platform.ledger.table;
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:GetItem', 'dynamodb:Query'],
+      resourceArns: [table.tableArn, `${table.tableArn}/index/${LedgerTable.STATUS_INDEX}`],
+    });
+  }
+
+  /**
+   * Lets a principal redrive this pipeline's failed executions from the state that failed.
+   * @see https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html
+   */
+  grantRedrive(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['states:RedriveExecution'],
+      resourceArns: [executionsArn(this.stateMachine)],
+    });
+  }
+
+  /** Lets a principal read the state machine and its executions: aws-cdk-lib's `grantRead`. */
+  grantRead(grantee: iam.IGrantable): iam.Grant {
+    return this.stateMachine.grantRead(grantee);
+  }
+
+  private acknowledgeStateMachineWildcards(): void {
+    const role = this.stateMachine.role as iam.Role;
+    acknowledgeWildcardResource(
+      role,
+      '*',
+      'X-Ray PutTraceSegments/PutTelemetryRecords and the CloudWatch Logs vended-delivery actions that CDK grants for execution logging do not support resource-level permissions, so AWS requires Resource "*".',
+    );
+    for (const resource of this.s3Resources) {
+      acknowledgeWildcardResource(
+        role,
+        resource,
+        'The quarantine move copies and deletes the object that triggered the run, whose key is known only at run time; the wildcard is limited to the trigger prefix and the quarantine prefix of the named bucket.',
       );
     }
   }
 
-  private acknowledgeStateMachineWildcards(): void {
-    const policy = this.stateMachine.role.node.tryFindChild('DefaultPolicy') as iam.Policy;
-    Validations.of(policy).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'X-Ray PutTraceSegments/PutTelemetryRecords and the CloudWatch Logs vended-delivery actions that CDK grants for execution logging do not support resource-level permissions, so AWS requires Resource "*".',
-    });
-    for (const resource of this.s3Resources) {
-      Validations.of(policy).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${resource}]`,
-        reason:
-          'The quarantine move copies and deletes the object that triggered the run, whose key is known only at run time; the wildcard is limited to the trigger prefix and the quarantine prefix of the named bucket.',
-      });
-    }
-  }
-
-  /** Least privilege: invoke its own functions, write the ledger, publish alerts, move bad objects. */
+  /** Least privilege: invoke its own functions, write the ledger run row, move bad objects aside. */
   private grantStateMachine(platform: StepwisePlatform, buckets: Readonly<Record<string, BucketRef>>): void {
     const role = this.stateMachine;
     for (const fn of this.functions.values()) fn.grantInvoke(role);
     role.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
         resources: [platform.ledger.table.tableArn],
       }),
     );
-    platform.alerts.grantPublish(role);
     const { prefix, bucket: quarantineBucket } = this.spec.quarantine;
     for (const trigger of this.spec.triggers) {
       if (trigger.kind !== 's3ObjectCreated') continue;
@@ -129,7 +239,7 @@ export class Pipeline extends Construct {
       const target = quarantineBucket ? (buckets[quarantineBucket]?.bucketName ?? quarantineBucket) : source;
       const sourceObjects = `arn:${Aws.PARTITION}:s3:::${source}/${trigger.prefix ?? ''}*`;
       const targetObjects = `arn:${Aws.PARTITION}:s3:::${target}/${prefix}*`;
-      this.s3Resources.push(nagResource(this, sourceObjects), nagResource(this, targetObjects));
+      this.s3Resources.push(sourceObjects, targetObjects);
       role.addToRolePolicy(
         new iam.PolicyStatement({
           actions: [
@@ -152,6 +262,30 @@ export class Pipeline extends Construct {
   }
 }
 
+/** `StepwiseStateMachine<PascalName>`, a stack-level output holding the state machine's ARN. */
+function addStateMachineOutput(pipeline: Pipeline, name: string, stateMachine: sfn.StateMachine): void {
+  const stack = Stack.of(pipeline);
+  const id = `StepwiseStateMachine${pascalCase(name)}`;
+  const taken = stack.node.tryFindChild(id);
+  if (taken) {
+    throw new Error(
+      `pipeline '${name}' needs the stack output ${id}, which ${taken.node.path} already takes; rename one of the pipelines (names differing only in hyphens before digits map to the same output)`,
+    );
+  }
+  new CfnOutput(stack, id, {
+    value: stateMachine.stateMachineArn,
+    description: `stepwise pipeline '${name}' (state machine ARN)`,
+  });
+}
+
+/** `daily-sales` -> `DailySales`. */
+export function pascalCase(name: string): string {
+  return name
+    .split('-')
+    .map((part) => `${part.charAt(0).toUpperCase()}${part.slice(1)}`)
+    .join('');
+}
+
 const LAMBDA_DESCRIPTION_MAX = 256;
 
 /** Names the tasks a function serves; Lambda caps a description at 256 characters, so a long list is cut. */
@@ -163,22 +297,4 @@ function handlerDescription(pipeline: string, tasks: readonly string[]): string 
     if (text.length <= LAMBDA_DESCRIPTION_MAX) return text;
   }
   return `${head}${tasks.length} tasks`.slice(0, LAMBDA_DESCRIPTION_MAX);
-}
-
-/** How cdk-nag writes a resource in a finding id: tokens become `<LogicalId.Attr>` or `<AWS::Pseudo>`. */
-function nagResource(scope: Construct, value: string): string {
-  const resolved = Stack.of(scope).resolve(value) as unknown;
-  const render = (part: unknown): string => {
-    if (typeof part === 'string') return part;
-    const ref = (part as { Ref?: string }).Ref;
-    if (ref) return `<${ref}>`;
-    const getAtt = (part as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
-    if (getAtt) return `<${getAtt[0]}.${getAtt[1]}>`;
-    const imported = (part as { 'Fn::ImportValue'?: string })['Fn::ImportValue'];
-    if (imported) return imported;
-    const join = (part as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
-    if (join) return join[1].map(render).join(join[0]);
-    return JSON.stringify(part);
-  };
-  return render(resolved);
 }

@@ -1,18 +1,47 @@
 import { fileURLToPath } from 'node:url';
-import { Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { stateMachineVariable } from '../../lambdas/dispatcher/index.ts';
+import { pipelineConfigJson, pipelineVariable } from '../../lambdas/dispatcher/config.ts';
+import { RUN_FINISHED } from '../spec/event-pattern.ts';
 import { AlertTopic } from './alert-topic.ts';
+import { DeadLetterQueue } from './dead-letter-queue.ts';
 import { HandlerFunction } from './handler-function.ts';
 import { LedgerTable } from './ledger-table.ts';
+import { acknowledgeWildcardResource } from './nag.ts';
+import { RuleGroup } from './rule-group.ts';
 
 const PLATFORM_ID = 'StepwisePlatform';
 
+/** Terminal statuses of a Step Functions execution: each one ends a run. */
+const TERMINAL_STATUSES = ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'];
+
+/** How often the reconciler looks for runs whose end the recorder missed, and how old such a run is. */
+const RECONCILE_EVERY = Duration.minutes(10);
+
 /**
- * What every pipeline in a stack shares: the ledger table, the alert topic and the dispatcher that
- * every trigger goes through. Created once per stack, by the first `Pipeline` in it.
+ * EventBridge's default quota on a rule's pattern is 2048 characters. A state machine ARN takes up to
+ * about 130 of them, a pipeline name at most 43, with room left for the rest of the pattern.
+ */
+const MACHINES_PER_RULE = 12;
+const PIPELINES_PER_RULE = 30;
+
+/** What a pipeline tells the platform about itself. */
+export interface PipelineRegistration {
+  readonly name: string;
+  readonly stateMachine: sfn.StateMachine;
+  readonly maxConcurrentRuns: number;
+  readonly retentionDays: number;
+}
+
+/**
+ * What every pipeline in a stack shares: the ledger table, the alert topic, the dispatcher that
+ * every trigger goes through, the recorder that writes each finished run's history, the reconciler
+ * that closes runs the recorder missed, and the dead-letter queue behind them. Created once per stack,
+ * by the first `Pipeline` in it.
  */
 export class StepwisePlatform extends Construct {
   /** The stack's platform, created on first use. */
@@ -26,32 +55,211 @@ export class StepwisePlatform extends Construct {
 
   readonly ledger: LedgerTable;
   readonly alerts: AlertTopic;
+  readonly deadLetters: DeadLetterQueue;
   readonly dispatcher: HandlerFunction;
+  readonly recorder: HandlerFunction;
+  readonly reconciler: HandlerFunction;
+  private readonly statusChangeRules: RuleGroup;
+  private readonly runFinishedRules: RuleGroup;
+  private readonly pipelines = new Set<string>();
 
   private constructor(scope: Construct, id: string) {
     super(scope, id);
     this.ledger = new LedgerTable(this, 'Ledger');
     this.alerts = new AlertTopic(this, 'Alerts');
+    this.deadLetters = new DeadLetterQueue(this, 'DeadLetters', { alertTopic: this.alerts.topic });
+    const table = this.ledger.table;
+
     this.dispatcher = new HandlerFunction(this, 'Dispatcher', {
-      entry: fileURLToPath(new URL('../../lambdas/dispatcher/index.ts', import.meta.url)),
-      description: 'stepwise dispatcher: dedupes triggers and starts pipeline runs',
+      entry: lambdaEntry('dispatcher'),
+      description: 'stepwise dispatcher: dedupes triggers, queues runs beyond the limit and starts them',
       memoryMb: 256,
       timeout: Duration.seconds(30),
-      environment: { LEDGER_TABLE: this.ledger.table.tableName },
+      environment: { LEDGER_TABLE: table.tableName },
+      deadLetterQueue: this.deadLetters.queue,
     });
     this.dispatcher.role.addToPolicy(
-      new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [this.ledger.table.tableArn] }),
+      new iam.PolicyStatement({
+        actions: [
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:GetItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:Query',
+        ],
+        resources: [table.tableArn],
+      }),
     );
+
+    const observerEnvironment = {
+      LEDGER_TABLE: table.tableName,
+      ALERT_TOPIC_ARN: this.alerts.topic.topicArn,
+      EVENT_BUS_NAME: 'default',
+    };
+    this.recorder = new HandlerFunction(this, 'Recorder', {
+      entry: lambdaEntry('recorder'),
+      description:
+        "stepwise recorder: writes each finished run's task attempts, alerts, announces Run Finished",
+      memoryMb: 512,
+      // A long run's history takes many GetExecutionHistory pages.
+      timeout: Duration.minutes(5),
+      environment: observerEnvironment,
+      deadLetterQueue: this.deadLetters.queue,
+    });
+    this.reconciler = new HandlerFunction(this, 'Reconciler', {
+      entry: lambdaEntry('reconciler'),
+      description: 'stepwise reconciler: closes runs whose end the recorder missed',
+      memoryMb: 512,
+      timeout: Duration.minutes(5),
+      environment: { ...observerEnvironment, RECONCILE_AFTER_MINUTES: String(RECONCILE_EVERY.toMinutes()) },
+      deadLetterQueue: this.deadLetters.queue,
+    });
+    this.grantObserver(this.recorder, { statusIndex: false });
+    this.grantObserver(this.reconciler, { statusIndex: true });
+
+    // Status-change events are best effort and Lambda is invoked asynchronously: EventBridge retries
+    // a failed delivery, Lambda retries a failed invocation, and what still fails lands in the queue.
+    const delivery = {
+      retryAttempts: 10,
+      maxEventAge: Duration.hours(24),
+      deadLetterQueue: this.deadLetters.queue,
+    };
+    this.statusChangeRules = new RuleGroup(this, 'ExecutionStatusChange', {
+      description: 'stepwise: a pipeline execution ended; the recorder writes its history',
+      pattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { status: TERMINAL_STATUSES },
+      },
+      valuePattern: (stateMachineArn) => ({ detail: { stateMachineArn: [stateMachineArn] } }),
+      valuesPerRule: MACHINES_PER_RULE,
+      target: new targets.LambdaFunction(this.recorder.function, delivery),
+    });
+    this.runFinishedRules = new RuleGroup(this, 'RunFinished', {
+      description: 'stepwise: a run finished; the dispatcher frees its slot and starts queued runs',
+      pattern: { source: [RUN_FINISHED.source], detailType: [RUN_FINISHED.detailType] },
+      valuePattern: (pipeline) => ({ detail: { pipeline: [pipeline] } }),
+      valuesPerRule: PIPELINES_PER_RULE,
+      target: new targets.LambdaFunction(this.dispatcher.function, {
+        ...delivery,
+        event: events.RuleTargetInput.fromObject({
+          kind: 'finished',
+          event: events.EventField.fromPath('$'),
+        }),
+      }),
+    });
+    new events.Rule(this, 'ReconcileSchedule', {
+      description: 'stepwise: the reconciler closes runs whose end the recorder missed',
+      schedule: events.Schedule.rate(RECONCILE_EVERY),
+      // A missed pass is made up by the next one.
+      targets: [new targets.LambdaFunction(this.reconciler.function, { retryAttempts: 2 })],
+    });
+
+    // Stack-level outputs, so `stepwise ... --aws` finds the platform by fixed output keys.
+    const stack = Stack.of(this);
+    new CfnOutput(stack, 'StepwiseLedgerTable', {
+      value: table.tableName,
+      description: 'stepwise run ledger (DynamoDB table name)',
+    });
+    new CfnOutput(stack, 'StepwiseDispatcherFunction', {
+      value: this.dispatcher.function.functionName,
+      description: 'stepwise dispatcher (Lambda function name): manual runs and backfills go through it',
+    });
+    new CfnOutput(stack, 'StepwiseAlertTopic', {
+      value: this.alerts.topic.topicArn,
+      description: 'stepwise alerts (SNS topic ARN): subscribe to receive them',
+    });
   }
 
-  /** Lets the dispatcher start runs of this state machine, and tells it where to find it. */
-  registerPipeline(name: string, stateMachine: sfn.StateMachine): void {
-    this.dispatcher.function.addEnvironment(stateMachineVariable(name), stateMachine.stateMachineArn);
+  /**
+   * Lets the dispatcher start runs of this pipeline and tells it the pipeline's settings; lets the
+   * recorder and reconciler read its executions; routes its status changes to the recorder and its
+   * "Run Finished" events back to the dispatcher.
+   */
+  registerPipeline(pipeline: PipelineRegistration): void {
+    if (this.pipelines.has(pipeline.name))
+      throw new Error(
+        `two pipelines are named '${pipeline.name}' in stack ${Stack.of(this).stackName}; pipeline names must be unique in a stack`,
+      );
+    this.pipelines.add(pipeline.name);
+    const { stateMachine } = pipeline;
+    this.dispatcher.function.addEnvironment(
+      pipelineVariable(pipeline.name),
+      pipelineConfigJson({
+        stateMachineArn: stateMachine.stateMachineArn,
+        maxConcurrentRuns: pipeline.maxConcurrentRuns,
+        retentionDays: pipeline.retentionDays,
+      }),
+    );
     this.dispatcher.role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['states:StartExecution'],
         resources: [stateMachine.stateMachineArn],
       }),
     );
+    const executions = executionsArn(stateMachine);
+    for (const observer of [this.recorder, this.reconciler]) {
+      observer.role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['states:DescribeExecution', 'states:GetExecutionHistory'],
+          resources: [executions],
+        }),
+      );
+      acknowledgeWildcardResource(
+        observer.role,
+        executions,
+        "Execution ARNs end in the execution's name, which the dispatcher chooses at run time; the wildcard covers only the executions of this one state machine.",
+      );
+    }
+    this.statusChangeRules.add(stateMachine.stateMachineArn);
+    this.runFinishedRules.add(pipeline.name);
   }
+
+  /** The recorder and reconciler: write the ledger, publish alerts, announce finished runs. */
+  private grantObserver(observer: HandlerFunction, options: { statusIndex: boolean }): void {
+    const table = this.ledger.table;
+    observer.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'dynamodb:BatchWriteItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:GetItem',
+          'dynamodb:Query',
+        ],
+        resources: [table.tableArn],
+      }),
+    );
+    if (options.statusIndex) {
+      observer.role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:Query'],
+          resources: [`${table.tableArn}/index/${LedgerTable.STATUS_INDEX}`],
+        }),
+      );
+    }
+    this.alerts.grantPublish(observer.role);
+    observer.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['events:PutEvents'],
+        resources: [
+          Stack.of(this).formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' }),
+        ],
+      }),
+    );
+  }
+}
+
+/** `arn:<partition>:states:<region>:<account>:execution:<state machine name>:*` */
+export function executionsArn(stateMachine: sfn.StateMachine): string {
+  return Stack.of(stateMachine).formatArn({
+    service: 'states',
+    resource: 'execution',
+    resourceName: `${stateMachine.stateMachineName}:*`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}
+
+function lambdaEntry(name: 'dispatcher' | 'recorder' | 'reconciler'): string {
+  return fileURLToPath(new URL(`../../lambdas/${name}/index.ts`, import.meta.url));
 }

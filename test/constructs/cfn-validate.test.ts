@@ -82,8 +82,8 @@ describe('the reference app, as bin/app.ts synthesizes it', () => {
     const bundles = Object.values(manifest.files)
       .filter((file) => file.source.packaging === 'zip')
       .map((file) => readdirSync(join(assembly.directory, file.source.path)));
-    // Five orders handlers and the dispatcher.
-    expect(bundles).toEqual(Array.from({ length: 6 }, () => ['index.mjs']));
+    // Five orders handlers, the dispatcher, the recorder and the reconciler.
+    expect(bundles).toEqual(Array.from({ length: 8 }, () => ['index.mjs']));
   });
 });
 
@@ -130,7 +130,8 @@ describe('a 300-task pipeline', () => {
       (JSON.parse(templateText) as { Resources: Record<string, { Type: string }> }).Resources,
     );
     expect(resources.length).toBeLessThan(500);
-    expect(resources.filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(3 + 1);
+    // Three handler files, and the dispatcher, recorder and reconciler.
+    expect(resources.filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(3 + 3);
   });
 
   it('names the tasks each function serves within Lambda’s 256-character description', () => {

@@ -106,3 +106,19 @@ export function validateTemplates(
   }
   return { status, diagnostics };
 }
+
+/**
+ * A template value as text, with references written `${LogicalId}` and `${LogicalId.Attr}`: reads
+ * an `Fn::Join` such as an ARN or a JSON environment value built around tokens.
+ */
+export function templateText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  const ref = (value as { Ref?: string }).Ref;
+  if (ref !== undefined) return `\${${ref}}`;
+  const getAtt = (value as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
+  if (getAtt) return `\${${getAtt[0]}.${getAtt[1]}}`;
+  const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  if (join) return join[1].map(templateText).join(join[0]);
+  throw new Error(`cannot read ${JSON.stringify(value)} as text`);
+}
