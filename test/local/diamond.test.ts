@@ -87,8 +87,10 @@ describe('a transient failure, retried, and a non-critical task that fails', () 
     const alerts = lines<Alert>(join(state.dir, 'alerts.jsonl')).filter((a) => a.message.includes(ok.runId));
     expect(alerts).toHaveLength(1);
     const [alert] = alerts as [Alert];
-    expect(alert.subject).toBe('stepwise: diamond task report failed (non-critical)');
-    expect(alert.message).toContain(`Pipeline diamond run ${ok.runId}: non-critical task report failed`);
+    expect(alert.subject).toMatch(/^stepwise: diamond run SUCCEEDED, non-critical .*report/);
+    expect(alert.message).toContain('Pipeline:  diamond');
+    expect(alert.message).toContain(`Run:       ${ok.runId}`);
+    expect(alert.message).toContain('Task:      report (1 attempt, non-critical)');
     expect(alert.message).toContain('dashboard unreachable');
   });
 
@@ -163,9 +165,14 @@ describe('retries that run out', () => {
 
   it('alerts, naming the pipeline, the run, the task and the error', () => {
     const alerts = lines<Alert>(join(state.dir, 'alerts.jsonl')).filter((a) => a.message.includes(bad.runId));
-    expect(alerts.map((a) => a.subject)).toEqual(['stepwise: diamond run FAILED']);
-    expect(alerts[0]?.message).toContain(`Pipeline diamond run ${bad.runId} FAILED in task b.`);
-    expect(alerts[0]?.message).toContain('warehouse unreachable (attempt 3)');
+    expect(alerts.map((a) => a.subject)).toEqual(['stepwise: diamond run FAILED at b']);
+    const message = alerts[0]?.message ?? '';
+    expect(message).toContain('Pipeline:  diamond');
+    expect(message).toContain(`Run:       ${bad.runId}`);
+    expect(message).toContain('Task:      b (3 attempts)');
+    expect(message).toContain('warehouse unreachable (attempt 3)');
+    expect(message).toContain(`#/v2/executions/details/arn:aws:states:us-east-1:000000000000:execution:`);
+    expect(message).toMatch(/Ledger: +pk=PIPELINE#diamond sk=RUN#.*#/);
   });
 
   it('is in the ledger with its failed task and every attempt', async () => {

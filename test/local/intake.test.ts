@@ -118,11 +118,15 @@ describe('a gate that rejects the S3 object', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as { subject: string; message: string })
       .filter((a) => a.message.includes(runId));
-    expect(alerts.map((a) => a.subject)).toEqual(['stepwise: intake run QUARANTINED']);
-    expect(alerts[0]?.message.split('\n').slice(0, 3)).toEqual([
-      `Pipeline intake run ${runId} QUARANTINED by task screen.`,
-      'Reason: incoming/2026-11-01-reject.csv is marked as rejected',
-      'Moved to: s3://landing/quarantine/incoming/2026-11-01-reject.csv',
+    expect(alerts.map((a) => a.subject)).toEqual(['stepwise: intake run QUARANTINED at screen']);
+    expect(alerts[0]?.message.split('\n').slice(0, 7)).toEqual([
+      'Pipeline:  intake',
+      `Run:       ${runId}`,
+      'Status:    QUARANTINED',
+      'Task:      screen (1 attempt)',
+      'Reason:    incoming/2026-11-01-reject.csv is marked as rejected',
+      'Moved to:  s3://landing/quarantine/incoming/2026-11-01-reject.csv',
+      'Error:     GateRejected',
     ]);
   });
 
