@@ -7,7 +7,10 @@ import type { RecorderDeps } from './record.ts';
 
 /**
  * Throttling is the failure the recorder meets most (GetExecutionHistory's quota is low, and a burst
- * of runs ends together), so every client retries it patiently, slowing down as AWS asks.
+ * of runs ends together), so every client retries it patiently, slowing down as AWS asks. The price:
+ * once throttled, adaptive mode's client-side limiter spaces that client's requests ~0.5–1 s apart
+ * for a while. Measured in test/lambdas/recorder-throttling.test.ts: 2 throttled history reads and 4
+ * throttled DynamoDB calls turn a 0.3 s recording into 8–10 s. Give the function minutes, not seconds.
  */
 export const RETRYING_CLIENT = { maxAttempts: 10, retryMode: 'adaptive' } as const;
 
