@@ -22,13 +22,25 @@ export interface ScheduleTrigger {
   readonly expression?: string;
 }
 
-/** A run of an upstream pipeline finished and started this run. */
+/**
+ * Upstream runs that succeeded started this run (`afterPipeline`). One upstream, or, for a join, one
+ * run of each upstream, all for the same logical time.
+ */
 export interface PipelineTrigger {
   readonly type: 'pipeline';
-  readonly pipeline: string;
-  readonly runId: string;
-  /** The upstream run's logical time, ISO 8601. */
-  readonly logicalTime?: string;
+  readonly upstreams: readonly { readonly pipeline: string; readonly runId: string }[];
+  /** The upstream runs' logical time, ISO 8601: this run's logical time too. */
+  readonly logicalTime: string;
+}
+
+/** An event matching the pipeline's `onEvent` pattern started the run. */
+export interface EventTrigger {
+  readonly type: 'event';
+  readonly source: string;
+  readonly detailType: string;
+  /** The EventBridge event id: the run key, so a redelivered event never runs twice. */
+  readonly id: string;
+  readonly detail: unknown;
 }
 
 /** Someone started the run by hand (`stepwise run`, a backfill, the console). */
@@ -39,7 +51,7 @@ export interface ManualTrigger {
 }
 
 /** What started a run. Narrow it on `type`. */
-export type Trigger = S3Trigger | ScheduleTrigger | PipelineTrigger | ManualTrigger;
+export type Trigger = S3Trigger | ScheduleTrigger | PipelineTrigger | EventTrigger | ManualTrigger;
 
 /** The run a task attempt belongs to. */
 export interface RunInfo {
@@ -86,9 +98,17 @@ const triggerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('schedule'), time: isoDateTime(), expression: z.exactOptional(z.string()) }),
   z.object({
     type: z.literal('pipeline'),
-    pipeline: nonEmptyString(),
-    runId: nonEmptyString(),
-    logicalTime: z.exactOptional(isoDateTime()),
+    upstreams: z
+      .array(z.object({ pipeline: nonEmptyString(), runId: nonEmptyString() }))
+      .check(z.minLength(1)),
+    logicalTime: isoDateTime(),
+  }),
+  z.object({
+    type: z.literal('event'),
+    source: nonEmptyString(),
+    detailType: nonEmptyString(),
+    id: nonEmptyString(),
+    detail: z.unknown(),
   }),
   z.object({ type: z.literal('manual'), input: z.exactOptional(z.unknown()) }),
 ]);

@@ -79,7 +79,15 @@ describe('defineTask', () => {
     const triggers = [
       { type: 's3', bucket: 'raw', key: 'a.csv', versionId: 'v1', etag: 'e', size: 10 },
       { type: 'schedule', time: '2026-11-01T01:00:00Z', expression: 'cron(0 2 * * ? *)' },
-      { type: 'pipeline', pipeline: 'upstream', runId: 'run-0', logicalTime: '2026-11-01T00:00:00+01:00' },
+      {
+        type: 'pipeline',
+        upstreams: [
+          { pipeline: 'a', runId: 'run-0' },
+          { pipeline: 'b', runId: 'run-1' },
+        ],
+        logicalTime: '2026-11-01T00:00:00+01:00',
+      },
+      { type: 'event', source: 'acme.billing', detailType: 'Invoice Paid', id: 'e-1', detail: { n: 1 } },
       { type: 'manual', input: { bucket: 'raw', key: 'a.csv' } },
       { type: 'manual' },
     ];
