@@ -182,12 +182,12 @@ describe('defineTask', () => {
       handler(withTrigger({ type: 'sqs', queue: 'q' })),
     ).rejects.toThrowErrorMatchingInlineSnapshot(`
       [TaskEventError: malformed event for task 'ingest' (1 problem):
-        run.trigger.type: expected one of "s3", "schedule", "pipeline", "manual", received "sqs"
+        run.trigger.type: expected one of "s3", "schedule", "pipeline", "event", "manual", received "sqs"
       The compiled state machine builds this event: deploy the handler and the state machine from the same stepwise version.]
     `);
     await expect(handler(withTrigger({ bucket: 'raw' }))).rejects.toThrowErrorMatchingInlineSnapshot(`
       [TaskEventError: malformed event for task 'ingest' (1 problem):
-        run.trigger.type: missing, expected one of "s3", "schedule", "pipeline", "manual"
+        run.trigger.type: missing, expected one of "s3", "schedule", "pipeline", "event", "manual"
       The compiled state machine builds this event: deploy the handler and the state machine from the same stepwise version.]
     `);
   });
