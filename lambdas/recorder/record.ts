@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import * as z from 'zod/mini';
-import { alertFor, blamedTask } from '../../lib/ledger/alert-message.ts';
+import { type Alert, alertFor, blamedTask } from '../../lib/ledger/alert-message.ts';
 import { type LedgerKey, summarizeExecutionHistory } from '../../lib/ledger/history.ts';
 import {
   completeRunRow,
@@ -21,6 +21,7 @@ import {
   type RunStatus,
   writeAttempts,
 } from '../../lib/ledger/ledger.ts';
+import type { TaskAttempt } from '../../lib/ledger/task-attempts.ts';
 import { RunFinishedEventError } from './errors.ts';
 import { runMetrics } from './metrics.ts';
 import { runFinishedEntry } from './run-finished.ts';
@@ -66,10 +67,12 @@ const ENDED: ReadonlySet<string> = new Set<EndedStatus>(['SUCCEEDED', 'FAILED', 
  * Records one ended execution in the ledger and tells the world, for the recorder (on a status-change
  * event) and the reconciler (on a run whose event went missing):
  * 1. its task attempts, one row each, from the whole history;
- * 2. the run row completed: tasks and transitions, and closed if the state machine could not close
- *    it (a timeout, an abort, a failure in the failure path); written whole if it never existed;
- * 3. unless the row says it was done before (`notifiedAt`): the alert, one EMF line, and the "Run
- *    Finished" event, then `notifiedAt`.
+ * 2. its run row, found by the ledger key `Start run` settled (or by pipeline and run id), or written
+ *    whole if the execution ended before `Record run start`;
+ * 3. unless the row says it was done before (`notifiedAt`): the alert, one EMF line, the "Run
+ *    Finished" event;
+ * 4. the row completed: tasks and transitions, and closed if the state machine could not close it (a
+ *    timeout, an abort, a failure in the failure path); then `notifiedAt`.
  *
  * Every write lands on the same key with the same values, so a redelivered event changes nothing and,
  * finding `notifiedAt`, sends nothing. The one gap is a crash after sending and before marking: the
@@ -116,6 +119,43 @@ export async function recordExecution(executionArn: string, deps: RecorderDeps):
   }
   const row = found ?? (await mustGetRun(deps, key));
   const closedRow = row.status === 'RUNNING';
+  const final = closedRow ? closed(row, ending, endedAt) : row;
+  const result = {
+    outcome: 'recorded',
+    executionArn,
+    executionStatus: ended,
+    pipeline: final.pipeline,
+    runId: final.runId,
+    status: final.status,
+    attempts: history.attempts.length,
+    createdRow,
+    closedRow,
+  } as const;
+
+  const notify = final.notifiedAt === undefined;
+  const alert = notify
+    ? alertFor({
+        pipeline: final.pipeline,
+        runId: final.runId,
+        status: ended === 'ABORTED' && final.status === 'FAILED' ? 'ABORTED' : final.status,
+        executionArn,
+        ledgerKey: key,
+        failedTask: final.failedTask,
+        error: final.error ?? ending.error,
+        cause: final.errorCause ?? ending.cause,
+        reason: final.reason,
+        quarantine:
+          final.quarantineBucket === undefined
+            ? undefined
+            : { bucket: final.quarantineBucket, key: final.quarantineKey ?? '' },
+        warnings: final.warnings,
+        attempts: history.attempts,
+      })
+    : undefined;
+  if (notify) await sendNotifications(deps, final, alert, history.attempts);
+
+  // Closing comes after sending: a run whose notifications failed stays RUNNING, so the reconciler
+  // tries it again on its next round even if no event is ever redelivered.
   await completeRunRow(deps.dynamodb, deps.table, row, {
     tasks: [...new Set([...row.tasks, ...history.attempts.map((a) => a.task)])],
     transitions: history.transitions,
@@ -132,53 +172,43 @@ export async function recordExecution(executionArn: string, deps: RecorderDeps):
         }
       : {}),
   });
-  const final = await mustGetRun(deps, key);
-  const result = {
-    outcome: 'recorded',
-    executionArn,
-    executionStatus: ended,
-    pipeline: final.pipeline,
-    runId: final.runId,
-    status: final.status,
-    attempts: history.attempts.length,
-    createdRow,
-    closedRow,
-  } as const;
-  if (final.notifiedAt !== undefined) return { ...result, notified: false, alerted: false };
+  if (notify) await markNotified(deps.dynamodb, deps.table, key, deps.now().toISOString());
+  return { ...result, notified: notify, alerted: alert !== undefined };
+}
 
-  const alert = alertFor({
-    pipeline: final.pipeline,
-    runId: final.runId,
-    status: ended === 'ABORTED' && final.status === 'FAILED' ? 'ABORTED' : final.status,
-    executionArn,
-    ledgerKey: key,
-    failedTask: final.failedTask,
-    error: final.error ?? ending.error,
-    cause: final.errorCause ?? ending.cause,
-    reason: final.reason,
-    quarantine:
-      final.quarantineBucket === undefined
-        ? undefined
-        : { bucket: final.quarantineBucket, key: final.quarantineKey ?? '' },
-    warnings: final.warnings,
-    attempts: history.attempts,
-  });
+/** The alert (if any), the EMF line and the "Run Finished" event, in that order. */
+async function sendNotifications(
+  deps: RecorderDeps,
+  row: RunRow,
+  alert: Alert | undefined,
+  attempts: readonly TaskAttempt[],
+): Promise<void> {
   if (alert)
     await deps.sns.send(
       new PublishCommand({ TopicArn: deps.alertTopicArn, Subject: alert.subject, Message: alert.message }),
     );
-  deps.print(JSON.stringify(runMetrics(final, history.attempts, deps.now())));
+  deps.print(JSON.stringify(runMetrics(row, attempts, deps.now())));
   const put = await deps.eventBridge.send(
-    new PutEventsCommand({ Entries: [runFinishedEntry(final, deps.eventBusName)] }),
+    new PutEventsCommand({ Entries: [runFinishedEntry(row, deps.eventBusName)] }),
   );
   if ((put.FailedEntryCount ?? 0) > 0) {
     const entry = put.Entries?.[0];
     throw new RunFinishedEventError(
-      `EventBridge refused the "Run Finished" event of run ${final.runId} (${final.pipeline}): ${entry?.ErrorCode ?? 'no code'}: ${entry?.ErrorMessage ?? 'no message'}`,
+      `EventBridge refused the "Run Finished" event of run ${row.runId} (${row.pipeline}): ${entry?.ErrorCode ?? 'no code'}: ${entry?.ErrorMessage ?? 'no message'}`,
     );
   }
-  await markNotified(deps.dynamodb, deps.table, key, deps.now().toISOString());
-  return { ...result, notified: true, alerted: alert !== undefined };
+}
+
+/** The run row as `completeRunRow` will close it: what the notifications describe before it is written. */
+function closed(row: RunRow, ending: Ending, endedAt: string): RunRow {
+  return {
+    ...row,
+    status: ending.status,
+    endedAt,
+    error: ending.error || row.error,
+    errorCause: ending.cause ? ending.cause.slice(0, 32_000) : row.errorCause,
+    failedTask: row.failedTask ?? ending.task,
+  };
 }
 
 /** Every event of the execution, page after page; the API's largest page is 1 000 events. */
@@ -257,7 +287,7 @@ interface Ending {
 function endingOf(
   execution: DescribeExecutionOutput,
   status: EndedStatus,
-  attempts: Parameters<typeof blamedTask>[0]['attempts'],
+  attempts: readonly TaskAttempt[],
 ): Ending {
   const cause = execution.cause || undefined;
   switch (status) {

@@ -154,6 +154,25 @@ describe('reconciler', () => {
     ]);
   });
 
+  it('leaves a run RUNNING when its alert cannot be sent, and closes it on the next round', async () => {
+    const ended = await runningRow('ended', 60, 'ended');
+    harness.sns.refuse(1);
+
+    await expect(handler()).rejects.toThrow(/orders run ended: NotFoundException: Topic does not exist/);
+    expect((await getRun(harness.ledger.client, table, ended))?.status).toBe('RUNNING');
+    expect(harness.bus.entries).toHaveLength(0);
+
+    expect(await handler()).toEqual({ checked: 1, closed: 1, stillRunning: 0, errors: 0 });
+    expect(await getRun(harness.ledger.client, table, ended)).toMatchObject({
+      status: 'TIMED_OUT',
+      notifiedAt: expect.any(String),
+    });
+    expect(harness.sns.published.map((p) => p.Subject)).toEqual([
+      'stepwise: orders run TIMED_OUT at transform',
+    ]);
+    expect(harness.bus.entries).toHaveLength(1);
+  });
+
   it('fails when RECONCILE_AFTER_MINUTES is not a number of minutes', async () => {
     process.env.RECONCILE_AFTER_MINUTES = 'ten';
     await expect(handler()).rejects.toThrow(

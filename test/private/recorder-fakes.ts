@@ -338,16 +338,27 @@ export interface Published {
 export interface FakeSns {
   readonly endpoint: string;
   readonly published: Published[];
+  /** The next `count` Publish calls fail with NotFound (the topic is gone), which no client retries. */
+  refuse(count: number): void;
   close(): Promise<void>;
 }
 
 /** SNS speaks the query protocol: a form-encoded request, an XML response. */
 export async function startFakeSns(): Promise<FakeSns> {
   const published: Published[] = [];
+  let refusals = 0;
   const { endpoint, server } = await listen((_target, text) => {
     const form = new URLSearchParams(text);
     if (form.get('Action') !== 'Publish')
       return { status: 400, body: '<ErrorResponse/>', contentType: 'text/xml' };
+    if (refusals > 0) {
+      refusals--;
+      return {
+        status: 404,
+        contentType: 'text/xml',
+        body: '<ErrorResponse xmlns="https://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type><Code>NotFound</Code><Message>Topic does not exist</Message></Error><RequestId>refused</RequestId></ErrorResponse>',
+      };
+    }
     published.push({
       TopicArn: form.get('TopicArn'),
       Subject: form.get('Subject'),
@@ -360,7 +371,14 @@ export async function startFakeSns(): Promise<FakeSns> {
       body: `<PublishResponse xmlns="https://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>${id}</MessageId></PublishResult><ResponseMetadata><RequestId>${id}</RequestId></ResponseMetadata></PublishResponse>`,
     };
   });
-  return { endpoint, published, close: () => close(server) };
+  return {
+    endpoint,
+    published,
+    refuse(count) {
+      refusals = count;
+    },
+    close: () => close(server),
+  };
 }
 
 export interface PutEntry {
