@@ -130,9 +130,9 @@ await expectStatus(send(s3('narrow', 'holder.csv')), 'STARTED');
 const queued = await phase((i) => expectStatus(send(s3('narrow', `queued/${i}.csv`)), 'QUEUED'));
 // Run Finished with runs queued behind it: the slot is freed and the oldest queued run started in it.
 const released = await phase(async () => {
-  const running = harness.fake.startedFor('narrow').find((e) => e.status === 'RUNNING');
+  const running = harness.fake.runningFor('narrow')[0];
   if (!running) throw new Error('bench: nothing is running on narrow');
-  harness.fake.finish(running.name);
+  harness.fake.finish('narrow', running.name);
   const finished = { kind: 'finished', event: runFinished({ pipeline: 'narrow', runId: running.name }) };
   await expectStatus(send(finished), 'RELEASED');
 });

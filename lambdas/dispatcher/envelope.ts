@@ -17,7 +17,7 @@ const s3Envelope = z.object({
   kind: z.literal('s3'),
   pipeline: pipelineName,
   event: z.object({
-    time: z.optional(z.string()),
+    time: z.optional(isoTime),
     detail: z.object({
       bucket: z.object({ name: z.string().check(z.minLength(1)) }),
       object: z.object({

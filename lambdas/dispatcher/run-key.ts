@@ -58,7 +58,8 @@ export function runRequest(envelope: TriggerEnvelope, now: () => Date = () => ne
         pipeline: envelope.pipeline,
         runKey,
         runId: executionName('s3', object.key, runKey),
-        logicalTime: envelope.event.time ?? now().toISOString(),
+        logicalTime:
+          envelope.event.time === undefined ? now().toISOString() : isoInstant(envelope.event.time),
         trigger,
       };
     }

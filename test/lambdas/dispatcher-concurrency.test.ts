@@ -1,13 +1,12 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { dispatch } from '../../lambdas/dispatcher/dispatch.ts';
 import type { DispatchResult } from '../../lambdas/dispatcher/index.ts';
 import {
   type DispatcherHarness,
-  LEDGER,
+  hookedContext,
   runFinished,
   s3ObjectCreated,
+  signal,
   startDispatcherHarness,
 } from '../private/dispatcher-harness.ts';
 
@@ -19,6 +18,7 @@ beforeAll(async () => {
     busy: { maxConcurrentRuns: 2 },
     mixed: { maxConcurrentRuns: 3 },
     wake: { maxConcurrentRuns: 1 },
+    crash: { maxConcurrentRuns: 1 },
   });
   ({ handler } = await import('../../lambdas/dispatcher/index.ts'));
 });
@@ -47,6 +47,11 @@ function shuffle<T>(items: T[], next: () => number): T[] {
 
 const SEED = 20261101;
 
+const started = (result: DispatchResult) => {
+  if (result.status !== 'STARTED') throw new Error(`expected STARTED, got ${JSON.stringify(result)}`);
+  return result;
+};
+
 it(`runs 50 simultaneous triggers at most 2 at a time, each exactly once, through concurrent, shuffled and repeated Run Finished events (seed ${SEED})`, async () => {
   const printed: string[] = [];
   vi.spyOn(console, 'log').mockImplementation((line: string) => {
@@ -68,13 +73,13 @@ it(`runs 50 simultaneous triggers at most 2 at a time, each exactly once, throug
 
   const finished: string[] = [];
   const reportedStarted = new Set(results.filter((r) => r.status === 'STARTED').map((r) => r.runId));
-  for (let round = 0; harness.fake.running().length > 0; round++) {
+  for (let round = 0; harness.fake.runningFor('busy').length > 0; round++) {
     if (round > 200) throw new Error('the runs never drained');
-    const running = harness.fake.running();
+    const running = harness.fake.runningFor('busy');
     const finishing = running.filter(() => next() < 0.7);
     if (finishing.length === 0) finishing.push(running[0] as (typeof running)[number]);
     for (const execution of finishing) {
-      harness.fake.finish(execution.name);
+      harness.fake.finish('busy', execution.name);
       finished.push(execution.name);
     }
     // Redeliveries: Run Finished events of runs that finished earlier, and a trigger seen before.
@@ -124,15 +129,11 @@ it(`interleaves new triggers with Run Finished events without losing a wake-up (
   const runIds = new Set<string>();
   // Each wave: a few new triggers and the Run Finished events of some running runs, all at once. A run
   // queued while a slot is being freed is the case a missed wake-up would strand.
-  for (
-    let round = 0;
-    pending.length > 0 || harness.fake.startedFor('mixed').some((e) => e.status === 'RUNNING');
-    round++
-  ) {
+  for (let round = 0; pending.length > 0 || harness.fake.runningFor('mixed').length > 0; round++) {
     if (round > 300) throw new Error('the runs never drained');
-    const running = harness.fake.startedFor('mixed').filter((e) => e.status === 'RUNNING');
+    const running = harness.fake.runningFor('mixed');
     const finishing = running.filter(() => next() < 0.5);
-    for (const execution of finishing) harness.fake.finish(execution.name);
+    for (const execution of finishing) harness.fake.finish('mixed', execution.name);
     const fresh = pending.splice(0, Math.floor(next() * 5));
     const deliveries = shuffle(
       [
@@ -149,7 +150,7 @@ it(`interleaves new triggers with Run Finished events without losing a wake-up (
       if (outcome.status === 'STARTED' || outcome.status === 'QUEUED') runIds.add(outcome.runId);
     }
     // Nothing running and nothing new coming: whatever is still queued has been stranded.
-    if (pending.length === 0 && harness.fake.startedFor('mixed').every((e) => e.status !== 'RUNNING'))
+    if (pending.length === 0 && harness.fake.runningFor('mixed').length === 0)
       expect(await harness.items('QUEUE#mixed')).toEqual([]);
   }
   const executions = harness.fake.startedFor('mixed');
@@ -163,46 +164,91 @@ it(`interleaves new triggers with Run Finished events without losing a wake-up (
 it('starts a run queued while the last slot was being freed: the enqueuer drains after queueing', async () => {
   vi.spyOn(console, 'log').mockImplementation(() => undefined);
   const trigger = (day: number) => ({ kind: 'schedule', pipeline: 'wake', time: `2026-12-${day}T00:00:00Z` });
-  const first = await handler(trigger(10));
-  expect(first.status).toBe('STARTED');
+  const first = started(await handler(trigger(10)));
 
   // A second dispatcher whose enqueue is held at the door until the first run has finished and its
   // slot has been freed and drained (finding the queue still empty).
-  let reached: () => void = () => undefined;
-  const atEnqueue = new Promise<void>((resolve) => {
-    reached = resolve;
+  const atEnqueue = signal();
+  const door = signal();
+  const ctx = hookedContext(async ({ command, pk }) => {
+    if (command === 'PutItem' && pk === 'QUEUE#wake') {
+      atEnqueue.fire();
+      await door.promise;
+    }
   });
-  let open: () => void = () => undefined;
-  const door = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  const dynamodb = new DynamoDBClient({});
-  dynamodb.middlewareStack.add(
-    (next, context) => async (args) => {
-      const input = args.input as { Item?: { pk?: { S?: string } } };
-      if (context.commandName === 'PutItemCommand' && input.Item?.pk?.S === 'QUEUE#wake') {
-        reached();
-        await door;
-      }
-      return next(args);
-    },
-    { step: 'initialize' },
-  );
-  const ctx = { dynamodb, sfn: new SFNClient({}), table: LEDGER, now: () => new Date() };
   const second = dispatch(ctx, process.env, trigger(11));
-  await atEnqueue;
+  await atEnqueue.promise;
 
-  harness.fake.finish(first.status === 'STARTED' ? first.runId : '');
+  harness.fake.finish('wake', first.runId);
   const released = await handler({
     kind: 'finished',
-    event: runFinished({ pipeline: 'wake', runId: first.status === 'STARTED' ? first.runId : '' }),
+    event: runFinished({ pipeline: 'wake', runId: first.runId }),
   });
   expect(released).toMatchObject({ status: 'RELEASED', started: [] });
-  open();
+  door.fire();
 
   expect((await second).status).toBe('STARTED');
-  expect(harness.fake.startedFor('wake').filter((e) => e.status === 'RUNNING')).toHaveLength(1);
+  expect(harness.fake.runningFor('wake')).toHaveLength(1);
   expect(await harness.items('QUEUE#wake')).toEqual([]);
-  dynamodb.destroy();
+  ctx.destroy();
+  vi.restoreAllMocks();
+});
+
+it('loses no run when a dispatcher dies after queueing it: the queue keeps it, and a redelivery drains', async () => {
+  vi.spyOn(console, 'log').mockImplementation(() => undefined);
+  const trigger = (day: number) => ({
+    kind: 'schedule',
+    pipeline: 'crash',
+    time: `2026-12-${10 + day}T00:00:00Z`,
+  });
+  const holder = started(await handler(trigger(1)));
+
+  // Dies after writing the queue item, before marking the claim QUEUED: the claim stays CLAIMED.
+  const diesAtMark = hookedContext(({ command, input }) => {
+    if (command === 'UpdateItem' && JSON.stringify(input).includes('QUEUED'))
+      throw new Error('dispatcher died');
+  });
+  await expect(dispatch(diesAtMark, process.env, trigger(2))).rejects.toThrow('dispatcher died');
+  diesAtMark.destroy();
+  expect(await harness.items('QUEUE#crash')).toHaveLength(1);
+  // The holder finishes: the ordinary drain finds the queue item and starts the run.
+  harness.fake.finish('crash', holder.runId);
+  const released = await handler({
+    kind: 'finished',
+    event: runFinished({ pipeline: 'crash', runId: holder.runId }),
+  });
+  expect(released).toMatchObject({ status: 'RELEASED', started: [expect.stringMatching(/^schedule-/)] });
+  const second = released.status === 'RELEASED' ? (released.started[0] as string) : '';
+  expect((await handler(trigger(2))).status).toBe('DEDUPLICATED');
+
+  // Dies after marking the claim QUEUED, before its own drain, while the slot is being freed: nothing
+  // would drain the queue again but the Lambda's retry of the same event.
+  const atEnqueue = signal();
+  const door = signal();
+  const diesAtDrain = hookedContext(async ({ command, pk }) => {
+    if (command === 'PutItem' && pk === 'QUEUE#crash') {
+      atEnqueue.fire();
+      await door.promise;
+    }
+    if (command === 'Query' && pk === 'QUEUE#crash') throw new Error('dispatcher died');
+  });
+  const third = dispatch(diesAtDrain, process.env, trigger(3));
+  await atEnqueue.promise;
+  harness.fake.finish('crash', second);
+  expect(
+    await handler({ kind: 'finished', event: runFinished({ pipeline: 'crash', runId: second }) }),
+  ).toMatchObject({
+    started: [],
+  });
+  door.fire();
+  await expect(third).rejects.toThrow('dispatcher died');
+  diesAtDrain.destroy();
+  expect(harness.fake.runningFor('crash')).toEqual([]);
+
+  const retried = await handler(trigger(3));
+  expect(retried.status).toBe('DEDUPLICATED');
+  expect(harness.fake.runningFor('crash')).toHaveLength(1);
+  expect(harness.fake.startedFor('crash')).toHaveLength(3);
+  expect(await harness.items('QUEUE#crash')).toEqual([]);
   vi.restoreAllMocks();
 });

@@ -38,7 +38,7 @@ beforeEach(() => {
 
 const lines = () => printed.map((line) => JSON.parse(line) as Record<string, unknown>);
 const metricLines = (name: string) => lines().filter((line) => name in line && '_aws' in line);
-const inputOf = (name: string) => JSON.parse(harness.fake.executions.get(name)?.input ?? 'null');
+const inputOf = (name: string) => JSON.parse(harness.fake.byName(name)?.input ?? 'null');
 const started = (result: DispatchResult) => {
   if (result.status !== 'STARTED') throw new Error(`expected STARTED, got ${JSON.stringify(result)}`);
   return result;
@@ -87,7 +87,7 @@ describe('dispatcher', () => {
       id: first.runId,
       pipeline: 'orders',
       key: 's3:raw/orders/a.csv@e1',
-      logicalTime: '2026-11-01T02:00:00Z',
+      logicalTime: '2026-11-01T02:00:00.000Z',
       trigger: { type: 's3', bucket: 'raw', key: 'orders/a.csv', etag: 'e1', copySource: 'raw/orders/a.csv' },
     });
     expect(typeof run.expiresAt).toBe('string');
@@ -344,7 +344,7 @@ describe('dispatcher', () => {
     harness.fake.failStarts(0);
 
     const recovered = started(await handler(envelope));
-    const execution = harness.fake.executions.get(recovered.runId);
+    const execution = harness.fake.byName(recovered.runId);
     expect(recovered.executionArn).toBe(execution?.executionArn);
     expect(harness.fake.startedFor('recover')).toHaveLength(2);
   });
@@ -355,7 +355,7 @@ describe('dispatcher', () => {
     await expect(handler(envelope)).rejects.toThrow(/lost the response/);
     harness.fake.failStarts(0);
     const [execution] = harness.fake.startedFor('recover').filter((e) => e.input.includes('2026-11-07'));
-    harness.fake.finish(execution?.name ?? '');
+    harness.fake.finish('recover', execution?.name ?? '');
 
     const result = await handler(envelope);
     expect(result).toMatchObject({ status: 'DEDUPLICATED', runId: execution?.name });

@@ -2,12 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type AttributeValue, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import {
   type PipelineConfig,
   pipelineConfigJson,
   pipelineVariable,
 } from '../../lambdas/dispatcher/config.ts';
+import type { DispatcherContext } from '../../lambdas/dispatcher/context.ts';
 import {
   ensureTables,
   LOCAL_CREDENTIALS,
@@ -35,6 +37,7 @@ export interface FakeExecution {
  * got, and the most that were running at once.
  */
 export class FakeStepFunctions implements StepFunctionsApi {
+  /** By execution ARN: a name is unique within its state machine, not across state machines. */
   readonly executions = new Map<string, FakeExecution>();
   /** StartExecution calls, including idempotent repeats. */
   readonly calls: { name: string; input: string }[] = [];
@@ -51,19 +54,21 @@ export class FakeStepFunctions implements StepFunctionsApi {
       throw new ApiError('InternalFailure', 'the fake Step Functions is failing on purpose');
     }
     const executionArn = `${request.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
-    const existing = this.executions.get(name);
+    const existing = this.executions.get(executionArn);
     if (existing) {
       if (existing.status !== 'RUNNING' || existing.input !== input)
         throw new ApiError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
     } else {
-      this.executions.set(name, {
+      this.executions.set(executionArn, {
         name,
         stateMachineArn: request.stateMachineArn,
         executionArn,
         input,
         status: 'RUNNING',
       });
-      const running = this.running().filter((e) => e.stateMachineArn === request.stateMachineArn).length;
+      const running = [...this.executions.values()].filter(
+        (e) => e.status === 'RUNNING' && e.stateMachineArn === request.stateMachineArn,
+      ).length;
       this.maxRunning.set(
         request.stateMachineArn,
         Math.max(this.maxRunning.get(request.stateMachineArn) ?? 0, running),
@@ -88,14 +93,24 @@ export class FakeStepFunctions implements StepFunctionsApi {
     this.failures = { count, afterRecording };
   }
 
-  running(): FakeExecution[] {
-    return [...this.executions.values()].filter((e) => e.status === 'RUNNING');
+  runningFor(pipeline: string): FakeExecution[] {
+    return this.startedFor(pipeline).filter((e) => e.status === 'RUNNING');
   }
 
   /** The execution closes, as it would before the recorder sends "Run Finished". */
-  finish(name: string): void {
-    const execution = this.executions.get(name);
-    if (execution) execution.status = 'SUCCEEDED';
+  finish(pipeline: string, name: string): void {
+    const execution = this.executions.get(
+      `${stateMachineArn(pipeline).replace(':stateMachine:', ':execution:')}:${name}`,
+    );
+    if (!execution) throw new Error(`the fake has no execution ${name} of ${pipeline}`);
+    execution.status = 'SUCCEEDED';
+  }
+
+  /** The one execution of this name, whichever state machine it belongs to. */
+  byName(name: string): FakeExecution | undefined {
+    const found = [...this.executions.values()].filter((e) => e.name === name);
+    if (found.length > 1) throw new Error(`the fake has ${found.length} executions named ${name}`);
+    return found[0];
   }
 
   maxRunningFor(pipeline: string): number {
@@ -263,4 +278,55 @@ export function s3ObjectCreated(bucket: string, key: string, version: { etag?: s
       },
     },
   };
+}
+
+/** A DynamoDB request as a hook sees it: the command, and the pk of the item it writes or reads. */
+export interface LedgerRequest {
+  readonly command: string;
+  readonly pk: string | undefined;
+  readonly input: Record<string, unknown>;
+}
+
+/**
+ * A dispatcher context on the harness's services whose DynamoDB requests first pass `hook`, which may
+ * hold a request (await) or fail it (throw), to stop a dispatcher at an exact point: another
+ * dispatcher's step in between, or a crash. Call `destroy` when done.
+ */
+export function hookedContext(
+  hook: (request: LedgerRequest) => Promise<void> | void,
+): DispatcherContext & { destroy(): void } {
+  const dynamodb = new DynamoDBClient({});
+  dynamodb.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as Record<string, unknown> & {
+        Item?: { pk?: { S?: string } };
+        Key?: { pk?: { S?: string } };
+        ExpressionAttributeValues?: { ':pk'?: { S?: string } };
+      };
+      const pk = input.Item?.pk?.S ?? input.Key?.pk?.S ?? input.ExpressionAttributeValues?.[':pk']?.S;
+      await hook({ command: String(context.commandName).replace(/Command$/, ''), pk, input });
+      return next(args);
+    },
+    { step: 'initialize' },
+  );
+  const sfn = new SFNClient({});
+  return {
+    dynamodb,
+    sfn,
+    table: LEDGER,
+    now: () => new Date(),
+    destroy() {
+      dynamodb.destroy();
+      sfn.destroy();
+    },
+  };
+}
+
+/** A promise to wait on, and the function that settles it. */
+export function signal(): { promise: Promise<void>; fire: () => void } {
+  let fire: () => void = () => undefined;
+  const promise = new Promise<void>((resolve) => {
+    fire = resolve;
+  });
+  return { promise, fire };
 }
