@@ -44,6 +44,7 @@ interface EventLogger {
 }
 
 const SINK_KEY = '__stepwiseSink';
+const START_KEY = '__stepwiseStartTime';
 let installed = false;
 
 /**
@@ -68,7 +69,24 @@ export function installStateTap(): void {
   proto.execute = function (this: unknown, input, options, cleanup) {
     const sink = options.runOptions?.context?.[SINK_KEY] as StateEventSink | undefined;
     if (sink) tapLogger(options.eventLogger, sink);
-    return original.call(this, input, options, cleanup);
+    const startTime = options.runOptions?.context?.[START_KEY] as string | undefined;
+    if (startTime === undefined) return original.call(this, input, options, cleanup);
+    // The library stamps `$$.Execution.StartTime` with `new Date()` in the synchronous start of
+    // execute, for the execution and again for every Parallel branch. Step Functions gives one start
+    // time for the whole execution, and a redrive keeps it, so the ledger key built from it holds: for
+    // that synchronous moment only, an argument-less Date is the execution's start.
+    const RealDate = globalThis.Date;
+    globalThis.Date = class extends RealDate {
+      constructor(...args: ConstructorParameters<DateConstructor> | []) {
+        if (args.length === 0) super(startTime as string);
+        else super(...(args as ConstructorParameters<DateConstructor>));
+      }
+    } as DateConstructor;
+    try {
+      return original.call(this, input, options, cleanup);
+    } finally {
+      globalThis.Date = RealDate;
+    }
   };
 }
 
@@ -123,7 +141,8 @@ export function executionContext(
     failed: (state, type, error, cause) => sink.failed(state, type, error, cause),
   };
   return {
-    Execution: { Id: execution.arn, Name: execution.name, StartTime: execution.startTime },
+    Execution: { Id: execution.arn, Name: execution.name },
+    [START_KEY]: execution.startTime,
     State: {
       get Name() {
         return current;

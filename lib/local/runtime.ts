@@ -336,6 +336,13 @@ export class LocalRuntime {
     return results;
   }
 
+  /** When each execution of this command started and stopped, for checks on concurrency. */
+  executionWindows(): { name: string; startDate: Date; stopDate: Date | undefined }[] {
+    return this.live.engine
+      .allExecutions()
+      .map((r) => ({ name: r.name, startDate: r.startDate, stopDate: r.stopDate }));
+  }
+
   async listRuns(pipeline: string, options: { status?: RunStatus; limit?: number }): Promise<RunReport[]> {
     const table = await this.ledgerTable();
     const rows = await listRuns(this.services.dynamodb, table, pipeline, options);

@@ -1,0 +1,190 @@
+// Issue 5's local acceptance cases, end to end on the stand-ins: a backfill run twice processes no slot
+// twice, each upstream run starts its downstream pipeline, 50 triggers at once respect
+// maxConcurrentRuns and none is lost, and a failed run is redriven without rerunning what succeeded.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunReport } from '../../lib/ledger/ledger.ts';
+import { LocalRuntime } from '../../lib/local/runtime.ts';
+import { loadSpec, synthesizeLocal } from '../../lib/local/synth.ts';
+import { fixture, jsonOf, type RunJson, stepwise, taskOf, tempStateDir } from './stepwise-cli.ts';
+
+const hourly = fixture('triggers/hourly.ts');
+const report = fixture('triggers/report.ts');
+
+interface BackfillJson {
+  pipeline: string;
+  slots: number;
+  counts: Record<string, number>;
+  results: { slot: string; status: string; runId: string }[];
+}
+
+describe('a backfill over 13 hourly slots, run twice, with a downstream pipeline', () => {
+  const state = tempStateDir('backfill');
+  const backfill = () =>
+    stepwise(
+      'backfill',
+      hourly,
+      report,
+      '--from',
+      '2026-11-01T00:00:00Z',
+      '--to',
+      '2026-11-01T13:00:00Z',
+      '--concurrency',
+      '13',
+      '--json',
+      '--state-dir',
+      state.dir,
+    );
+  let first: BackfillJson;
+  let second: BackfillJson;
+  let firstCode: number;
+  let secondCode: number;
+  let runs: RunReport[];
+  let downstream: RunReport[];
+
+  beforeAll(async () => {
+    const a = await backfill();
+    firstCode = a.code;
+    first = jsonOf<BackfillJson>(a);
+    const b = await backfill();
+    secondCode = b.code;
+    second = jsonOf<BackfillJson>(b);
+    runs = jsonOf<{ runs: RunReport[] }>(
+      await stepwise('runs', 'hourly', '--json', '--limit', '100', '--state-dir', state.dir),
+    ).runs;
+    downstream = jsonOf<{ runs: RunReport[] }>(
+      await stepwise('runs', 'report', '--json', '--limit', '100', '--state-dir', state.dir),
+    ).runs;
+  }, 240_000);
+  afterAll(() => state.remove());
+
+  it('runs every slot once, then deduplicates every slot, exit 0 both times', () => {
+    expect([firstCode, secondCode]).toEqual([0, 0]);
+    expect(first.slots).toBe(13);
+    expect(first.counts).toEqual({ SUCCEEDED: 13 });
+    expect(second.counts).toEqual({ DEDUPLICATED: 13 });
+    expect(second.results.map((r) => r.slot)).toEqual(first.results.map((r) => r.slot));
+  });
+
+  it('leaves as many SUCCEEDED runs as DEDUPLICATED ones in the ledger, one SUCCEEDED run per slot', () => {
+    const succeeded = runs.filter((r) => r.status === 'SUCCEEDED');
+    const deduplicated = runs.filter((r) => r.status === 'DEDUPLICATED');
+    expect(succeeded).toHaveLength(13);
+    expect(deduplicated).toHaveLength(13);
+    const slotsRun = succeeded.map((r) => (r.trigger as { time: string }).time).sort();
+    expect(new Set(slotsRun).size).toBe(13);
+    expect(slotsRun[0]).toBe('2026-11-01T00:00:00.000Z');
+    expect(slotsRun[12]).toBe('2026-11-01T12:00:00.000Z');
+    for (const run of succeeded) expect(taskOf(run as unknown as RunJson, 'extract').attempts).toBe(1);
+  });
+
+  it("starts the downstream pipeline once per upstream run, at the upstream's logical time", () => {
+    expect(downstream.map((r) => r.status)).toEqual(new Array(13).fill('SUCCEEDED'));
+    const upstreamIds = new Set(runs.filter((r) => r.status === 'SUCCEEDED').map((r) => r.runId));
+    for (const run of downstream) {
+      const trigger = run.trigger as { type: string; upstreams: { pipeline: string; runId: string }[] };
+      expect(trigger.type).toBe('pipeline');
+      expect(trigger.upstreams).toHaveLength(1);
+      expect(trigger.upstreams[0]?.pipeline).toBe('hourly');
+      expect(upstreamIds.has(trigger.upstreams[0]?.runId ?? '')).toBe(true);
+    }
+    expect(
+      new Set(downstream.map((r) => (r.trigger as { upstreams: { runId: string }[] }).upstreams[0]?.runId))
+        .size,
+    ).toBe(13);
+  });
+});
+
+describe('50 triggers at once for a pipeline with maxConcurrentRuns: 2', () => {
+  const state = tempStateDir('capped');
+  let reports: RunReport[];
+  let executions: { start: number; stop: number }[];
+
+  beforeAll(async () => {
+    const spec = await loadSpec(fixture('triggers/capped.ts'));
+    const { deployment } = synthesizeLocal([spec], state.dir);
+    const runtime = await LocalRuntime.open(deployment, {
+      stateDir: state.dir,
+      command: 'test',
+      buckets: [],
+    });
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => runtime.run(spec, { kind: 'manual', input: { n: i } })),
+      );
+      reports = results.map((r) => r.report);
+      executions = runtime
+        .executionWindows()
+        .map((w) => ({ start: w.startDate.getTime(), stop: (w.stopDate ?? new Date()).getTime() }));
+    } finally {
+      await runtime.close();
+    }
+  }, 240_000);
+  afterAll(() => state.remove());
+
+  it('loses none: 50 distinct runs, all SUCCEEDED', () => {
+    expect(new Set(reports.map((r) => r.runId)).size).toBe(50);
+    expect(reports.map((r) => r.status)).toEqual(new Array(50).fill('SUCCEEDED'));
+    expect(executions).toHaveLength(50);
+  });
+
+  it('never has more than two executions running together, and does run two at once', () => {
+    const edges = executions.flatMap((e) => [
+      { at: e.start, delta: 1 },
+      { at: e.stop, delta: -1 },
+    ]);
+    // A run that ends and one that starts at the same millisecond do not overlap: ends first.
+    edges.sort((a, b) => a.at - b.at || a.delta - b.delta);
+    let running = 0;
+    let most = 0;
+    for (const edge of edges) {
+      running += edge.delta;
+      most = Math.max(most, running);
+    }
+    expect(most).toBe(2);
+  });
+});
+
+describe('redrive of a failed run', () => {
+  const state = tempStateDir('redrive');
+  const spec = fixture('triggers/redrivable.ts');
+  const marker = join(state.dir, 'fixed');
+  let failed: RunJson;
+  let failedCode: number;
+  let redriven: RunJson;
+  let redrivenCode: number;
+
+  beforeAll(async () => {
+    const run = await stepwise(
+      'run',
+      spec,
+      '--input',
+      JSON.stringify({ marker }),
+      '--json',
+      '--state-dir',
+      state.dir,
+    );
+    failedCode = run.code;
+    failed = jsonOf<RunJson>(run);
+    writeFileSync(marker, 'fixed');
+    const again = await stepwise('redrive', spec, failed.runId, '--json', '--state-dir', state.dir);
+    redrivenCode = again.code;
+    redriven = jsonOf<RunJson>(again);
+  }, 240_000);
+  afterAll(() => state.remove());
+
+  it('fails first, exit 1, after the retries of the broken task', () => {
+    expect([failedCode, failed.status]).toEqual([1, 'FAILED']);
+    expect(taskOf(failed, 'second')).toMatchObject({ status: 'FAILED', attempts: 2 });
+  });
+
+  it('succeeds once redriven, exit 0, as the same run', () => {
+    expect([redrivenCode, redriven.status, redriven.runId]).toEqual([0, 'SUCCEEDED', failed.runId]);
+  });
+
+  it('does not run again what succeeded, and counts the attempts across both', () => {
+    expect(taskOf(redriven, 'first')).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
+    expect(taskOf(redriven, 'second')).toMatchObject({ status: 'SUCCEEDED', attempts: 3 });
+  });
+});
