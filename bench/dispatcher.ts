@@ -137,11 +137,29 @@ const released = await phase(async () => {
   await expectStatus(send(finished), 'RELEASED');
 });
 
+// The dispatcher's own work per event without any I/O: validate, read the config, key, build the input.
+const { envelopeSchema } = await import('../lambdas/dispatcher/envelope.ts');
+const { explainIssue } = await import('../lambdas/dispatcher/issues.ts');
+const { pipelineConfig } = await import('../lambdas/dispatcher/config.ts');
+const { runRequest } = await import('../lambdas/dispatcher/run-key.ts');
+const { executionInput } = await import('../lambdas/dispatcher/start.ts');
+const cpuRounds = 10_000;
+const cpuStarted = performance.now();
+for (let i = 0; i < cpuRounds; i++) {
+  const parsed = envelopeSchema.safeParse(s3('wide', `cpu/${i}.csv`), { error: explainIssue });
+  if (!parsed.success || parsed.data.kind !== 's3') throw new Error('bench: the envelope did not parse');
+  pipelineConfig(process.env, 'wide');
+  executionInput(runRequest(parsed.data), 0);
+}
+const cpuPerEventMs = (performance.now() - cpuStarted) / cpuRounds;
+
 const result = {
   measuredAt: new Date().toISOString(),
   node: process.version,
   triggers,
   loadAverage: loadavg().map(round),
+  /** Validation, config, run key and input for one S3 event, no I/O: the dispatcher's own CPU cost. */
+  cpuPerEventMs: Math.round(cpuPerEventMs * 1000) / 1000,
   baselineStartExecution: { medianMs: round(median(startExecutionMs)), p90Ms: round(p90(startExecutionMs)) },
   started,
   deduplicated,
