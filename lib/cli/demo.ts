@@ -9,8 +9,9 @@ import { type Output, renderRunSummary } from './render.ts';
 const ORDERS = fileURLToPath(new URL('../../examples/orders/', import.meta.url));
 
 /**
- * `npm start`: the reference pipeline on a fresh state dir, first on a good file (SUCCEEDED), then on
- * a bad one (QUARANTINED, with its alert), then the ledger. Exits 0 when both end as expected.
+ * `npm start`: the reference pipeline on a fresh state dir, first on a good file (SUCCEEDED), then the
+ * same file again (DEDUPLICATED: never processed twice), then a bad one (QUARANTINED, with its alert),
+ * then the ledger. Exits 0 when all three end as expected.
  */
 export async function runDemo(options: CliOptions, output: Output): Promise<number> {
   const stateDir = resolve(options['state-dir'] ?? join(DEFAULT_STATE_DIR, 'demo'));
@@ -23,6 +24,12 @@ export async function runDemo(options: CliOptions, output: Output): Promise<numb
       file: 'data/good/orders-2026-11-01.csv',
       key: 'orders/2026-11-01.csv',
       expect: 'SUCCEEDED',
+    },
+    {
+      title: 'the same file again, as a redelivered event would bring it',
+      file: 'data/good/orders-2026-11-01.csv',
+      key: 'orders/2026-11-01.csv',
+      expect: 'DEDUPLICATED',
     },
     {
       title: 'a bad orders file (an amount that is not a number)',
@@ -52,7 +59,7 @@ export async function runDemo(options: CliOptions, output: Output): Promise<numb
   await runsCommand('orders', { 'state-dir': stateDir }, output);
   output.out.write(
     ok
-      ? `\nBoth runs ended as expected: one SUCCEEDED, one QUARANTINED. Try 'npx stepwise run examples/orders/pipeline.ts --s3-object raw/orders/x.csv=examples/orders/data/good/orders-2026-11-02.csv'.\n`
+      ? `\nEvery run ended as expected: SUCCEEDED, DEDUPLICATED, QUARANTINED. Try 'npx stepwise run examples/orders/pipeline.ts --s3-object raw/orders/x.csv=examples/orders/data/good/orders-2026-11-02.csv'.\n`
       : '\nA run did not end as expected; see above.\n',
   );
   return ok ? 0 : 1;
