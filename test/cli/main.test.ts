@@ -63,14 +63,14 @@ describe('stepwise, given bad input', () => {
       `landing/incoming/a.csv=${data}`,
     );
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('give --input or --s3-object, not both: a run has one trigger');
+    expect(result.stderr).toContain('give one of --input, --s3-object or --event, not --input and --s3-object: a run has one trigger');
   });
 
   it('fails when the command is unknown, or its argument is missing', async () => {
     const unknown = await stepwise('deploy', spec);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain(
-      "error: unknown command 'deploy'; the commands are validate, graph, run, runs and demo",
+      "error: unknown command 'deploy'; the commands are validate, graph, run, runs, backfill, redrive and demo",
     );
     const missing = await stepwise('run');
     expect(missing.code).toBe(2);
