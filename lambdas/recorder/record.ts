@@ -69,8 +69,8 @@ const ENDED: ReadonlySet<string> = new Set<EndedStatus>(['SUCCEEDED', 'FAILED', 
  * 1. its task attempts, one row each, from the whole history;
  * 2. its run row, found by the ledger key `Start run` settled (or by pipeline and run id), or written
  *    whole if the execution ended before `Record run start`;
- * 3. unless the row says it was done before (`notifiedAt`): the alert, one EMF line, the "Run
- *    Finished" event;
+ * 3. unless the row says this ending was notified before (`notifiedAt`, and `notifiedRedrives` as
+ *    many as the execution's redrives): the alert, one EMF line, the "Run Finished" event;
  * 4. the row completed: tasks and transitions, and closed if the state machine could not close it (a
  *    timeout, an abort, a failure in the failure path); then `notifiedAt`.
  *
@@ -132,7 +132,10 @@ export async function recordExecution(executionArn: string, deps: RecorderDeps):
     closedRow,
   } as const;
 
-  const notify = final.notifiedAt === undefined;
+  // A redrive ends the execution again, and that ending is news: downstream runs and the concurrency
+  // slot wait on its Run Finished, and failing again deserves another alert.
+  const redrives = Math.max(execution.redriveCount ?? 0, history.redrives);
+  const notify = final.notifiedAt === undefined || (final.notifiedRedrives ?? 0) < redrives;
   const alert = notify
     ? alertFor({
         pipeline: final.pipeline,
@@ -172,7 +175,12 @@ export async function recordExecution(executionArn: string, deps: RecorderDeps):
         }
       : {}),
   });
-  if (notify) await markNotified(deps.dynamodb, deps.table, key, deps.now().toISOString());
+  if (notify)
+    await markNotified(deps.dynamodb, deps.table, key, {
+      at: deps.now().toISOString(),
+      redrives,
+      previous: final.notifiedAt,
+    });
   return { ...result, notified: notify, alerted: alert !== undefined };
 }
 

@@ -25,6 +25,8 @@ import type { TaskAttempt } from './task-attempts.ts';
  * - `TaskStateAborted` ends a state whose Parallel branch was cancelled; `ExecutionSucceeded`,
  *   `ExecutionFailed {error, cause}`, `ExecutionTimedOut {error, cause}` and `ExecutionAborted
  *   {error, cause}` end the execution.
+ * - A redriven execution keeps one history: the earlier events, `ExecutionRedriven
+ *   {redriveCount}`, then the states that run again, their attempts counting on from the earlier ones.
  *
  * @see https://docs.aws.amazon.com/step-functions/latest/apireference/API_HistoryEvent.html
  * @see https://docs.aws.amazon.com/step-functions/latest/apireference/API_GetExecutionHistory.html
@@ -36,6 +38,8 @@ export interface ExecutionHistorySummary {
   readonly transitions: number;
   /** The run row's key, as the `Start run` state settled it; undefined when that state never exited. */
   readonly ledgerKey: LedgerKey | undefined;
+  /** How many times the execution was redriven: its `ExecutionRedriven` events. */
+  readonly redrives: number;
 }
 
 export interface LedgerKey {
@@ -88,6 +92,7 @@ export function summarizeExecutionHistory(history: readonly HistoryEvent[]): Exe
   const tries = new Map<string, number>();
   let transitions = 0;
   let ledgerKey: LedgerKey | undefined;
+  let redrives = 0;
 
   const start = (task: string, at: string): number => {
     const attempt = (tries.get(task) ?? 0) + 1;
@@ -128,6 +133,7 @@ export function summarizeExecutionHistory(history: readonly HistoryEvent[]): Exe
     const state = stateOf.get(previous);
     const attempt = attemptOf.get(previous);
     if (type.endsWith('StateEntered')) transitions++;
+    if (type === 'ExecutionRedriven') redrives++;
 
     if (type === 'TaskStateEntered' && event.stateEnteredEventDetails?.name !== undefined) {
       stateOf.set(id, event.stateEnteredEventDetails.name);
@@ -159,7 +165,7 @@ export function summarizeExecutionHistory(history: readonly HistoryEvent[]): Exe
       if (end) for (const index of [...open]) finish(index, at, end);
     }
   }
-  return { attempts, transitions, ledgerKey };
+  return { attempts, transitions, ledgerKey, redrives };
 }
 
 /** The `ledger` of the `Start run` output: `{ run, ledger: {pk, sk}, results }` as a JSON string. */

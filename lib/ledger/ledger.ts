@@ -48,8 +48,10 @@ export interface RunRow {
   readonly duplicateOf: string | undefined;
   /** Epoch seconds, as text: the TTL the state machine wrote, copied onto attempt rows. */
   readonly expiresAt: string | undefined;
-  /** When the recorder sent this run's alert and "Run Finished" event; set once, after sending. */
+  /** When the recorder sent this run's alert and "Run Finished" event; set after sending. */
   readonly notifiedAt: string | undefined;
+  /** The execution's redrive count when it was notified: each redrive that ends is notified again. */
+  readonly notifiedRedrives: number | undefined;
 }
 
 export interface TaskReport {
@@ -115,6 +117,7 @@ export function parseRunRow(item: Record<string, AttributeValue>): RunRow {
     duplicateOf: s(item, 'duplicateOf'),
     expiresAt: item.expiresAt?.N,
     notifiedAt: s(item, 'notifiedAt'),
+    notifiedRedrives: item.notifiedRedrives?.N === undefined ? undefined : Number(item.notifiedRedrives.N),
   };
 }
 
@@ -402,23 +405,31 @@ export async function putMissingRunRow(
 }
 
 /**
- * Marks a run notified. Conditional, so that of two recorders racing on one run only the first marks
- * it; returns whether this call did.
+ * Marks a run notified for the execution's `redrives`-th ending. Conditional on the mark the caller
+ * read (`previous`, undefined for none), so that of two recorders racing on one run only the first
+ * marks it; returns whether this call did.
  */
 export async function markNotified(
   client: DynamoDBClient,
   table: string,
   key: LedgerKey,
-  at: string,
+  mark: { at: string; redrives: number; previous: string | undefined },
 ): Promise<boolean> {
   try {
     await client.send(
       new UpdateItemCommand({
         TableName: table,
         Key: { pk: { S: key.pk }, sk: { S: key.sk } },
-        UpdateExpression: 'SET notifiedAt = :at',
-        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(notifiedAt)',
-        ExpressionAttributeValues: { ':at': { S: at } },
+        UpdateExpression: 'SET notifiedAt = :at, notifiedRedrives = :redrives',
+        ConditionExpression:
+          mark.previous === undefined
+            ? 'attribute_exists(pk) AND attribute_not_exists(notifiedAt)'
+            : 'notifiedAt = :previous',
+        ExpressionAttributeValues: {
+          ':at': { S: mark.at },
+          ':redrives': { N: String(mark.redrives) },
+          ...(mark.previous === undefined ? {} : { ':previous': { S: mark.previous } }),
+        },
       }),
     );
     return true;

@@ -1,5 +1,6 @@
 // The recorder Lambda, configured by environment variables alone, against DynamoDB (dynalite through
 // the real SDK) and fakes of Step Functions, SNS and EventBridge (test/private/recorder-fakes.ts).
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   afterAll,
   afterEach,
@@ -29,6 +30,7 @@ import {
   PUBLISH_CAUSE,
   putFailedRow,
   quarantinedExecution,
+  redrivenExecution,
   START,
   succeededExecution,
   TRIGGER,
@@ -198,6 +200,48 @@ describe('recorder', () => {
       emf: emfLines().length,
     }).toEqual(sent);
     expect(sent).toEqual({ alerts: 1, events: 1, emf: 1 });
+  });
+
+  it('notifies the new ending of a redriven execution once, with the attempts counted across both', async () => {
+    const failed = failedExecution('run-redriven');
+    harness.sfn.put(failed);
+    const key = await failedRow('run-redriven');
+    await handler(statusEvent(failed));
+    const redriven = redrivenExecution('run-redriven');
+    harness.sfn.put(redriven);
+    // The redriven execution's `Record run success`.
+    await harness.ledger.client.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: { pk: { S: key.pk }, sk: { S: key.sk } },
+        UpdateExpression: 'SET #status = :status, endedAt = :endedAt',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':status': { S: 'SUCCEEDED' },
+          ':endedAt': { S: redriven.stopDate?.toISOString() as string },
+        },
+      }),
+    );
+
+    expect(await handler(statusEvent(redriven))).toMatchObject({
+      status: 'SUCCEEDED',
+      notified: true,
+      alerted: false,
+    });
+
+    expect(runFinished().map((e) => e.Detail.status)).toEqual(['FAILED', 'SUCCEEDED']);
+    expect(harness.sns.published.map((p) => p.Subject)).toEqual(['stepwise: orders run FAILED at publish']);
+    const attempts = await readAttempts(harness.ledger.client, table, 'run-redriven');
+    expect(attempts.filter((a) => a.task === 'publish').map((a) => `${a.attempt} ${a.status}`)).toEqual([
+      '1 FAILED',
+      '2 FAILED',
+      '3 FAILED',
+      '4 SUCCEEDED',
+    ]);
+    expect((await getRun(harness.ledger.client, table, key))?.notifiedRedrives).toBe(1);
+
+    await handler(statusEvent(redriven));
+    expect(harness.bus.entries).toHaveLength(2);
   });
 
   it('reads a history of many pages into the same rows as a history of one page', async () => {

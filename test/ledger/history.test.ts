@@ -168,6 +168,24 @@ describe('summarizeExecutionHistory', () => {
     ]);
   });
 
+  it('counts on across a redrive: the attempts after ExecutionRedriven follow the earlier ones', () => {
+    const { b, tasks } = begin();
+    const ingest = b.task('ingest', tasks, ['ok']);
+    const failed = b.task('publish', ingest, [{ error: 'Error', message: 'down' }]);
+    const redriven = b.add('ExecutionRedriven', b.executionFailed(failed, 'Error', 'down'), {
+      executionRedrivenEventDetails: { redriveCount: 1 },
+    });
+    b.executionSucceeded(b.task('publish', redriven, ['ok']));
+
+    const result = summarizeExecutionHistory(b.events);
+    expect(summary(b)).toEqual([
+      'ingest#1 SUCCEEDED 11-13',
+      'publish#1 FAILED 16-18 Error',
+      'publish#2 SUCCEEDED 22-24',
+    ]);
+    expect(result.redrives).toBe(1);
+  });
+
   it('ignores integration tasks, reads the events in id order, and has no ledger key before Start run', () => {
     const b = new HistoryBuilder();
     const started = b.executionStarted('not the input the dispatcher sends');
@@ -176,6 +194,7 @@ describe('summarizeExecutionHistory', () => {
       attempts: [],
       transitions: 0,
       ledgerKey: undefined,
+      redrives: 0,
     });
 
     const { b: full, tasks } = begin();

@@ -29,6 +29,7 @@ function row(fields: Partial<RunRow> = {}): RunRow {
     duplicateOf: undefined,
     expiresAt: undefined,
     notifiedAt: undefined,
+    notifiedRedrives: undefined,
     ...fields,
   };
 }

@@ -239,6 +239,7 @@ export interface FakeExecution {
   readonly input: unknown;
   readonly error?: string;
   readonly cause?: string;
+  readonly redriveCount?: number;
   readonly events: readonly HistoryEvent[];
 }
 
@@ -292,6 +293,7 @@ export async function startFakeStepFunctions(): Promise<FakeStepFunctions> {
         input: JSON.stringify(execution.input),
         ...(execution.error !== undefined ? { error: execution.error } : {}),
         ...(execution.cause !== undefined ? { cause: execution.cause } : {}),
+        ...(execution.redriveCount !== undefined ? { redriveCount: execution.redriveCount } : {}),
       });
     if (operation === 'GetExecutionHistory') {
       const asked = Number(body.maxResults ?? 0) || 100;

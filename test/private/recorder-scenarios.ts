@@ -60,6 +60,14 @@ export const PUBLISH_CAUSE = lambdaCause('Error', 'connection reset by warehouse
  * closes the run FAILED. About 40 events.
  */
 export function failedExecution(name: string, startedAt = START): FakeExecution {
+  return execution(name, startedAt, failedHistory(name, startedAt), {
+    status: 'FAILED',
+    error: 'Error',
+    cause: PUBLISH_CAUSE,
+  });
+}
+
+function failedHistory(name: string, startedAt: string): HistoryBuilder {
   const { b, tasks } = begin(name, startedAt);
   const ingest = b.task('ingest', tasks, ['ok']);
   const publish = b.task(
@@ -74,7 +82,19 @@ export function failedExecution(name: string, startedAt = START): FakeExecution 
   const branchFailed = b.add('ParallelStateFailed', raise);
   const recorded = b.integration('Record run failure', b.integration('Read failure', branchFailed));
   b.executionFailed(b.entered('Fail', 'Run failed', recorded), 'Error', PUBLISH_CAUSE);
-  return execution(name, startedAt, b, { status: 'FAILED', error: 'Error', cause: PUBLISH_CAUSE });
+  return b;
+}
+
+/** `failedExecution`, redriven once: publish runs again and succeeds, and so does the run. */
+export function redrivenExecution(name: string, startedAt = START): FakeExecution {
+  const b = failedHistory(name, startedAt);
+  const redriven = b.add('ExecutionRedriven', b.events.length, {
+    executionRedrivenEventDetails: { redriveCount: 1 },
+  });
+  const tasks = b.add('ParallelStateStarted', b.entered('Parallel', 'Run tasks', redriven));
+  const done = b.parallelSucceeded('Run tasks', b.task('publish', tasks, ['ok']));
+  b.executionSucceeded(b.integration('Record run success', done));
+  return { ...execution(name, startedAt, b, { status: 'SUCCEEDED' }), redriveCount: 1 };
 }
 
 /** ingest and load succeed, then transform is still running when the execution times out. */
