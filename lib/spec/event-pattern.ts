@@ -117,7 +117,7 @@ function listOf(value: unknown): unknown[] | undefined {
 }
 
 /** The pattern as EventBridge receives it: `detailType` becomes `detail-type`. */
-export function renderedPattern(pattern: Readonly<Record<string, unknown>>): Record<string, unknown> {
+function renderedPattern(pattern: Readonly<Record<string, unknown>>): Record<string, unknown> {
   return Object.fromEntries(
     Object.entries(pattern)
       .filter(([, value]) => value !== undefined)
