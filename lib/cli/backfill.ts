@@ -137,6 +137,11 @@ async function backfillOnAws(
         `[${p.done}/${p.total}] ${p.slot}  ${p.status}${p.runId ? `  ${p.runId}` : ''}${p.reason ? `  ${p.reason}` : ''}`,
       ),
   });
+  if (summary.stopped) progress(`stopped early: ${summary.stopped}`);
+  if (summary.retry.length > 0)
+    progress(
+      `${summary.retry.length} slot(s) to send again (safe: a slot that did start is DEDUPLICATED): ${summary.retry.join(' ')}`,
+    );
   return summary.results.map((r) => ({
     slot: r.slot,
     status: r.status === 'RELEASED' ? 'WAITING' : r.status,

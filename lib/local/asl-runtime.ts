@@ -71,14 +71,18 @@ export function installStateTap(): void {
     if (sink) tapLogger(options.eventLogger, sink);
     const startTime = options.runOptions?.context?.[START_KEY] as string | undefined;
     if (startTime === undefined) return original.call(this, input, options, cleanup);
-    // The library stamps `$$.Execution.StartTime` with `new Date()` in the synchronous start of
-    // execute, for the execution and again for every Parallel branch. Step Functions gives one start
-    // time for the whole execution, and a redrive keeps it, so the ledger key built from it holds: for
-    // that synchronous moment only, an argument-less Date is the execution's start.
+    // The library stamps `$$.Execution.StartTime` with the first `new Date()` of execute's synchronous
+    // start, for the execution and again for every Parallel branch. Step Functions gives one start time
+    // for the whole execution, and a redrive keeps it, so the ledger key built from it holds: the first
+    // argument-less Date made in that moment is the execution's start, and every later one is real.
     const RealDate = globalThis.Date;
+    let pending = true;
     globalThis.Date = class extends RealDate {
       constructor(...args: ConstructorParameters<DateConstructor> | []) {
-        if (args.length === 0) super(startTime as string);
+        if (args.length === 0 && pending) {
+          pending = false;
+          super(startTime as string);
+        } else if (args.length === 0) super();
         else super(...(args as ConstructorParameters<DateConstructor>));
       }
     } as DateConstructor;

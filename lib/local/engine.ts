@@ -145,6 +145,7 @@ export class LocalEngine implements StepFunctionsApi {
       input: record.input,
       ...(record.output === undefined ? {} : { output: JSON.stringify(record.output) }),
       ...(record.error ? { error: record.error, cause: record.cause } : {}),
+      redriveCount: record.redriveCount,
     };
   }
 
