@@ -12,6 +12,7 @@ import { writeAttempts } from '../../lib/ledger/ledger.ts';
 import type { TaskAttempt } from '../../lib/ledger/task-attempts.ts';
 import { RemoteError } from '../../lib/remote/aws.ts';
 import { remoteRuns } from '../../lib/remote/runs.ts';
+import { jsonOf, stepwise } from '../local/stepwise-cli.ts';
 import { FAKE_CREDENTIALS, stubDefaultChain } from './fake-aws.ts';
 
 /** The deployed ledger, played by dynalite (in memory) behind the real DynamoDB client. */
@@ -210,6 +211,24 @@ describe('remoteRuns', () => {
     stubDefaultChain(vi.stubEnv, 'DYNAMODB', { endpoint }, 'eu-west-1');
     const runs = await remoteRuns({ table: TABLE, pipeline: 'sales' });
     expect(runs.map((r) => [r.runId, r.status])).toEqual([['run-s', 'SUCCEEDED']]);
+  });
+
+  it('is what `stepwise runs --aws` prints, in the same shape as the local listing', async () => {
+    stubDefaultChain(vi.stubEnv, 'DYNAMODB', { endpoint }, 'eu-west-1');
+    const result = await stepwise('runs', 'orders', '--aws', '--table', TABLE, '--limit', '2', '--json');
+    expect(result.code).toBe(0);
+    const printed = jsonOf<{ pipeline: string; runs: Record<string, unknown>[] }>(result);
+    expect(printed.pipeline).toBe('orders');
+    expect(printed.runs.map((r) => [r.runId, r.status])).toEqual([
+      ['run-3', 'DEDUPLICATED'],
+      ['run-2', 'FAILED'],
+    ]);
+    const failed = printed.runs[1] as { tasks: unknown[]; error: unknown };
+    expect(failed.tasks).toEqual([
+      expect.objectContaining({ id: 'ingest', status: 'FAILED', attempts: 1, error: 'bucket raw is gone' }),
+      expect.objectContaining({ id: 'publish', status: 'SKIPPED', attempts: 0 }),
+    ]);
+    expect(failed.error).toEqual({ task: 'ingest', error: 'Error', message: 'bucket raw is gone' });
   });
 
   it('fails when the table does not exist, naming it, the region and the fix', async () => {
