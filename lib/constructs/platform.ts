@@ -176,12 +176,29 @@ export class StepwisePlatform extends Construct {
    * recorder and reconciler read its executions; routes its status changes to the recorder and its
    * "Run Finished" events back to the dispatcher.
    */
+  /**
+   * The dispatcher reads each pipeline's settings from its environment, and Lambda allows 4 KB of
+   * environment in all. An ARN is a token at synth time, so each pipeline is counted at the size a
+   * state machine ARN reaches (about 230 bytes with a long region and name): refuse here, with the fix,
+   * rather than fail in the middle of a deploy.
+   */
+  private checkDispatcherEnvironment(): void {
+    const perPipeline = 230;
+    const budget = 4096 - 200; // LEDGER_TABLE and the SDK's own variables
+    const most = Math.floor(budget / perPipeline);
+    if (this.pipelines.size > most)
+      throw new Error(
+        `stack ${Stack.of(this).stackName} has ${this.pipelines.size} pipelines; one dispatcher serves at most ${most}, because Lambda allows 4 KB of environment variables. Split the pipelines over several stacks (each gets its own ledger, dispatcher and recorder).`,
+      );
+  }
+
   registerPipeline(pipeline: PipelineRegistration): void {
     if (this.pipelines.has(pipeline.name))
       throw new Error(
         `two pipelines are named '${pipeline.name}' in stack ${Stack.of(this).stackName}; pipeline names must be unique in a stack`,
       );
     this.pipelines.add(pipeline.name);
+    this.checkDispatcherEnvironment();
     const { stateMachine } = pipeline;
     this.dispatcher.function.addEnvironment(
       pipelineVariable(pipeline.name),

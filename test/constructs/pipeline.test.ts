@@ -887,6 +887,20 @@ describe('PipelineStack', () => {
     }
   });
 
+  it('refuses more pipelines than the dispatcher environment holds, saying to split the stack', () => {
+    const { app, outdir: other } = testApp({ bundle: false });
+    try {
+      const many = Array.from({ length: 17 }, (_, i) => testPipeline({ only: {} }, { name: `p${i}` }));
+      expect(() => new PipelineStack(app, 'TooMany', { pipelines: many })).toThrowErrorMatchingInlineSnapshot(
+        `[Error: stack TooMany has 17 pipelines; one dispatcher serves at most 16, because Lambda allows 4 KB of environment variables. Split the pipelines over several stacks (each gets its own ledger, dispatcher and recorder).]`,
+      );
+      const fits = Array.from({ length: 16 }, (_, i) => testPipeline({ only: {} }, { name: `p${i}` }));
+      expect(() => new PipelineStack(app, 'Fits', { pipelines: fits })).not.toThrow();
+    } finally {
+      removeOutdir(other);
+    }
+  });
+
   it('refuses two pipelines whose state machine outputs would share a key', () => {
     const { app, outdir: other } = testApp({ bundle: false });
     try {
