@@ -1,6 +1,5 @@
 import { ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import type { State, StateMachineDefinition } from '../compile/asl.ts';
-import type { HistoryEvent } from '../ledger/task-attempts.ts';
 import { executionContext, installStateTap } from './asl-runtime.ts';
 import { HistoryLog } from './history-log.ts';
 import { type IntegrationContext, integrationFor, LOCAL_INTEGRATIONS } from './integrations.ts';
@@ -59,7 +58,6 @@ export interface ExecutionRecord {
   cause: string | undefined;
   /** States entered, as Step Functions bills them. */
   transitions: number;
-  readonly history: HistoryEvent[];
   /** The same execution as GetExecutionHistory reports it. */
   readonly log: HistoryLog;
   readonly tasks: ReadonlySet<string>;
@@ -213,7 +211,8 @@ export class LocalEngine implements StepFunctionsApi {
     input: string,
     redrive?: { log: HistoryLog; startDate: Date; replay: Map<string, unknown>; redriveCount: number },
   ): ExecutionRecord {
-    const history: HistoryEvent[] = [];
+    /** States whose last attempt failed: a caught failure also exits its state, but did not succeed. */
+    const failedLast = new Set<string>();
     const log =
       redrive?.log ?? new HistoryLog(input, `${entry.machine.arn.replace(':stateMachine:', ':role/')}`);
     const attempts = new Map<string, number>();
@@ -232,7 +231,6 @@ export class LocalEngine implements StepFunctionsApi {
       error: undefined,
       cause: undefined,
       transitions: 0,
-      history,
       log,
       tasks,
       redriveCount: redrive?.redriveCount ?? 0,
@@ -252,17 +250,17 @@ export class LocalEngine implements StepFunctionsApi {
         entered(state, type, input) {
           record.transitions++;
           log.entered(state, type, input);
-          history.push({ type: 'entered', state, at: new Date().toISOString() });
+          failedLast.delete(state);
           if (tasks.has(state)) startTask(state);
         },
         retried(state) {
-          history.push({ type: 'retried', state, at: new Date().toISOString() });
+          failedLast.delete(state);
           if (tasks.has(state)) startTask(state);
         },
         failed(state, _type, error, cause) {
           const at = new Date().toISOString();
           log.taskFailed(state, undefined, resources.get(state) ?? '', error, cause);
-          history.push({ type: 'failed', state, at, error, cause });
+          failedLast.add(state);
           if (tasks.has(state))
             emit({
               type: 'task-failed',
@@ -277,9 +275,7 @@ export class LocalEngine implements StepFunctionsApi {
         exited(state, type, output) {
           const at = new Date().toISOString();
           log.exited(state, type, output);
-          const last = history.findLast((e) => e.state === state);
-          history.push({ type: 'exited', state, at });
-          if (tasks.has(state) && last?.type !== 'failed') {
+          if (tasks.has(state) && !failedLast.has(state)) {
             emit({ type: 'task-succeeded', name, task: state, attempt: attempts.get(state) ?? 1, at });
           }
         },
