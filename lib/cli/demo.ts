@@ -2,9 +2,9 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadSpec } from '../local/synth.ts';
-import { DEFAULT_STATE_DIR, runLocally, runsCommand } from './commands.ts';
+import { DEFAULT_STATE_DIR, runsCommand, withLocalRuntime } from './commands.ts';
 import type { CliOptions } from './main.ts';
-import { type Output, renderRunSummary } from './render.ts';
+import { type Output, ProgressRenderer, renderRunSummary } from './render.ts';
 
 const ORDERS = fileURLToPath(new URL('../../examples/orders/', import.meta.url));
 
@@ -39,16 +39,31 @@ export async function runDemo(options: CliOptions, output: Output): Promise<numb
     },
   ];
   let ok = true;
-  for (const [index, c] of cases.entries()) {
-    output.out.write(`\n== ${index + 1}. ${c.title}: s3://raw/${c.key}\n`);
-    const { report } = await runLocally(
+  const progress = new ProgressRenderer(output);
+  // One synth and one set of stand-ins for the three runs, as a long-lived `stepwise` session would.
+  try {
+    await withLocalRuntime(
       [spec],
-      { kind: 's3', bucket: 'raw', key: c.key, file: join(ORDERS, c.file) },
+      'stepwise demo',
       { 'state-dir': stateDir },
-      output,
+      (event) => progress.handle(event),
+      async (runtime) => {
+        for (const [index, c] of cases.entries()) {
+          output.out.write(`\n== ${index + 1}. ${c.title}: s3://raw/${c.key}\n`);
+          const { report } = await runtime.run(spec, {
+            kind: 's3',
+            bucket: 'raw',
+            key: c.key,
+            file: join(ORDERS, c.file),
+          });
+          output.out.write(`${renderRunSummary(report, tty)}\n`);
+          if (report.status !== c.expect) ok = false;
+        }
+      },
+      ['raw'],
     );
-    output.out.write(`${renderRunSummary(report, tty)}\n`);
-    if (report.status !== c.expect) ok = false;
+  } finally {
+    progress.close();
   }
   output.out.write(`\n== alerts (${join(stateDir, 'alerts.jsonl')})\n`);
   for (const line of readFileSync(join(stateDir, 'alerts.jsonl'), 'utf8').trim().split('\n')) {
