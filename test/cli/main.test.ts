@@ -63,7 +63,9 @@ describe('stepwise, given bad input', () => {
       `landing/incoming/a.csv=${data}`,
     );
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('give one of --input, --s3-object or --event, not --input and --s3-object: a run has one trigger');
+    expect(result.stderr).toContain(
+      'give one of --input, --s3-object or --event, not --input and --s3-object: a run has one trigger',
+    );
   });
 
   it('fails when the command is unknown, or its argument is missing', async () => {
