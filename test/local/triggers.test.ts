@@ -188,3 +188,38 @@ describe('redrive of a failed run', () => {
     expect(taskOf(redriven, 'second')).toMatchObject({ status: 'SUCCEEDED', attempts: 3 });
   });
 });
+
+describe('a custom EventBridge event', () => {
+  const state = tempStateDir('event');
+  const spec = fixture('triggers/invoice.ts');
+  const event = (detailType: string) =>
+    stepwise(
+      'run',
+      spec,
+      '--event',
+      JSON.stringify({ source: 'acme.billing', 'detail-type': detailType, detail: { invoice: 7 } }),
+      '--json',
+      '--state-dir',
+      state.dir,
+    );
+  afterAll(() => state.remove());
+
+  it('starts the pipeline whose onEvent pattern matches it, through the synthesized rule', async () => {
+    const result = await event('Invoice Paid');
+    expect(result.code).toBe(0);
+    const run = jsonOf<RunJson>(result);
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.trigger).toMatchObject({
+      type: 'event',
+      source: 'acme.billing',
+      detailType: 'Invoice Paid',
+      detail: { invoice: 7 },
+    });
+  }, 120_000);
+
+  it('starts nothing for an event the pattern does not match, and says so', async () => {
+    const result = await event('Invoice Voided');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("no trigger of pipeline 'invoice' matched the event");
+  }, 120_000);
+});
