@@ -386,10 +386,15 @@ export class LocalRuntime {
     );
     if (report) return report;
     const record = this.live.engine.allExecutions().find((r) => r.name === runId);
+    const letters = this.live.fabric.deadLetters;
+    const lettersNote =
+      letters.length > 0
+        ? `; ${letters.length} delivery(ies) failed every attempt, the first to ${letters[0]?.target}: ${letters[0]?.error} (see dead-letters.jsonl in the state dir)`
+        : '';
     throw new Error(
       record
-        ? `run ${runId} never reached the ledger: its execution ${record.status} with ${record.error ?? 'no error'}: ${record.cause ?? ''}`
-        : `run ${runId} (${result.status}) has no ledger row and no execution`,
+        ? `run ${runId} never reached the ledger: its execution ${record.status} with ${record.error ?? 'no error'}: ${record.cause ?? ''}${lettersNote}`
+        : `run ${runId} (${result.status}) has no ledger row and no execution${lettersNote}`,
     );
   }
 
@@ -414,7 +419,8 @@ export class LocalRuntime {
     const { deployment, lambdas } = this.live;
     const dispatcher = [...deployment.functions.values()].find((f) => f.logicalId.includes('Dispatcher'));
     if (!dispatcher) throw new Error('the synthesized app has no dispatcher function');
-    const outcome = await lambdas.invoke(dispatcher, envelope);
+    // Tracked, so no command's `idle()` ends while a dispatch that may start a queued run is in flight.
+    const outcome = await this.live.fabric.track(lambdas.invoke(dispatcher, envelope));
     if (!outcome.ok) throw new Error(`the dispatcher failed: ${outcome.errorType}: ${outcome.errorMessage}`);
     return outcome.result as DispatchResult;
   }
