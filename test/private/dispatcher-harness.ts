@@ -17,6 +17,7 @@ import {
   startServices,
 } from '../../lib/local/services.ts';
 import { ApiError, type StepFunctionsApi, startStepFunctionsServer } from '../../lib/local/sfn-server.ts';
+import { LEDGER_TABLE_PROPERTIES } from './ledger-table.ts';
 
 export const LEDGER = 'DispatcherLedger';
 
@@ -147,29 +148,7 @@ export async function startDispatcherHarness(
   await ensureTables(services.dynamodb, [
     {
       name: LEDGER,
-      properties: {
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-          { AttributeName: 'status', AttributeType: 'S' },
-          { AttributeName: 'startedAt', AttributeType: 'S' },
-        ],
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: 'byStatus',
-            KeySchema: [
-              { AttributeName: 'status', KeyType: 'HASH' },
-              { AttributeName: 'startedAt', KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'ALL' },
-          },
-        ],
-        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
-      },
+      properties: LEDGER_TABLE_PROPERTIES,
     },
   ]);
   const fake = new FakeStepFunctions();

@@ -10,6 +10,7 @@ import {
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import dynalite from 'dynalite';
 import { ensureTables } from '../../lib/local/services.ts';
+import { LEDGER_TABLE_PROPERTIES } from './ledger-table.ts';
 
 /**
  * Stand-ins for the recorder's integration tests. DynamoDB is real (dynalite, through the real SDK);
@@ -133,29 +134,7 @@ export async function startFakeLedger(): Promise<FakeLedger> {
       await ensureTables(client, [
         {
           name,
-          properties: {
-            KeySchema: [
-              { AttributeName: 'pk', KeyType: 'HASH' },
-              { AttributeName: 'sk', KeyType: 'RANGE' },
-            ],
-            AttributeDefinitions: [
-              { AttributeName: 'pk', AttributeType: 'S' },
-              { AttributeName: 'sk', AttributeType: 'S' },
-              { AttributeName: 'status', AttributeType: 'S' },
-              { AttributeName: 'startedAt', AttributeType: 'S' },
-            ],
-            GlobalSecondaryIndexes: [
-              {
-                IndexName: 'byStatus',
-                KeySchema: [
-                  { AttributeName: 'status', KeyType: 'HASH' },
-                  { AttributeName: 'startedAt', KeyType: 'RANGE' },
-                ],
-                Projection: { ProjectionType: 'ALL' },
-              },
-            ],
-            TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
-          },
+          properties: LEDGER_TABLE_PROPERTIES,
         },
       ]);
     },
