@@ -162,25 +162,28 @@ function readTarget(
 ): LocalRuleTarget {
   const id = String(target.Id ?? '');
   const where = `rule '${rule.logicalId}' target '${id}'`;
-  const retry = target.RetryPolicy as
-    | { MaximumRetryAttempts?: number; MaximumEventAgeInSeconds?: number }
-    | undefined;
+  const retryPolicy = retryPolicyOf(target);
   return {
     id,
     arn: String(resolve(target.Arn)),
     input: targetInput(target, rule, where, resolve),
-    ...(retry
-      ? {
-          retryPolicy: {
-            ...(retry.MaximumRetryAttempts === undefined
-              ? {}
-              : { maximumRetryAttempts: retry.MaximumRetryAttempts }),
-            ...(retry.MaximumEventAgeInSeconds === undefined
-              ? {}
-              : { maximumEventAgeSeconds: retry.MaximumEventAgeInSeconds }),
-          },
-        }
-      : {}),
+    ...(retryPolicy ? { retryPolicy } : {}),
+  };
+}
+
+/** A target's `RetryPolicy` (EventBridge rules and Scheduler schedules write it alike), in our names. */
+export function retryPolicyOf(
+  target: Record<string, unknown>,
+): { maximumRetryAttempts?: number; maximumEventAgeSeconds?: number } | undefined {
+  const retry = target.RetryPolicy as
+    | { MaximumRetryAttempts?: number; MaximumEventAgeInSeconds?: number }
+    | undefined;
+  if (!retry) return undefined;
+  return {
+    ...(retry.MaximumRetryAttempts === undefined ? {} : { maximumRetryAttempts: retry.MaximumRetryAttempts }),
+    ...(retry.MaximumEventAgeInSeconds === undefined
+      ? {}
+      : { maximumEventAgeSeconds: retry.MaximumEventAgeInSeconds }),
   };
 }
 

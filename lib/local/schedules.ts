@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { retryPolicyOf } from './event-rules.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION, type Template } from './template.ts';
 
 /** What EventBridge Scheduler fills in for one invocation, besides the scheduled time. */
@@ -44,9 +45,7 @@ export function readSchedules(template: Template, resolve: (value: unknown) => u
     const groupName = props.GroupName === undefined ? 'default' : String(resolve(props.GroupName));
     const arn = `arn:aws:scheduler:${LOCAL_REGION}:${LOCAL_ACCOUNT}:schedule/${groupName}/${name}`;
     const inputText = target.Input === undefined ? undefined : String(resolve(target.Input));
-    const retry = target.RetryPolicy as
-      | { MaximumRetryAttempts?: number; MaximumEventAgeInSeconds?: number }
-      | undefined;
+    const retryPolicy = retryPolicyOf(target);
     schedules.push({
       logicalId,
       name,
@@ -59,18 +58,7 @@ export function readSchedules(template: Template, resolve: (value: unknown) => u
       targetArn: String(resolve(target.Arn)),
       input: (scheduledTime, invocation = {}) =>
         inputText === undefined ? {} : scheduleInput(inputText, { scheduledTime, arn, ...invocation }),
-      ...(retry
-        ? {
-            retryPolicy: {
-              ...(retry.MaximumRetryAttempts === undefined
-                ? {}
-                : { maximumRetryAttempts: retry.MaximumRetryAttempts }),
-              ...(retry.MaximumEventAgeInSeconds === undefined
-                ? {}
-                : { maximumEventAgeSeconds: retry.MaximumEventAgeInSeconds }),
-            },
-          }
-        : {}),
+      ...(retryPolicy ? { retryPolicy } : {}),
     });
   }
   return schedules;
