@@ -2,7 +2,7 @@ import type { BackfillSlotResult, RuntimeEvent } from '../local/runtime.ts';
 import { remoteBackfill, resolveStack } from '../remote/index.ts';
 import { scheduleSlots } from '../spec/schedule-slots.ts';
 import type { PipelineDefinition, ScheduleTrigger } from '../spec/types.ts';
-import { loadSpecs, stackName, withLocalRuntime, write } from './commands.ts';
+import { awsOptions, loadSpecs, stackName, withLocalRuntime, write } from './commands.ts';
 import { CliUsageError } from './errors.ts';
 import type { CliOptions } from './main.ts';
 import type { Output } from './render.ts';
@@ -122,7 +122,7 @@ async function backfillOnAws(
   const stack = await resolveStack(stackName(options), {
     need: ['dispatcher'],
     overrides: { dispatcher: options.dispatcher },
-    ...(options.region ? { region: options.region } : {}),
+    ...awsOptions(options),
   });
   const summary = await remoteBackfill({
     dispatcher: stack.dispatcher,
@@ -131,7 +131,7 @@ async function backfillOnAws(
     expression: schedule.expression,
     concurrency,
     signal,
-    ...(options.region ? { region: options.region } : {}),
+    ...awsOptions(options),
     onProgress: (p) =>
       progress(
         `[${p.done}/${p.total}] ${p.slot}  ${p.status}${p.runId ? `  ${p.runId}` : ''}${p.reason ? `  ${p.reason}` : ''}`,

@@ -17,6 +17,14 @@ import { formatMs, type Output, ProgressRenderer, renderRunSummary } from './ren
 
 export const DEFAULT_STATE_DIR = '.stepwise';
 
+/** Where `--aws` commands reach AWS: `--region` and `--profile` when given, else the default chain. */
+export function awsOptions(options: CliOptions): { region?: string; profile?: string } {
+  return {
+    ...(options.region ? { region: options.region } : {}),
+    ...(options.profile ? { profile: options.profile } : {}),
+  };
+}
+
 /** The stack an `--aws` command reads: `--stack`, else `Stepwise`. */
 export function stackName(options: CliOptions): string {
   return options.stack ?? 'Stepwise';
@@ -126,14 +134,14 @@ export async function runsCommand(pipeline: string, options: CliOptions, output:
     const stack = await resolveStack(stackName(options), {
       need: ['table'],
       overrides: { table: options.table },
-      ...(options.region ? { region: options.region } : {}),
+      ...awsOptions(options),
     });
     where = `ledger table ${stack.table}`;
     runs = await remoteRuns({
       table: stack.table,
       pipeline,
       ...filter,
-      ...(options.region ? { region: options.region } : {}),
+      ...awsOptions(options),
     });
   } else {
     const stateDir = options['state-dir'] ?? DEFAULT_STATE_DIR;

@@ -27,7 +27,7 @@ Options:
   --state-dir   where local runs keep the ledger, S3 objects and alerts (default .stepwise/)
   --aws         use the deployed stack (credentials and region from the AWS default chain)
   --stack       the deployed stack's name (default Stepwise); --table / --dispatcher skip the lookup
-  --region      the AWS region of the stack
+  --region      the AWS region of the stack; --profile a named profile from ~/.aws/config
   --debug       show stack traces
 `;
 
@@ -45,6 +45,7 @@ const OPTIONS = {
   table: { type: 'string' },
   dispatcher: { type: 'string' },
   region: { type: 'string' },
+  profile: { type: 'string' },
   'state-dir': { type: 'string' },
   status: { type: 'string' },
   limit: { type: 'string' },
@@ -66,6 +67,7 @@ export type CliOptions = {
   table?: string;
   dispatcher?: string;
   region?: string;
+  profile?: string;
   'state-dir'?: string;
   status?: string;
   limit?: string;

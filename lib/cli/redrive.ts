@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { findRun } from '../ledger/ledger.ts';
 import { remoteRedrive, resolveStack } from '../remote/index.ts';
 import type { PipelineDefinition } from '../spec/types.ts';
-import { exitCode, loadSpecs, stackName, withLocalRuntime, write } from './commands.ts';
+import { awsOptions, exitCode, loadSpecs, stackName, withLocalRuntime, write } from './commands.ts';
 import { CliUsageError } from './errors.ts';
 import type { CliOptions } from './main.ts';
 import { type Output, ProgressRenderer, renderRunSummary } from './render.ts';
@@ -46,7 +46,7 @@ async function redriveOnAws(
   options: CliOptions,
   output: Output,
 ): Promise<number> {
-  const region = options.region ? { region: options.region } : {};
+  const region = awsOptions(options);
   const stack = await resolveStack(stackName(options), {
     need: ['table'],
     overrides: { table: options.table },
