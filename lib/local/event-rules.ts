@@ -1,4 +1,4 @@
-import { compilePattern, type EventPattern } from './event-pattern.ts';
+import { compilePattern, type EventPattern } from '../spec/event-pattern-match.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION, type Template } from './template.ts';
 
 /** An event as EventBridge delivers it to a rule's targets. */

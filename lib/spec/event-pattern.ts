@@ -1,3 +1,5 @@
+import { compilePattern, EventPatternError } from './event-pattern-match.ts';
+
 /** The source and detail type of the event the recorder sends when a stepwise run ends. */
 export const RUN_FINISHED = { source: 'stepwise', detailType: 'Run Finished' } as const;
 
@@ -48,7 +50,26 @@ export function checkEventPattern(pattern: Readonly<Record<string, unknown>>): E
       message: `the pattern is ${text.length} characters, more than the ${EVENT_PATTERN_MAX_CHARS} EventBridge takes by default; match fewer values, or raise the "Event pattern size" quota`,
     });
   }
+  if (problems.length === 0 && !text.includes('${Token[')) problems.push(...checkOperators(pattern));
   return problems;
+}
+
+/**
+ * The content filters, read by the same matcher the local engine routes events with: an operator
+ * EventBridge does not know, or one given the wrong kind of value, fails here rather than at deploy.
+ */
+function checkOperators(pattern: Readonly<Record<string, unknown>>): EventPatternProblem[] {
+  try {
+    compilePattern(renderedPattern(pattern));
+    return [];
+  } catch (error) {
+    if (!(error instanceof EventPatternError)) throw error;
+    const path = error.path
+      .split(/\.|\[(\d+)\]/)
+      .filter((part) => part !== undefined && part !== '')
+      .map((part) => (/^\d+$/.test(part) ? Number(part) : part === 'detail-type' ? 'detailType' : part));
+    return [{ path, message: error.problem }];
+  }
 }
 
 /** Each field of `detail` is a list of values or filters, or an object of further fields. */

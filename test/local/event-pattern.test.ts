@@ -1,7 +1,7 @@
 // EventBridge event-pattern semantics, as documented for event buses and implemented by aws/event-ruler:
 // every operator, arrays on both sides, exists on leaves only, $or, and refusals that name the rule.
 import { describe, expect, it } from 'vitest';
-import { compilePattern, EventPatternError, matchesPattern } from '../../lib/local/event-pattern.ts';
+import { compilePattern, EventPatternError, matchesPattern } from '../../lib/spec/event-pattern-match.ts';
 
 /** An S3 "Object Created" event as EventBridge delivers it. */
 function s3Event(key: string, bucket = 'raw') {

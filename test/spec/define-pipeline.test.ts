@@ -398,6 +398,17 @@ describe('definePipeline', () => {
       expect(definePipeline(spec({ triggers: [named] }), here).triggers).toHaveLength(1);
     });
 
+    it('fails when an onEvent pattern uses a content filter EventBridge does not know, naming where', () => {
+      const triggers = [
+        onEvent({ source: ['acme.billing'], detail: { invoice: { id: [{ contains: 'INV-' }] } } } as never),
+      ];
+      expect(specIssues(() => definePipeline(spec({ triggers }), here))).toMatchInlineSnapshot(`
+        [
+          "triggers[0].pattern.detail.invoice.id[0]: unknown operator 'contains'; EventBridge event patterns support prefix, suffix, equals-ignore-case, wildcard, anything-but, numeric, exists, cidr and $or",
+        ]
+      `);
+    });
+
     it('fails when an onEvent pattern is empty, has an empty list, or a detail field that is not a list', () => {
       const triggers = [
         onEvent({}),

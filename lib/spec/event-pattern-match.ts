@@ -24,12 +24,15 @@ export class EventPatternError extends Error {
   readonly rule: string | undefined;
   /** Where in the pattern, as `detail.object.key[0]`. */
   readonly path: string;
+  /** What is wrong there, and the fix, without the rule and the path. */
+  readonly problem: string;
 
   constructor(problem: string, options: { rule?: string | undefined; path: string }) {
     const rule = options.rule ? `rule '${options.rule}'` : 'event pattern';
     super(`${rule}: ${options.path ? `${options.path}: ` : ''}${problem}`);
     this.rule = options.rule;
     this.path = options.path;
+    this.problem = problem;
   }
 }
 
