@@ -253,13 +253,7 @@ export class LocalRuntime {
     }
     await fabric.idle();
     const report = await this.reportFor(pipeline, result);
-    const others: RunReport[] = [];
-    for (const record of engine.allExecutions()) {
-      if (before.has(record.arn) || record.name === report.runId) continue;
-      const other = await this.reportOfExecution(record);
-      if (other) others.push(other);
-    }
-    return { report, others, deadLetters: [...fabric.deadLetters] };
+    return this.resultSince(before, report);
   }
 
   /**
@@ -282,13 +276,7 @@ export class LocalRuntime {
       pipeline.tasks.map((t) => t.id),
     );
     if (!report) throw new Error(`run ${runId} has no ledger row`);
-    const others: RunReport[] = [];
-    for (const record of engine.allExecutions()) {
-      if (before.has(record.arn) || record.name === runId) continue;
-      const other = await this.reportOfExecution(record);
-      if (other) others.push(other);
-    }
-    return { report, others, deadLetters: [...fabric.deadLetters] };
+    return this.resultSince(before, report);
   }
 
   /**
@@ -334,6 +322,18 @@ export class LocalRuntime {
       }
     }
     return results;
+  }
+
+  /** The run asked for, every other run started since `before` (downstream, queued), and dead letters. */
+  private async resultSince(before: ReadonlySet<string>, report: RunReport): Promise<LocalRunResult> {
+    const { engine, fabric } = this.live;
+    const others: RunReport[] = [];
+    for (const record of engine.allExecutions()) {
+      if (before.has(record.arn) || record.name === report.runId) continue;
+      const other = await this.reportOfExecution(record);
+      if (other) others.push(other);
+    }
+    return { report, others, deadLetters: [...fabric.deadLetters] };
   }
 
   /** When each execution of this command started and stopped, for checks on concurrency. */
