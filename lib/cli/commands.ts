@@ -86,7 +86,18 @@ export async function runCommand(
   const specs = await loadSpecs(specPaths);
   const spec = specs[0] as PipelineDefinition;
   if (trigger.kind === 's3') checkS3Trigger(spec, trigger);
-  const { report, others, deadLetters } = await runLocally(specs, trigger, options, output);
+  return printRunResult(await runLocally(specs, trigger, options, output), options, output);
+}
+
+/**
+ * Prints what a run (or a redrive) did: the documented object with --json, else its summary and any
+ * other runs it set off; dead letters as warnings. Returns the exit code.
+ */
+export function printRunResult(
+  { report, others, deadLetters }: LocalRunResult,
+  options: CliOptions,
+  output: Output,
+): number {
   if (options.json) {
     // `run --json` prints the documented object; the run's start is in `runs --json`, which sorts by it.
     const { startedAt: _, ...printed } = report;

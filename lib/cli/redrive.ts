@@ -1,11 +1,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { findRun } from '../ledger/ledger.ts';
+import type { LocalRunResult } from '../local/runtime.ts';
 import { remoteRedrive, resolveStack } from '../remote/index.ts';
 import type { PipelineDefinition } from '../spec/types.ts';
-import { awsOptions, exitCode, loadSpecs, stackName, withLocalRuntime, write } from './commands.ts';
+import { awsOptions, loadSpecs, printRunResult, stackName, withLocalRuntime, write } from './commands.ts';
 import { CliUsageError } from './errors.ts';
 import type { CliOptions } from './main.ts';
-import { type Output, ProgressRenderer, renderRunSummary } from './render.ts';
+import { type Output, ProgressRenderer } from './render.ts';
 
 /**
  * `stepwise redrive <spec> <run-id>`: runs a FAILED or TIMED_OUT run again from where it failed. On AWS
@@ -21,23 +22,19 @@ export async function redriveCommand(
   const spec = specs[0] as PipelineDefinition;
   if (options.aws) return redriveOnAws(spec, runId, options, output);
   const progress = options.json ? undefined : new ProgressRenderer(output);
+  let result: LocalRunResult;
   try {
-    const { report } = await withLocalRuntime(
+    result = await withLocalRuntime(
       specs,
       `stepwise redrive ${spec.name}`,
       options,
       (event) => progress?.handle(event),
       (runtime) => runtime.redrive(spec, runId),
     );
-    progress?.close();
-    if (options.json) {
-      const { startedAt: _, ...printed } = report;
-      write(output, printed);
-    } else output.out.write(`${renderRunSummary(report, Boolean(output.out.isTTY))}\n`);
-    return exitCode(report);
   } finally {
     progress?.close();
   }
+  return printRunResult(result, options, output);
 }
 
 async function redriveOnAws(
