@@ -56,11 +56,8 @@ export interface ExecutionRecord {
   output: unknown;
   error: string | undefined;
   cause: string | undefined;
-  /** States entered, as Step Functions bills them. */
-  transitions: number;
   /** The same execution as GetExecutionHistory reports it. */
   readonly log: HistoryLog;
-  readonly tasks: ReadonlySet<string>;
   /** How many times this execution was redriven. */
   readonly redriveCount: number;
   readonly done: Promise<ExecutionRecord>;
@@ -230,9 +227,7 @@ export class LocalEngine implements StepFunctionsApi {
       output: undefined,
       error: undefined,
       cause: undefined,
-      transitions: 0,
       log,
-      tasks,
       redriveCount: redrive?.redriveCount ?? 0,
       done: new Promise((resolve) => {
         resolveDone = resolve;
@@ -248,7 +243,6 @@ export class LocalEngine implements StepFunctionsApi {
       { arn, name, startTime: record.startDate.toISOString() },
       {
         entered(state, type, input) {
-          record.transitions++;
           log.entered(state, type, input);
           failedLast.delete(state);
           if (tasks.has(state)) startTask(state);
