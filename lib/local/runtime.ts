@@ -19,6 +19,7 @@ import {
   readAttempts,
   runReport,
 } from '../ledger/ledger.ts';
+import { scheduledTimeText } from '../spec/schedule-slots.ts';
 import { s3TriggerMismatch } from '../spec/triggers/s3-object-created.ts';
 import type { PipelineDefinition } from '../spec/types.ts';
 import { type EngineEvent, type ExecutionRecord, LocalEngine } from './engine.ts';
@@ -308,7 +309,7 @@ export class LocalRuntime {
       const dispatched = await Promise.all(
         wave.map(async (slot) => {
           try {
-            return { slot, result: await this.dispatch(schedule.input(schedulerTime(slot))) };
+            return { slot, result: await this.dispatch(schedule.input(scheduledTimeText(new Date(slot)))) };
           } catch (error) {
             return { slot, error: (error as Error).message };
           }
@@ -472,7 +473,7 @@ function statusChangeEvent(record: ExecutionRecord): EventBridgeEvent {
     'detail-type': 'Step Functions Execution Status Change',
     source: 'aws.states',
     account: LOCAL_ACCOUNT,
-    time: (record.stopDate ?? record.startDate).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    time: scheduledTimeText(record.stopDate ?? record.startDate),
     region: LOCAL_REGION,
     resources: [record.arn],
     detail: {
@@ -496,15 +497,10 @@ function eventOf(event: Record<string, unknown>): EventBridgeEvent {
     version: '0',
     id: randomUUID(),
     account: LOCAL_ACCOUNT,
-    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    time: scheduledTimeText(new Date()),
     region: LOCAL_REGION,
     resources: [],
     detail: {},
     ...event,
   } as unknown as EventBridgeEvent;
-}
-
-/** Scheduler writes the slot without milliseconds: `2026-11-01T02:00:00Z`. */
-function schedulerTime(slot: string): string {
-  return new Date(slot).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
