@@ -1,4 +1,4 @@
-import { definePipeline, lambda, s3ObjectCreated, schedule } from 'stepwise';
+import { definePipeline, lambda, s3ObjectCreated, schedule } from 'stepwise-cdk';
 
 export default definePipeline({
   name: 'orders',

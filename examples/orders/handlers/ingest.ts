@@ -1,5 +1,5 @@
 import { GetObjectCommand, paginateListObjectsV2, S3Client } from '@aws-sdk/client-s3';
-import { DataError, defineTask } from 'stepwise/task';
+import { DataError, defineTask } from 'stepwise-cdk/task';
 import { countOrderRows, type OrdersSource } from './orders-csv.ts';
 
 const s3 = new S3Client({});

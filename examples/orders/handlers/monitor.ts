@@ -1,5 +1,5 @@
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { defineTask } from 'stepwise/task';
+import { defineTask } from 'stepwise-cdk/task';
 import type { PublishOutput } from './publish.ts';
 
 const s3 = new S3Client({});

@@ -1,5 +1,5 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { defineTask } from 'stepwise/task';
+import { defineTask } from 'stepwise-cdk/task';
 import type { TransformOutput } from './transform.ts';
 
 const s3 = new S3Client({});

@@ -1,5 +1,5 @@
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DataError, defineTask } from 'stepwise/task';
+import { DataError, defineTask } from 'stepwise-cdk/task';
 import {
   currencyTotals,
   dailyTotals,

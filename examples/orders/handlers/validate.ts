@@ -1,5 +1,5 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { defineTask } from 'stepwise/task';
+import { defineTask } from 'stepwise-cdk/task';
 import { type OrdersSource, parseOrdersCsv, sourceObjects } from './orders-csv.ts';
 
 const s3 = new S3Client({});
