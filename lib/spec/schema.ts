@@ -30,11 +30,18 @@ const retryFields = {
 const retry = z.strictObject(retryFields);
 const taskRetry = z.strictObject({ ...retryFields, from: z.string().optional() });
 
+/** A data bucket's name as the spec uses it; locally it is the bucket's name too. */
+const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+  error: 'is not a valid S3 bucket name (3-63 lowercase letters, digits, dots and hyphens)',
+});
+
 const lambdaRun = z.strictObject({
   kind: z.literal('lambda'),
   entry: z.string().min(1),
   env: z.record(z.string(), z.string()).optional(),
   memoryMb: z.int().min(128).max(10240).optional(),
+  reads: z.array(bucketName).optional(),
+  writes: z.array(bucketName).optional(),
 });
 
 const task = z.strictObject({

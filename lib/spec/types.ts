@@ -12,6 +12,10 @@ export interface LambdaRun {
   readonly env?: Readonly<Record<string, string>>;
   /** @default 512 */
   readonly memoryMb?: number;
+  /** Data buckets the task reads, by the name `Pipeline`'s `buckets` maps to a real bucket. */
+  readonly reads?: readonly string[];
+  /** Data buckets the task writes, by the name `Pipeline`'s `buckets` maps to a real bucket. */
+  readonly writes?: readonly string[];
 }
 
 /** What starts a run. Each trigger kind lives in `lib/spec/triggers/`. */
