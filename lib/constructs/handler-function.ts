@@ -1,10 +1,13 @@
-import { Duration } from 'aws-cdk-lib';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { BUNDLE_FILE, bundleHandler } from './bundle.ts';
 
 export interface HandlerFunctionProps {
   /** The handler file esbuild bundles. */
@@ -25,11 +28,12 @@ export interface HandlerFunctionProps {
 }
 
 /**
- * A Lambda function bundled by esbuild as minified ESM for ARM64 on Node.js 24, with its own log group
- * and a role that may write to that log group and nothing else until granted more.
+ * A Lambda function bundled by esbuild (in this process, cached by content) as minified ESM for ARM64
+ * on Node.js 24, with its own log group and a role that may write to that log group and nothing else
+ * until granted more. A stack that skips bundling (`aws:cdk:bundling-stacks`) gets a placeholder asset.
  */
 export class HandlerFunction extends Construct {
-  readonly function: nodejs.NodejsFunction;
+  readonly function: lambda.Function;
   readonly role: iam.Role;
 
   constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
@@ -42,9 +46,11 @@ export class HandlerFunction extends Construct {
         resources: [logGroup.logGroupArn],
       }),
     );
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: props.entry,
-      handler: 'handler',
+    this.function = new lambda.Function(this, 'Function', {
+      code: lambda.Code.fromAsset(
+        Stack.of(this).bundlingRequired ? bundleHandler(props.entry) : unbundledPlaceholder(),
+      ),
+      handler: 'index.handler', // index.mjs, BUNDLE_FILE
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memoryMb ?? 512,
@@ -54,17 +60,6 @@ export class HandlerFunction extends Construct {
       ...(props.description ? { description: props.description } : {}),
       ...(props.deadLetterQueue ? { deadLetterQueue: props.deadLetterQueue } : {}),
       environment: { ...props.environment },
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        minify: true,
-        sourceMap: false,
-        target: 'node24',
-        // Bundle the AWS SDK rather than take the runtime's: the version is pinned and tested.
-        externalModules: [],
-        mainFields: ['module', 'main'],
-        banner:
-          "import { createRequire as __stepwiseRequire } from 'node:module'; const require = __stepwiseRequire(import.meta.url);",
-      },
     });
   }
 
@@ -78,4 +73,14 @@ export class HandlerFunction extends Construct {
       new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.function.functionArn] }),
     );
   }
+}
+
+/** An asset for stacks synthesized without bundling, where only the template is read. */
+function unbundledPlaceholder(): string {
+  const dir = join(tmpdir(), 'stepwise-cdk-unbundled');
+  if (!existsSync(join(dir, BUNDLE_FILE))) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, BUNDLE_FILE), "throw new Error('synthesized without bundling');\n");
+  }
+  return dir;
 }

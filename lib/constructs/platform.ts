@@ -1,4 +1,5 @@
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { ArnFormat, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -7,6 +8,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { pipelineConfigJson, pipelineVariable } from '../../lambdas/dispatcher/config.ts';
 import { RUN_FINISHED } from '../spec/event-pattern.ts';
+import { stackFiles } from '../stack-files.ts';
 import { AlertTopic } from './alert-topic.ts';
 import { DeadLetterQueue } from './dead-letter-queue.ts';
 import { HandlerFunction } from './handler-function.ts';
@@ -277,6 +279,15 @@ export function executionsArn(stateMachine: sfn.StateMachine): string {
   });
 }
 
+/**
+ * The platform function's entry, beside this module: `lambdas/<name>/index.ts` in the repository, and
+ * `dist/lambdas/<name>/index.js` in the published package, which bundles it like any handler.
+ */
 function lambdaEntry(name: 'dispatcher' | 'recorder' | 'reconciler'): string {
-  return fileURLToPath(new URL(`../../lambdas/${name}/index.ts`, import.meta.url));
+  const here = stackFiles()[0] as string;
+  const base = resolve(dirname(here), '..', '..', 'lambdas', name, 'index');
+  const entry = [`${base}.ts`, `${base}.js`].find((file) => existsSync(file));
+  if (entry === undefined)
+    throw new Error(`stepwise-cdk is incomplete: no ${base}.js; reinstall the package`);
+  return entry;
 }

@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { type BuildOptions, buildSync, version as esbuildVersion, type Metafile } from 'esbuild';
+
+/** The file a bundle's handler lives in; the function's handler is `index.handler`. */
+export const BUNDLE_FILE = 'index.mjs';
+
+/**
+ * How every handler is bundled: minified ESM for Node.js 24, the AWS SDK included (its version is
+ * pinned and tested, not the runtime's), and a `require` for CommonJS dependencies bundled into ESM.
+ */
+const BUNDLE_OPTIONS = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node24',
+  minify: true,
+  sourcemap: false,
+  mainFields: ['module', 'main'],
+  banner: {
+    js: "import { createRequire as __stepwiseRequire } from 'node:module'; const require = __stepwiseRequire(import.meta.url);",
+  },
+} as const satisfies BuildOptions;
+
+/** Raised when esbuild cannot bundle a handler; the message carries esbuild's own diagnostics. */
+export class BundleError extends Error {
+  override readonly name = 'BundleError';
+}
+
+interface CacheManifest {
+  readonly inputs: Readonly<Record<string, string>>;
+}
+
+/**
+ * Bundles a handler with esbuild's API in this process and returns the directory holding
+ * `index.mjs`, ready for `Code.fromAsset`. Bundles are cached by the content of every file that went
+ * into them: a second synth with nothing changed reuses the bundle, and an edit to the handler or to
+ * anything it imports (a dependency upgrade included) bundles again.
+ */
+export function bundleHandler(entry: string, cacheRoot: string = defaultCacheRoot(entry)): string {
+  const key = sha256(
+    JSON.stringify({ entry: resolve(entry), options: BUNDLE_OPTIONS, esbuild: esbuildVersion }),
+  );
+  const slot = join(cacheRoot, key);
+  const outDir = join(slot, 'bundle');
+  if (isFresh(slot, outDir)) return outDir;
+
+  const staging = `${slot}.${process.pid}.${Date.now()}`;
+  mkdirSync(join(staging, 'bundle'), { recursive: true });
+  let metafile: Metafile;
+  try {
+    const result = buildSync({
+      ...BUNDLE_OPTIONS,
+      entryPoints: [resolve(entry)],
+      outfile: join(staging, 'bundle', BUNDLE_FILE),
+      metafile: true,
+      logLevel: 'silent',
+      absWorkingDir: dirname(resolve(entry)),
+    });
+    metafile = result.metafile;
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    const errors = (error as { errors?: { text: string; location?: { file: string; line: number } }[] })
+      .errors;
+    const detail = errors?.length
+      ? errors
+          .map((e) => (e.location ? `${e.location.file}:${e.location.line}: ${e.text}` : e.text))
+          .join('; ')
+      : (error as Error).message;
+    throw new BundleError(`could not bundle ${entry}: ${detail}`, { cause: error });
+  }
+  const inputs: Record<string, string> = {};
+  for (const input of Object.keys(metafile.inputs)) {
+    const file = resolve(dirname(resolve(entry)), input);
+    if (existsSync(file)) inputs[file] = sha256(readFileSync(file));
+  }
+  writeFileSync(join(staging, 'manifest.json'), JSON.stringify({ inputs } satisfies CacheManifest));
+  rmSync(slot, { recursive: true, force: true });
+  try {
+    renameSync(staging, slot);
+  } catch {
+    // Another process bundled the same handler at the same moment: its copy is as good as ours.
+    rmSync(staging, { recursive: true, force: true });
+  }
+  return outDir;
+}
+
+function isFresh(slot: string, outDir: string): boolean {
+  if (!existsSync(join(outDir, BUNDLE_FILE))) return false;
+  let manifest: CacheManifest;
+  try {
+    manifest = JSON.parse(readFileSync(join(slot, 'manifest.json'), 'utf8')) as CacheManifest;
+  } catch {
+    return false;
+  }
+  return Object.entries(manifest.inputs).every(([file, hash]) => {
+    try {
+      return sha256(readFileSync(file)) === hash;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * `STEPWISE_CACHE_DIR` if set, else `node_modules/.cache/stepwise-cdk/bundles` of the project the
+ * handler is in (where build tools keep their caches), else the system's temporary directory.
+ */
+function defaultCacheRoot(entry: string): string {
+  const fromEnv = process.env.STEPWISE_CACHE_DIR;
+  if (fromEnv) return join(resolve(fromEnv), 'bundles');
+  for (let dir = dirname(resolve(entry)); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'node_modules')))
+      return join(dir, 'node_modules', '.cache', 'stepwise-cdk', 'bundles');
+    if (dirname(dir) === dir) return join(tmpdir(), 'stepwise-cdk', 'bundles');
+  }
+}
+
+function sha256(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
