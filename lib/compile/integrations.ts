@@ -18,6 +18,8 @@ export type IntegrationName = keyof typeof INTEGRATIONS;
 export const SUBSTITUTIONS = {
   partition: 'Partition',
   ledgerTable: 'LedgerTableName',
+  /** The real name of `quarantine.bucket`, when the spec names one (the spec holds only its short name). */
+  quarantineBucket: 'QuarantineBucket',
 } as const;
 
 /** The DefinitionSubstitutions key for the function that serves a handler. */

@@ -37,8 +37,6 @@ export const STATE = {
   recordStart: 'Record run start',
   runTasks: 'Run tasks',
   recordSuccess: 'Record run success',
-  recordFailure: 'Record run failure',
-  failed: 'Run failed',
   rejectedByGate: 'Rejected by a gate?',
   gateReason: 'Gate reason',
   parseDataError: 'Parse data error',
@@ -47,6 +45,8 @@ export const STATE = {
   noS3Input: 'No S3 input',
   quarantineLocation: 'Quarantine location',
   copyToQuarantine: 'Copy to quarantine',
+  versionedOriginal: 'Versioned original?',
+  deleteOriginalVersion: 'Delete original version',
   deleteOriginal: 'Delete original',
   recordQuarantine: 'Record quarantine',
 } as const;
@@ -127,21 +127,22 @@ class StateRenderer {
       [STATE.recordStart]: this.ledgerPut(taskIds(root), STATE.runTasks),
       [STATE.runTasks]: {
         Type: 'Parallel',
-        Comment: 'The task graph, in one branch so that every failure is caught in one place.',
+        Comment:
+          'The task graph, in one branch so that bad data is caught in one place. Any other failure fails the execution at the task, so RedriveExecution runs that task again; the recorder closes the run.',
         Branches: [{ StartAt: graph.startAt, States: graph.states }],
         ...mergeResults(1),
         Catch: [
           { ErrorEquals: QUARANTINE_ERRORS, ResultPath: '$.error', Next: STATE.rejectedByGate },
-          { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.recordFailure },
         ] satisfies Catcher[],
         Next: STATE.recordSuccess,
       },
+      // A redriven run that succeeds was closed FAILED by the recorder before: it no longer failed.
       [STATE.recordSuccess]: this.ledgerUpdate(
-        'SET #status = :status, endedAt = :endedAt',
+        'SET #status = :status, endedAt = :endedAt REMOVE failedTask, #error, errorCause',
         { ':status': { S: 'SUCCEEDED' } },
         null,
+        { '#error': 'error' },
       ),
-      ...this.failurePath(),
       ...this.quarantinePath(),
     };
     return {
@@ -226,13 +227,14 @@ class StateRenderer {
     const ownRetry = task.retryFrom === undefined ? [policyRetry(task.retry)] : [];
     const states: Record<string, State> = {};
     const afterTask = task.gate ? this.claim(`${task.id} passed?`) : next;
-    // A failed task records itself on the run row, then raises its error unchanged, so the run fails
-    // or is quarantined with the task's own error, and the ledger names the task for the recorder.
-    const caught = task.critical ? this.claim(`${task.id} failed`) : '';
-    const failed = task.critical ? this.claim(`${task.id} raise`) : '';
+    // Bad data (a DataError, or the gate's verdict) records the task on the run row, then raises the
+    // error unchanged for `Run tasks` to quarantine. Nothing else is caught: any other failure fails the
+    // execution here, at the task, which is the step RedriveExecution runs again.
+    const badData = task.critical ? this.claim(`${task.id} bad data`) : '';
+    const raise = task.critical ? this.claim(`${task.id} raise`) : '';
 
     const catchers: Catcher[] = task.critical
-      ? [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: caught }]
+      ? [{ ErrorEquals: QUARANTINE_ERRORS, ResultPath: '$.failure', Next: badData }]
       : [{ ErrorEquals: ['States.ALL'], ResultPath: resultPath, Next: this.claim(`${task.id} warning`) }];
 
     states[task.id] = {
@@ -254,17 +256,17 @@ class StateRenderer {
     };
 
     if (task.critical) {
-      states[caught] = this.ledgerUpdate(
+      states[badData] = this.ledgerUpdate(
         'SET failedTask = :task, #error = :error, errorCause = :cause',
         {
           ':task': { S: task.id },
           ':error': { 'S.$': '$.failure.Error' },
           ':cause': { 'S.$': '$.failure.Cause' },
         },
-        failed,
+        raise,
         { '#error': 'error' },
       );
-      states[failed] = { Type: 'Fail', ErrorPath: '$.failure.Error', CausePath: '$.failure.Cause' };
+      states[raise] = { Type: 'Fail', ErrorPath: '$.failure.Error', CausePath: '$.failure.Cause' };
     } else {
       // The recorder alerts on the warning when the run ends; it reads the error from the history.
       states[`${task.id} warning`] = this.ledgerUpdate(
@@ -289,23 +291,12 @@ class StateRenderer {
       };
       states[unexplained] = gateRejection(
         { Cause: `gate '${task.id}' returned pass: false without a reason` },
-        caught,
+        badData,
       );
       if (next === null) states[passed] = { Type: 'Succeed' };
-      states[rejected] = gateRejection({ 'Cause.$': `${resultPath}.reason` }, caught);
+      states[rejected] = gateRejection({ 'Cause.$': `${resultPath}.reason` }, badData);
     }
     return { startAt: task.id, states };
-  }
-
-  private failurePath(): Record<string, State> {
-    return {
-      [STATE.recordFailure]: this.ledgerUpdate(
-        'SET #status = :status, endedAt = :endedAt',
-        { ':status': { S: 'FAILED' } },
-        STATE.failed,
-      ),
-      [STATE.failed]: { Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' },
-    };
   }
 
   private quarantinePath(): Record<string, State> {
@@ -351,7 +342,10 @@ class StateRenderer {
         Type: 'Pass',
         Parameters: {
           'reason.$': '$.quarantine.reason',
-          ...(bucket === undefined ? { 'bucket.$': '$.run.trigger.bucket' } : { bucket }),
+          // A named quarantine bucket is the spec's short name: the construct substitutes the real one.
+          ...(bucket === undefined
+            ? { 'bucket.$': '$.run.trigger.bucket' }
+            : { bucket: sub(SUBSTITUTIONS.quarantineBucket) }),
           'key.$': `States.Format('${escapeFormat(prefix)}{}', $.run.trigger.key)`,
         },
         ResultPath: '$.quarantine',
@@ -367,7 +361,28 @@ class StateRenderer {
         },
         ResultPath: null,
         Retry: [integrationRetry()],
-        Next: STATE.deleteOriginal,
+        Next: STATE.versionedOriginal,
+      },
+      [STATE.versionedOriginal]: {
+        Type: 'Choice',
+        Comment:
+          'The copy took the version that triggered the run; delete that version, not a newer upload of the key.',
+        Choices: [
+          { Variable: '$.run.trigger.versionId', IsPresent: true, Next: STATE.deleteOriginalVersion },
+        ],
+        Default: STATE.deleteOriginal,
+      },
+      [STATE.deleteOriginalVersion]: {
+        Type: 'Task',
+        Resource: INTEGRATIONS.s3DeleteObject,
+        Parameters: {
+          'Bucket.$': '$.run.trigger.bucket',
+          'Key.$': '$.run.trigger.key',
+          'VersionId.$': '$.run.trigger.versionId',
+        },
+        ResultPath: null,
+        Retry: [integrationRetry()],
+        Next: STATE.recordQuarantine,
       },
       [STATE.deleteOriginal]: {
         Type: 'Task',

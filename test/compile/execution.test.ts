@@ -30,7 +30,7 @@ const passing = {
   monitor: () => ({ ok: true }),
 };
 
-/** What a failed critical task writes on the run row before it re-raises its error. */
+/** What a critical task that met bad data writes on the run row before it re-raises for quarantine. */
 const RECORD_FAILED_TASK = 'SET failedTask = :task, #error = :error, errorCause = :cause';
 
 /** Each ledger write: the status it sets, else its update expression. */
@@ -110,7 +110,7 @@ describe('compiled definitions, run locally', () => {
     expect(run.status).toBe('SUCCEEDED');
     expect(run.attempts).toEqual(['ingest', 'validate']);
     expect(ledgerStatus(run.calls)).toEqual(['RUNNING', RECORD_FAILED_TASK, 'QUARANTINED']);
-    expect(callTo(run.calls, 'validate failed').parameters.ExpressionAttributeValues).toEqual({
+    expect(callTo(run.calls, 'validate bad data').parameters.ExpressionAttributeValues).toEqual({
       ':task': { S: 'validate' },
       ':error': { S: 'GateRejected' },
       ':cause': { S: 'bad header' },
@@ -149,7 +149,7 @@ describe('compiled definitions, run locally', () => {
     );
     expect(run.calls.map((c) => c.state)).toEqual([
       'Record run start',
-      'validate failed',
+      'validate bad data',
       'Copy to quarantine',
       'Delete original',
       'Record quarantine',
@@ -160,9 +160,55 @@ describe('compiled definitions, run locally', () => {
       CopySource: 'raw/orders/a.csv?versionId=v1',
     });
     expect(callTo(run.calls, 'Delete original').parameters).toEqual({ Bucket: 'raw', Key: 'orders/a.csv' });
+    expect(run.states).toContain('Versioned original?');
     expect(callTo(run.calls, 'Record quarantine').parameters.ExpressionAttributeValues).toMatchObject({
       ':bucket': { S: 'raw' },
       ':key': { S: 'quarantine/orders/a.csv' },
+    });
+  });
+
+  it('deletes the very version it copied when the trigger names one', async () => {
+    const run = await runDefinition(
+      orders,
+      { ...passing, validate: () => ({ pass: false, reason: 'bad header' }) },
+      {
+        trigger: {
+          type: 's3',
+          bucket: 'raw',
+          key: 'orders/a.csv',
+          versionId: 'v1',
+          copySource: 'raw/orders/a.csv?versionId=v1',
+        },
+      },
+    );
+    expect(run.calls.map((c) => c.state)).toContain('Delete original version');
+    expect(run.calls.map((c) => c.state)).not.toContain('Delete original');
+    expect(callTo(run.calls, 'Delete original version').parameters).toEqual({
+      Bucket: 'raw',
+      Key: 'orders/a.csv',
+      VersionId: 'v1',
+    });
+  });
+
+  it('copies into the bucket the construct substitutes for quarantine.bucket, not the short name', async () => {
+    const elsewhere = compilePipeline(
+      testPipeline({ only: {} }, { quarantine: { prefix: 'bad/', bucket: 'rejects' } }),
+    ).definition;
+    const run = await runDefinition(
+      elsewhere,
+      {
+        only: () => {
+          throw taskError('DataError', JSON.stringify({ errorType: 'DataError', errorMessage: 'no rows' }));
+        },
+      },
+      { trigger: { type: 's3', bucket: 'raw', key: 'a.csv', copySource: 'raw/a.csv' } },
+    );
+    expect(callTo(run.calls, 'Copy to quarantine').parameters).toMatchObject({
+      Bucket: FAKE.quarantineBucket,
+      Key: 'bad/a.csv',
+    });
+    expect(callTo(run.calls, 'Record quarantine').parameters.ExpressionAttributeValues).toMatchObject({
+      ':bucket': { S: FAKE.quarantineBucket },
     });
   });
 
@@ -181,7 +227,7 @@ describe('compiled definitions, run locally', () => {
     expect(run.status).toBe('SUCCEEDED');
     expect(run.attempts).toEqual(['ingest', 'validate', 'transform']);
     expect(ledgerStatus(run.calls)).toEqual(['RUNNING', RECORD_FAILED_TASK, 'QUARANTINED']);
-    expect(callTo(run.calls, 'transform failed').parameters.ExpressionAttributeValues).toMatchObject({
+    expect(callTo(run.calls, 'transform bad data').parameters.ExpressionAttributeValues).toMatchObject({
       ':task': { S: 'transform' },
       ':error': { S: 'DataError' },
     });
@@ -190,7 +236,7 @@ describe('compiled definitions, run locally', () => {
     });
   });
 
-  it('retries a failing task as its policy says, then records the failure and fails the execution with its error', async () => {
+  it('retries a failing task as its policy says, then fails the execution at that task with its error, writing nothing more', async () => {
     const run = await runDefinition(orders, {
       ...passing,
       ingest: () => {
@@ -201,14 +247,28 @@ describe('compiled definitions, run locally', () => {
     expect(run.status).toBe('FAILED');
     expect(run.error).toBe('Error');
     expect(run.cause).toBe('connection reset');
-    expect(ledgerStatus(run.calls)).toEqual(['RUNNING', RECORD_FAILED_TASK, 'FAILED']);
-    expect(callTo(run.calls, 'ingest failed').parameters.ExpressionAttributeValues).toEqual({
-      ':task': { S: 'ingest' },
-      ':error': { S: 'Error' },
-      ':cause': { S: 'connection reset' },
-    });
-    expect(run.calls.at(-1)?.state).toBe('Record run failure');
+    // No state runs after the task: RedriveExecution resumes there. The recorder closes the run FAILED.
+    expect(ledgerStatus(run.calls)).toEqual(['RUNNING']);
+    expect(run.states.at(-1)).toBe('ingest');
     expect(otherServices(run.calls)).toEqual([]);
+  });
+
+  it('fails at the task of a Parallel branch, with its error, and quarantines nothing', async () => {
+    const diamond = compilePipeline(
+      testPipeline({ a: {}, b: { after: ['a'] }, c: { after: ['a'] }, d: { after: ['b', 'c'] } }),
+    ).definition;
+    const run = await runDefinition(diamond, {
+      a: () => ({}),
+      b: () => ({ ok: true }),
+      c: () => {
+        throw taskError('States.Timeout', 'Task timed out after 900 seconds');
+      },
+      d: () => ({}),
+    });
+    expect(run.status).toBe('FAILED');
+    expect([run.error, run.cause]).toEqual(['States.Timeout', 'Task timed out after 900 seconds']);
+    expect(run.attempts).not.toContain('d');
+    expect(ledgerStatus(run.calls)).toEqual(['RUNNING']);
   });
 
   it('runs the chain from retry.from again when the task that declares it fails', async () => {
@@ -231,8 +291,8 @@ describe('compiled definitions, run locally', () => {
       'publish',
       'monitor',
     ]);
-    // The failed try records itself on the run row; the group's retry then succeeds and closes the run.
-    expect(ledgerStatus(run.calls)).toEqual(['RUNNING', RECORD_FAILED_TASK, 'SUCCEEDED']);
+    // The failed try writes nothing; the group's retry then succeeds and closes the run.
+    expect(ledgerStatus(run.calls)).toEqual(['RUNNING', 'SUCCEEDED']);
   });
 
   it('lets the run succeed when a non-critical task fails, with a warning on the run row', async () => {

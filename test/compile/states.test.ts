@@ -31,7 +31,7 @@ describe('compilePipeline', () => {
           "StartAt": "Start run",
           "States": {
             "Copy to quarantine": {
-              "Next": "Delete original",
+              "Next": "Versioned original?",
               "Parameters": {
                 "Bucket.$": "$.quarantine.bucket",
                 "CopySource.$": "$.run.trigger.copySource",
@@ -64,6 +64,27 @@ describe('compilePipeline', () => {
               "Parameters": {
                 "Bucket.$": "$.run.trigger.bucket",
                 "Key.$": "$.run.trigger.key",
+              },
+              "Resource": "arn:\${Partition}:states:::aws-sdk:s3:deleteObject",
+              "ResultPath": null,
+              "Retry": [
+                {
+                  "BackoffRate": 2,
+                  "ErrorEquals": [
+                    "States.TaskFailed",
+                  ],
+                  "IntervalSeconds": 1,
+                  "MaxAttempts": 3,
+                },
+              ],
+              "Type": "Task",
+            },
+            "Delete original version": {
+              "Next": "Record quarantine",
+              "Parameters": {
+                "Bucket.$": "$.run.trigger.bucket",
+                "Key.$": "$.run.trigger.key",
+                "VersionId.$": "$.run.trigger.versionId",
               },
               "Resource": "arn:\${Partition}:states:::aws-sdk:s3:deleteObject",
               "ResultPath": null,
@@ -176,45 +197,6 @@ describe('compilePipeline', () => {
               ],
               "Type": "Task",
             },
-            "Record run failure": {
-              "Next": "Run failed",
-              "Parameters": {
-                "ExpressionAttributeNames": {
-                  "#status": "status",
-                },
-                "ExpressionAttributeValues": {
-                  ":endedAt": {
-                    "S.$": "$$.State.EnteredTime",
-                  },
-                  ":status": {
-                    "S": "FAILED",
-                  },
-                },
-                "Key": {
-                  "pk": {
-                    "S.$": "$.ledger.pk",
-                  },
-                  "sk": {
-                    "S.$": "$.ledger.sk",
-                  },
-                },
-                "TableName": "\${LedgerTableName}",
-                "UpdateExpression": "SET #status = :status, endedAt = :endedAt",
-              },
-              "Resource": "arn:\${Partition}:states:::dynamodb:updateItem",
-              "ResultPath": null,
-              "Retry": [
-                {
-                  "BackoffRate": 2,
-                  "ErrorEquals": [
-                    "States.TaskFailed",
-                  ],
-                  "IntervalSeconds": 1,
-                  "MaxAttempts": 3,
-                },
-              ],
-              "Type": "Task",
-            },
             "Record run start": {
               "Next": "Run tasks",
               "Parameters": {
@@ -286,6 +268,7 @@ describe('compilePipeline', () => {
               "End": true,
               "Parameters": {
                 "ExpressionAttributeNames": {
+                  "#error": "error",
                   "#status": "status",
                 },
                 "ExpressionAttributeValues": {
@@ -305,7 +288,7 @@ describe('compilePipeline', () => {
                   },
                 },
                 "TableName": "\${LedgerTableName}",
-                "UpdateExpression": "SET #status = :status, endedAt = :endedAt",
+                "UpdateExpression": "SET #status = :status, endedAt = :endedAt REMOVE failedTask, #error, errorCause",
               },
               "Resource": "arn:\${Partition}:states:::dynamodb:updateItem",
               "ResultPath": null,
@@ -332,11 +315,6 @@ describe('compilePipeline', () => {
               "Default": "Parse data error",
               "Type": "Choice",
             },
-            "Run failed": {
-              "CausePath": "$.error.Cause",
-              "ErrorPath": "$.error.Error",
-              "Type": "Fail",
-            },
             "Run tasks": {
               "Branches": [
                 {
@@ -346,9 +324,10 @@ describe('compilePipeline', () => {
                       "Catch": [
                         {
                           "ErrorEquals": [
-                            "States.ALL",
+                            "DataError",
+                            "GateRejected",
                           ],
-                          "Next": "extract failed",
+                          "Next": "extract bad data",
                           "ResultPath": "$.failure",
                         },
                       ],
@@ -399,7 +378,7 @@ describe('compilePipeline', () => {
                       "TimeoutSeconds": 900,
                       "Type": "Task",
                     },
-                    "extract failed": {
+                    "extract bad data": {
                       "Next": "extract raise",
                       "Parameters": {
                         "ExpressionAttributeNames": {
@@ -450,9 +429,10 @@ describe('compilePipeline', () => {
                       "Catch": [
                         {
                           "ErrorEquals": [
-                            "States.ALL",
+                            "DataError",
+                            "GateRejected",
                           ],
-                          "Next": "load failed",
+                          "Next": "load bad data",
                           "ResultPath": "$.failure",
                         },
                       ],
@@ -505,7 +485,7 @@ describe('compilePipeline', () => {
                       "TimeoutSeconds": 900,
                       "Type": "Task",
                     },
-                    "load failed": {
+                    "load bad data": {
                       "Next": "load raise",
                       "Parameters": {
                         "ExpressionAttributeNames": {
@@ -564,15 +544,8 @@ describe('compilePipeline', () => {
                   "Next": "Rejected by a gate?",
                   "ResultPath": "$.error",
                 },
-                {
-                  "ErrorEquals": [
-                    "States.ALL",
-                  ],
-                  "Next": "Record run failure",
-                  "ResultPath": "$.error",
-                },
               ],
-              "Comment": "The task graph, in one branch so that every failure is caught in one place.",
+              "Comment": "The task graph, in one branch so that bad data is caught in one place. Any other failure fails the execution at the task, so RedriveExecution runs that task again; the recorder closes the run.",
               "Next": "Record run success",
               "ResultSelector": {
                 "ledger.$": "$[0].ledger",
@@ -593,6 +566,18 @@ describe('compilePipeline', () => {
                 "run.$": "$.run",
               },
               "Type": "Pass",
+            },
+            "Versioned original?": {
+              "Choices": [
+                {
+                  "IsPresent": true,
+                  "Next": "Delete original version",
+                  "Variable": "$.run.trigger.versionId",
+                },
+              ],
+              "Comment": "The copy took the version that triggered the run; delete that version, not a newer upload of the key.",
+              "Default": "Delete original",
+              "Type": "Choice",
             },
           },
           "TimeoutSeconds": 7200,
@@ -615,9 +600,10 @@ describe('compilePipeline', () => {
                       "Catch": [
                         {
                           "ErrorEquals": [
-                            "States.ALL",
+                            "DataError",
+                            "GateRejected",
                           ],
-                          "Next": "b failed",
+                          "Next": "b bad data",
                           "ResultPath": "$.failure",
                         },
                       ],
@@ -670,7 +656,7 @@ describe('compilePipeline', () => {
                       "TimeoutSeconds": 900,
                       "Type": "Task",
                     },
-                    "b failed": {
+                    "b bad data": {
                       "Next": "b raise",
                       "Parameters": {
                         "ExpressionAttributeNames": {
@@ -726,9 +712,10 @@ describe('compilePipeline', () => {
                       "Catch": [
                         {
                           "ErrorEquals": [
-                            "States.ALL",
+                            "DataError",
+                            "GateRejected",
                           ],
-                          "Next": "c failed",
+                          "Next": "c bad data",
                           "ResultPath": "$.failure",
                         },
                       ],
@@ -781,7 +768,7 @@ describe('compilePipeline', () => {
                       "TimeoutSeconds": 900,
                       "Type": "Task",
                     },
-                    "c failed": {
+                    "c bad data": {
                       "Next": "c raise",
                       "Parameters": {
                         "ExpressionAttributeNames": {
@@ -843,9 +830,10 @@ describe('compilePipeline', () => {
               "Catch": [
                 {
                   "ErrorEquals": [
-                    "States.ALL",
+                    "DataError",
+                    "GateRejected",
                   ],
-                  "Next": "a failed",
+                  "Next": "a bad data",
                   "ResultPath": "$.failure",
                 },
               ],
@@ -896,7 +884,7 @@ describe('compilePipeline', () => {
               "TimeoutSeconds": 900,
               "Type": "Task",
             },
-            "a failed": {
+            "a bad data": {
               "Next": "a raise",
               "Parameters": {
                 "ExpressionAttributeNames": {
@@ -947,9 +935,10 @@ describe('compilePipeline', () => {
               "Catch": [
                 {
                   "ErrorEquals": [
-                    "States.ALL",
+                    "DataError",
+                    "GateRejected",
                   ],
-                  "Next": "d failed",
+                  "Next": "d bad data",
                   "ResultPath": "$.failure",
                 },
               ],
@@ -1003,7 +992,7 @@ describe('compilePipeline', () => {
               "TimeoutSeconds": 900,
               "Type": "Task",
             },
-            "d failed": {
+            "d bad data": {
               "Next": "d raise",
               "Parameters": {
                 "ExpressionAttributeNames": {
@@ -1067,9 +1056,10 @@ describe('compilePipeline', () => {
               "Catch": [
                 {
                   "ErrorEquals": [
-                    "States.ALL",
+                    "DataError",
+                    "GateRejected",
                   ],
-                  "Next": "load failed",
+                  "Next": "load bad data",
                   "ResultPath": "$.failure",
                 },
               ],
@@ -1122,7 +1112,7 @@ describe('compilePipeline', () => {
               "TimeoutSeconds": 900,
               "Type": "Task",
             },
-            "load failed": {
+            "load bad data": {
               "Next": "load raise",
               "Parameters": {
                 "ExpressionAttributeNames": {
@@ -1173,9 +1163,10 @@ describe('compilePipeline', () => {
               "Catch": [
                 {
                   "ErrorEquals": [
-                    "States.ALL",
+                    "DataError",
+                    "GateRejected",
                   ],
-                  "Next": "validate failed",
+                  "Next": "validate bad data",
                   "ResultPath": "$.failure",
                 },
               ],
@@ -1226,7 +1217,7 @@ describe('compilePipeline', () => {
               "TimeoutSeconds": 900,
               "Type": "Task",
             },
-            "validate failed": {
+            "validate bad data": {
               "Next": "validate raise",
               "Parameters": {
                 "ExpressionAttributeNames": {
@@ -1269,7 +1260,7 @@ describe('compilePipeline', () => {
               "Type": "Task",
             },
             "validate no reason": {
-              "Next": "validate failed",
+              "Next": "validate bad data",
               "Parameters": {
                 "Cause": "gate 'validate' returned pass: false without a reason",
                 "Error": "GateRejected",
@@ -1299,7 +1290,7 @@ describe('compilePipeline', () => {
               "Type": "Fail",
             },
             "validate rejected": {
-              "Next": "validate failed",
+              "Next": "validate bad data",
               "Parameters": {
                 "Cause.$": "$.results.validate.reason",
                 "Error": "GateRejected",
@@ -1332,9 +1323,10 @@ describe('compilePipeline', () => {
                       "Catch": [
                         {
                           "ErrorEquals": [
-                            "States.ALL",
+                            "DataError",
+                            "GateRejected",
                           ],
-                          "Next": "publish failed",
+                          "Next": "publish bad data",
                           "ResultPath": "$.failure",
                         },
                       ],
@@ -1377,7 +1369,7 @@ describe('compilePipeline', () => {
                       "TimeoutSeconds": 900,
                       "Type": "Task",
                     },
-                    "publish failed": {
+                    "publish bad data": {
                       "Next": "publish raise",
                       "Parameters": {
                         "ExpressionAttributeNames": {
@@ -1428,9 +1420,10 @@ describe('compilePipeline', () => {
                       "Catch": [
                         {
                           "ErrorEquals": [
-                            "States.ALL",
+                            "DataError",
+                            "GateRejected",
                           ],
-                          "Next": "transform failed",
+                          "Next": "transform bad data",
                           "ResultPath": "$.failure",
                         },
                       ],
@@ -1481,7 +1474,7 @@ describe('compilePipeline', () => {
                       "TimeoutSeconds": 900,
                       "Type": "Task",
                     },
-                    "transform failed": {
+                    "transform bad data": {
                       "Next": "transform raise",
                       "Parameters": {
                         "ExpressionAttributeNames": {
@@ -1579,9 +1572,10 @@ describe('compilePipeline', () => {
               "Catch": [
                 {
                   "ErrorEquals": [
-                    "States.ALL",
+                    "DataError",
+                    "GateRejected",
                   ],
-                  "Next": "archive failed",
+                  "Next": "archive bad data",
                   "ResultPath": "$.failure",
                 },
               ],
@@ -1634,7 +1628,7 @@ describe('compilePipeline', () => {
               "TimeoutSeconds": 900,
               "Type": "Task",
             },
-            "archive failed": {
+            "archive bad data": {
               "Next": "archive raise",
               "Parameters": {
                 "ExpressionAttributeNames": {
@@ -1793,9 +1787,10 @@ describe('compilePipeline', () => {
                       "Catch": [
                         {
                           "ErrorEquals": [
-                            "States.ALL",
+                            "DataError",
+                            "GateRejected",
                           ],
-                          "Next": "c failed",
+                          "Next": "c bad data",
                           "ResultPath": "$.failure",
                         },
                       ],
@@ -1849,7 +1844,7 @@ describe('compilePipeline', () => {
                       "TimeoutSeconds": 900,
                       "Type": "Task",
                     },
-                    "c failed": {
+                    "c bad data": {
                       "Next": "c raise",
                       "Parameters": {
                         "ExpressionAttributeNames": {
@@ -1905,9 +1900,10 @@ describe('compilePipeline', () => {
                       "Catch": [
                         {
                           "ErrorEquals": [
-                            "States.ALL",
+                            "DataError",
+                            "GateRejected",
                           ],
-                          "Next": "d failed",
+                          "Next": "d bad data",
                           "ResultPath": "$.failure",
                         },
                       ],
@@ -1960,7 +1956,7 @@ describe('compilePipeline', () => {
                       "TimeoutSeconds": 900,
                       "Type": "Task",
                     },
-                    "d failed": {
+                    "d bad data": {
                       "Next": "d raise",
                       "Parameters": {
                         "ExpressionAttributeNames": {
@@ -2027,9 +2023,10 @@ describe('compilePipeline', () => {
                       "Catch": [
                         {
                           "ErrorEquals": [
-                            "States.ALL",
+                            "DataError",
+                            "GateRejected",
                           ],
-                          "Next": "a failed",
+                          "Next": "a bad data",
                           "ResultPath": "$.failure",
                         },
                       ],
@@ -2080,7 +2077,7 @@ describe('compilePipeline', () => {
                       "TimeoutSeconds": 900,
                       "Type": "Task",
                     },
-                    "a failed": {
+                    "a bad data": {
                       "Next": "a raise",
                       "Parameters": {
                         "ExpressionAttributeNames": {
@@ -2136,9 +2133,10 @@ describe('compilePipeline', () => {
                       "Catch": [
                         {
                           "ErrorEquals": [
-                            "States.ALL",
+                            "DataError",
+                            "GateRejected",
                           ],
-                          "Next": "b failed",
+                          "Next": "b bad data",
                           "ResultPath": "$.failure",
                         },
                       ],
@@ -2189,7 +2187,7 @@ describe('compilePipeline', () => {
                       "TimeoutSeconds": 900,
                       "Type": "Task",
                     },
-                    "b failed": {
+                    "b bad data": {
                       "Next": "b raise",
                       "Parameters": {
                         "ExpressionAttributeNames": {
@@ -2260,7 +2258,7 @@ describe('compilePipeline', () => {
         store: { after: ['fetch'] },
         once: { after: ['store'], retry: { attempts: 1 } },
       },
-      { defaults: { retry: { attempts: 4, interval: '500ms', backoff: 3, maxDelay: '1h', jitter: 'full' } } },
+      { defaults: { retry: { attempts: 4, interval: '2s', backoff: 3, maxDelay: '1h', jitter: 'full' } } },
     );
     const definition = definitionOf(pipeline);
 
@@ -2291,10 +2289,10 @@ describe('compilePipeline', () => {
       });
     });
 
-    it('falls back to the pipeline defaults, rounding sub-second intervals up to 1 s', () => {
+    it('falls back to the pipeline defaults', () => {
       expect((stateOf(definition, 'store').Retry as Retrier[])[2]).toEqual({
         ErrorEquals: ['States.ALL'],
-        IntervalSeconds: 1,
+        IntervalSeconds: 2,
         MaxAttempts: 3,
         BackoffRate: 3,
         MaxDelaySeconds: 3600,
@@ -2310,13 +2308,13 @@ describe('compilePipeline', () => {
   describe('timeouts', () => {
     it('sets TimeoutSeconds on every task and on the machine', () => {
       const pipeline = testPipeline(
-        { quick: { timeout: '90s' }, slow: { after: ['quick'], timeout: '1h' }, plain: { after: ['slow'] } },
+        { quick: { timeout: '90s' }, slow: { after: ['quick'], timeout: '12m' }, plain: { after: ['slow'] } },
         { defaults: { timeout: '10m' }, timeout: '3h' },
       );
       const definition = definitionOf(pipeline);
       expect(definition.TimeoutSeconds).toBe(3 * 3600);
       expect(['quick', 'slow', 'plain'].map((id) => stateOf(definition, id).TimeoutSeconds)).toEqual([
-        90, 3600, 600,
+        90, 720, 600,
       ]);
     });
 
@@ -2325,12 +2323,12 @@ describe('compilePipeline', () => {
       expect([stateOf(definition, 'only').TimeoutSeconds, definition.TimeoutSeconds]).toEqual([900, 7200]);
     });
 
-    it('gives each handler function the longest timeout of its tasks, capped at 15 minutes', () => {
+    it('gives each handler function the longest timeout of its tasks', () => {
       const { handlers } = compilePipeline(
         testPipeline({
           a: { timeout: '2m' },
           b: { after: ['a'], timeout: '5m' },
-          c: { run: check, gate: true, after: ['b'], timeout: '1h' },
+          c: { run: check, gate: true, after: ['b'], timeout: '15m' },
         }),
       );
       expect(handlers.map((h) => [h.name, h.tasks, h.timeoutSeconds])).toEqual([
@@ -2363,10 +2361,10 @@ describe('compilePipeline', () => {
         expect(stateOf(definition, rejected)).toMatchObject({
           Type: 'Pass',
           Parameters: { Error: 'GateRejected' },
-          Next: 'validate failed',
+          Next: 'validate bad data',
         });
       }
-      expect(stateOf(definition, 'validate failed')).toMatchObject({
+      expect(stateOf(definition, 'validate bad data')).toMatchObject({
         Type: 'Task',
         Resource: `arn:${sub('Partition')}:states:::dynamodb:updateItem`,
         Parameters: {
@@ -2386,22 +2384,34 @@ describe('compilePipeline', () => {
       });
     });
 
-    it('sends GateRejected and DataError to quarantine, everything else to failure', () => {
+    it('catches only bad data in a critical task: any other error fails the execution at the task', () => {
+      for (const task of ['ingest', 'validate', 'load'])
+        expect(stateOf(definition, task).Catch).toEqual([
+          { ErrorEquals: ['DataError', 'GateRejected'], ResultPath: '$.failure', Next: `${task} bad data` },
+        ]);
+    });
+
+    it('sends GateRejected and DataError to quarantine, and catches nothing else', () => {
       expect(definition.States['Run tasks']?.Catch).toEqual([
         { ErrorEquals: ['DataError', 'GateRejected'], ResultPath: '$.error', Next: 'Rejected by a gate?' },
-        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Record run failure' },
       ]);
     });
 
-    it('ends the quarantine branch at its ledger write and the failure branch in a Fail, with no alert state', () => {
+    it('ends the quarantine branch at its ledger write, with no failure path and no alert state', () => {
       expect(stateOf(definition, 'Record quarantine')).toMatchObject({ End: true });
-      expect(stateOf(definition, 'Record run failure')).toMatchObject({ Next: 'Run failed' });
-      expect(stateOf(definition, 'Run failed')).toEqual({
-        Type: 'Fail',
-        ErrorPath: '$.error.Error',
-        CausePath: '$.error.Cause',
-      });
+      const fails = allStates(definition).filter((s) => s.state.Type === 'Fail');
+      expect(fails.map((s) => s.name).sort()).toEqual(['ingest raise', 'load raise', 'validate raise']);
       expect(allStates(definition).filter((s) => /alert/i.test(s.name))).toEqual([]);
+    });
+
+    it('clears an earlier failure from the run row when the run succeeds (after a redrive)', () => {
+      expect(stateOf(definition, 'Record run success')).toMatchObject({
+        Parameters: {
+          UpdateExpression: 'SET #status = :status, endedAt = :endedAt REMOVE failedTask, #error, errorCause',
+          ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
+        },
+        End: true,
+      });
     });
 
     it('ends the graph with Succeed when a gate is the last task', () => {
@@ -2487,7 +2497,7 @@ describe('compilePipeline', () => {
 
     it('has no path to failure', () => {
       const names = allStates(definition).map((s) => s.name);
-      expect(names).not.toContain('monitor failed');
+      expect(names).not.toContain('monitor bad data');
       expect(names).not.toContain('monitor raise');
     });
   });

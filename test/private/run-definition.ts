@@ -18,6 +18,8 @@ promiseStatics.withResolvers ??= () => {
 export const FAKE = {
   region: 'eu-central-1',
   ledgerTable: 'stepwise-ledger',
+  /** What the construct substitutes for `${QuarantineBucket}`: the real name of `quarantine.bucket`. */
+  quarantineBucket: 'acct-rejects-bucket',
   executionId: 'arn:aws:states:eu-central-1:123456789012:execution:test:run-1',
   /** The execution input's `run.expiresAt`: epoch seconds, as a string, as the dispatcher sends it. */
   expiresAt: '1793491201',
@@ -47,6 +49,8 @@ export interface LocalRun {
   readonly calls: readonly ServiceCall[];
   /** Task ids in the order their handlers ran, one entry per attempt. */
   readonly attempts: readonly string[];
+  /** The states entered, in order, those inside Parallel branches included. */
+  readonly states: readonly string[];
 }
 
 /**
@@ -106,14 +110,23 @@ export async function runDefinition(
     },
   );
   let failure: { Error?: string; Cause?: string } | undefined;
+  const states: string[] = [];
   for await (const event of execution.eventLogs) {
     if (event.type === 'ExecutionFailed') failure = event as { Error?: string; Cause?: string };
+    if (event.type === 'StateEntered') states.push(event.state.name);
   }
   await execution.result.catch(() => undefined);
   if (failure) {
-    return { status: 'FAILED', error: failure.Error ?? '', cause: failure.Cause ?? '', calls, attempts };
+    return {
+      status: 'FAILED',
+      error: failure.Error ?? '',
+      cause: failure.Cause ?? '',
+      calls,
+      attempts,
+      states,
+    };
   }
-  return { status: 'SUCCEEDED', calls, attempts };
+  return { status: 'SUCCEEDED', calls, attempts, states };
 }
 
 /** Fills in the DefinitionSubstitutions placeholders the way the Pipeline construct does. */
@@ -121,6 +134,7 @@ export function substitute(definition: StateMachineDefinition): StateMachineDefi
   const values: Record<string, string> = {
     [SUBSTITUTIONS.partition]: 'aws',
     [SUBSTITUTIONS.ledgerTable]: FAKE.ledgerTable,
+    [SUBSTITUTIONS.quarantineBucket]: FAKE.quarantineBucket,
   };
   const text = JSON.stringify(definition).replace(/\$\{([A-Za-z0-9_]+)\}/g, (_, key: string) => {
     if (key.startsWith('Handler_'))
