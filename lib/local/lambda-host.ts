@@ -37,11 +37,18 @@ parentPort.on('message', async ({ id, event }) => {
  * Runs bundled Lambda assets, one worker thread per function, kept warm for the life of the host.
  * Results and errors cross the thread boundary as JSON, as they cross Lambda's. What a function logs
  * (Lambda would send it to CloudWatch) goes to `log`, never to stdout, which `--json` keeps for its object.
+ *
+ * Each invocation gets the function's own timeout, as Lambda gives it: past it the invocation fails
+ * with `Sandbox.Timedout` and "Task timed out after N.00 seconds", and its worker is retired (it gets no
+ * new invocation and is terminated once its other invocations are over), so an endless loop or a
+ * forgotten timer never holds the command open.
  */
 export class LambdaHost {
   private readonly workers = new Map<string, Worker>();
-  /** Invocations in flight, with the function each runs on. */
-  private readonly pending = new Map<string, { arn: string; resolve: (outcome: InvokeOutcome) => void }>();
+  /** Invocations in flight, with the worker each runs on. */
+  private readonly pending = new Map<string, PendingInvocation>();
+  /** Workers that timed out an invocation, waiting for their other invocations to end. */
+  private readonly retired = new Set<Worker>();
   private nextId = 0;
 
   /** Where a function's output goes; by default every function logs to this process's stderr. */
@@ -58,14 +65,50 @@ export class LambdaHost {
     const worker = this.workerFor(fn);
     const id = `local-${++this.nextId}`;
     return new Promise<InvokeOutcome>((resolve) => {
-      this.pending.set(id, { arn: fn.arn, resolve });
+      const timer = setTimeout(() => this.timedOut(id, fn), fn.timeoutSeconds * 1000);
+      this.pending.set(id, { worker, timer, resolve });
       worker.postMessage({ id, event });
     });
   }
 
+  /** Invocations in flight, for a command that reports what it is still waiting for. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
   async close(): Promise<void> {
-    await Promise.all([...this.workers.values()].map((w) => w.terminate()));
+    const workers = [...this.workers.values(), ...this.retired];
     this.workers.clear();
+    this.retired.clear();
+    for (const [id, call] of this.pending) {
+      this.pending.delete(id);
+      clearTimeout(call.timer);
+      call.resolve(failure('Runtime.ExitError', 'the local Lambda host closed before the function returned'));
+    }
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+
+  /** Lambda's timeout: the invocation fails, and the worker that ran it takes no more work. */
+  private timedOut(id: string, fn: LocalFunction): void {
+    const call = this.pending.get(id);
+    if (!call) return;
+    this.pending.delete(id);
+    call.resolve(
+      failure(
+        'Sandbox.Timedout',
+        `RequestId: ${id} Error: Task timed out after ${fn.timeoutSeconds.toFixed(2)} seconds`,
+      ),
+    );
+    if (this.workers.get(fn.arn) === call.worker) this.workers.delete(fn.arn);
+    this.retired.add(call.worker);
+    this.terminateIfIdle(call.worker);
+  }
+
+  private terminateIfIdle(worker: Worker): void {
+    if (!this.retired.has(worker)) return;
+    for (const call of this.pending.values()) if (call.worker === worker) return;
+    this.retired.delete(worker);
+    void worker.terminate();
   }
 
   private workerFor(fn: LocalFunction): Worker {
@@ -93,18 +136,23 @@ export class LambdaHost {
     worker.stderr.on('data', (chunk: Buffer) => log.write(chunk));
     worker.on('message', (message: { id: string } & InvokeOutcome) => {
       const call = this.pending.get(message.id);
+      if (!call) return; // it timed out already
       this.pending.delete(message.id);
-      call?.resolve(message);
+      clearTimeout(call.timer);
+      call.resolve(message);
+      this.terminateIfIdle(worker);
     });
     // A crash, or a handler that exits, fails every invocation in flight on this worker (and only
     // there), as a Lambda runtime crash would; the next invocation starts a fresh worker.
     const crashed = (errorMessage: string) => {
       for (const [id, call] of this.pending) {
-        if (call.arn !== fn.arn) continue;
+        if (call.worker !== worker) continue;
         this.pending.delete(id);
-        call.resolve({ ok: false, errorType: 'Runtime.ExitError', errorMessage, trace: [] });
+        clearTimeout(call.timer);
+        call.resolve(failure('Runtime.ExitError', errorMessage));
       }
       if (this.workers.get(fn.arn) === worker) this.workers.delete(fn.arn);
+      this.retired.delete(worker);
     };
     worker.on('error', (error) => crashed(error.message));
     worker.on('exit', (code) => crashed(`the function's runtime exited with code ${code}`));
@@ -112,4 +160,14 @@ export class LambdaHost {
     this.workers.set(fn.arn, worker);
     return worker;
   }
+}
+
+interface PendingInvocation {
+  readonly worker: Worker;
+  readonly timer: NodeJS.Timeout;
+  readonly resolve: (outcome: InvokeOutcome) => void;
+}
+
+function failure(errorType: string, errorMessage: string): InvokeOutcome {
+  return { ok: false, errorType, errorMessage, trace: [] };
 }

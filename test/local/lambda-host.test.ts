@@ -1,6 +1,7 @@
 // The Lambda host runs bundled functions in worker threads: results and errors as Lambda reports them,
 // the environment the template gives, logs kept off stdout, and crashes contained.
 import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LambdaHost } from '../../lib/local/lambda-host.ts';
 import type { LocalFunction } from '../../lib/local/template.ts';
@@ -20,6 +21,14 @@ const other: LocalFunction = {
   arn: 'arn:aws:lambda:us-east-1:000000000000:function:OtherFunction',
   codeFile: fixture('functions/other.mjs'),
   handlerExport: 'main',
+};
+
+const stall: LocalFunction = {
+  ...echo,
+  logicalId: 'StallFunction',
+  arn: 'arn:aws:lambda:us-east-1:000000000000:function:StallFunction',
+  codeFile: fileURLToPath(new URL('./functions/stall.mjs', import.meta.url)),
+  timeoutSeconds: 1,
 };
 
 const hosts: LambdaHost[] = [];
@@ -90,4 +99,39 @@ describe('LambdaHost', () => {
     expect(await crash).toMatchObject({ ok: false, errorType: 'Runtime.ExitError' });
     expect(await slow).toMatchObject({ ok: true, result: { other: true } });
   }, 10_000);
+
+  it("fails an invocation past the function's timeout as Lambda does, and replaces the worker", async () => {
+    const { host: lambdas } = host();
+    const first = await lambdas.invoke(stall, {});
+    expect(first).toMatchObject({ ok: true });
+    const timedOut = await lambdas.invoke(stall, { sleep: 60_000 });
+    expect(timedOut).toMatchObject({ ok: false, errorType: 'Sandbox.Timedout' });
+    expect(timedOut.ok === false && timedOut.errorMessage).toMatch(
+      /^RequestId: \S+ Error: Task timed out after 1\.00 seconds$/,
+    );
+    const after = await lambdas.invoke(stall, {});
+    expect(after).toMatchObject({ ok: true });
+    // A fresh worker (another thread) serves the next invocation.
+    expect((after as { result: { threadId: number } }).result.threadId).not.toBe(
+      (first as { result: { threadId: number } }).result.threadId,
+    );
+    expect(lambdas.inFlight).toBe(0);
+  }, 20_000);
+
+  it('times out an endless loop, which never yields to its worker again, and serves the next call', async () => {
+    const { host: lambdas } = host();
+    expect(await lambdas.invoke(stall, { spin: true })).toMatchObject({
+      ok: false,
+      errorType: 'Sandbox.Timedout',
+    });
+    expect(await lambdas.invoke(stall, {})).toMatchObject({ ok: true, result: { done: true } });
+  }, 20_000);
+
+  it('fails what is still in flight when the host closes, instead of leaving it pending', async () => {
+    const { host: lambdas } = host();
+    const slow = lambdas.invoke({ ...stall, timeoutSeconds: 60 }, { sleep: 60_000 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await lambdas.close();
+    expect(await slow).toMatchObject({ ok: false, errorType: 'Runtime.ExitError' });
+  }, 20_000);
 });
