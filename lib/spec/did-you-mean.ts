@@ -3,7 +3,10 @@ export function closestMatch(word: string, candidates: Iterable<string>): string
   let best: string | undefined;
   let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
   for (const candidate of candidates) {
-    const distance = editDistance(word, candidate);
+    const distance = Math.min(
+      editDistance(word, candidate),
+      editDistance(singular(word.toLowerCase()), singular(candidate.toLowerCase())),
+    );
     if (distance < bestDistance) {
       best = candidate;
       bestDistance = distance;
@@ -15,6 +18,12 @@ export function closestMatch(word: string, candidates: Iterable<string>): string
 export function didYouMean(word: string, candidates: Iterable<string>): string {
   const match = closestMatch(word, candidates);
   return match ? ` (did you mean '${match}'?)` : '';
+}
+
+/** A plural typed for a singular name ('retries' for 'retry', 'triggers' for 'trigger') counts as close. */
+function singular(word: string): string {
+  if (word.endsWith('ies')) return `${word.slice(0, -3)}y`;
+  return word.endsWith('s') ? word.slice(0, -1) : word;
 }
 
 /** Damerau-Levenshtein distance with adjacent transpositions, so 'transfrom' is 1 from 'transform'. */

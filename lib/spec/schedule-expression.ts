@@ -58,6 +58,10 @@ function checkCron(body: string): string | undefined {
   }
   for (const [index, field] of CRON_FIELDS.entries()) {
     const value = parts[index] ?? '';
+    const zeroStep = value.split(',').find((item) => /\/0+$/.test(item));
+    if (zeroStep) {
+      return `'cron(${body})': ${field.name} field '${value}': step '/${zeroStep.split('/')[1]}' never advances; use /1 or more, like ${field.name === 'minutes' ? '0/15' : '*/2'}`;
+    }
     if (!cronFieldIsValid(value, field)) {
       return `'cron(${body})': ${field.name} field '${value}' is not valid (allowed: ${field.min}-${field.max}${field.names ? `, ${field.names[0]}-${field.names.at(-1)}` : ''}, *, lists, ranges and /steps)`;
     }

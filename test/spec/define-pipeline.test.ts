@@ -611,7 +611,7 @@ describe('definePipeline', () => {
       const pipeline = definePipeline(
         {
           name: 'layered',
-          defaults: { retry: { attempts: 5, interval: '500ms', jitter: 'none' }, timeout: '5m' },
+          defaults: { retry: { attempts: 5, interval: '3s', jitter: 'none' }, timeout: '5m' },
           tasks: {
             inherits: { run: step },
             overrides: {
@@ -631,13 +631,13 @@ describe('definePipeline', () => {
       ).toEqual([
         {
           id: 'inherits',
-          retry: { attempts: 5, intervalMs: 500, backoff: 2, maxDelayMs: 60_000, jitter: 'none' },
+          retry: { attempts: 5, intervalMs: 3_000, backoff: 2, maxDelayMs: 60_000, jitter: 'none' },
           retryFrom: undefined,
           timeoutMs: 300_000,
         },
         {
           id: 'overrides',
-          retry: { attempts: 1, intervalMs: 500, backoff: 3, maxDelayMs: 3_600_000, jitter: 'none' },
+          retry: { attempts: 1, intervalMs: 3_000, backoff: 3, maxDelayMs: 3_600_000, jitter: 'none' },
           retryFrom: 'inherits',
           timeoutMs: 90_000,
         },

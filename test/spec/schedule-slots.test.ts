@@ -418,7 +418,7 @@ describe('scheduleSlots', () => {
 
     it('fails when a step is zero', () => {
       expect(refusal(() => scheduleSlots('cron(0/0 * * * ? *)', 'UTC', ...day))).toMatchInlineSnapshot(
-        `"'cron(0/0 * * * ? *)': step '/0' never advances; use /1 or more"`,
+        `"'cron(0/0 * * * ? *)': minutes field '0/0': step '/0' never advances; use /1 or more, like 0/15"`,
       );
     });
 
