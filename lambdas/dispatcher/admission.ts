@@ -1,6 +1,7 @@
-import { markQueued, markStarted } from './claim.ts';
+import { markQueued, markStarted, readClaim } from './claim.ts';
 import type { PipelineConfig } from './config.ts';
 import type { DispatcherContext, PendingRun } from './context.ts';
+import { parkRun } from './park.ts';
 import { dequeue, enqueue, oldestQueued } from './queue.ts';
 import { acquireSlot, releaseSlot } from './slots.ts';
 import { startExecution } from './start.ts';
@@ -8,7 +9,7 @@ import { countMetric, log } from './telemetry.ts';
 
 /*
  * maxConcurrentRuns without locks or transactions (dynalite has none), and why it holds when several
- * dispatchers admit, queue and drain the same pipeline at once:
+ * dispatchers admit, queue and drain the same pipeline at once, and any of them may die between steps:
  *
  * - Never twice. A run's execution name is fixed by its run key and its input is fixed at claim time
  *   (stored with the claim and the queue item). Step Functions joins a StartExecution with the same
@@ -17,16 +18,24 @@ import { countMetric, log } from './telemetry.ts';
  * - Never over the cap. Every StartExecution of run R follows a successful acquireSlot(R) by the same
  *   dispatcher. That conditional update adds R only while fewer than max ids are active (or R is there
  *   already), and DynamoDB applies it to the one slots item atomically, so `active` never exceeds max.
- *   R leaves `active` only after its execution closed: on its "Run Finished" event, or when
- *   StartExecution says a closed execution of that name exists. So every open execution's id is in
- *   `active`. A stale queue item can put a closed run's id back into `active` for a moment; that only
- *   withholds a slot until the refused start gives it back.
- * - Nothing lost. A queue item is deleted only after its run started (a crash in between leaves it,
- *   and the next drain's start joins or is refused). Every enqueue is followed by a drain, and so is
- *   every release. The queue is read consistently, so for a run queued while a slot is freed either
- *   the releaser's drain reads the queue after the enqueue, or the enqueuer's drain tries the slot
- *   after the release. A drain stops only at an empty queue or full slots (rereading the queue after
- *   any slot it gave back itself), and whatever changes either is followed by another drain.
+ *   R leaves `active` only after its execution closed (its "Run Finished" event, or a start refused
+ *   because a closed execution of that name exists), or when it can never start (parkRun).
+ * - Never a slot for a run that is over. Taking a slot is idempotent per run, which lets a retried
+ *   delivery resume a start. But a dispatcher acting on a stale read (a queue item or a CLAIMED claim
+ *   read before the run started, ended and released its slot) would add the finished run to `active`
+ *   again, and nothing would ever take it out: its "Run Finished" has come and gone. Once max such
+ *   ghosts pile up, the pipeline's queue never moves. So the release also records the run in the slots
+ *   item, in the same update, and acquireSlot refuses a recorded run (see slots.ts): the stale read is
+ *   refused atomically, not undone afterwards by a step that a crash, a throttled StartExecution or a
+ *   Step Functions stand-in that joins closed executions could skip.
+ * - Nothing lost. A queue item is deleted only after its run started, was refused for good, or is
+ *   known to be over (a crash in between leaves it, and the next drain deals with it). Every enqueue is
+ *   followed by a drain, and so is every release. The queue is read consistently, so for a run queued
+ *   while a slot is freed either the releaser's drain reads the queue after the enqueue, or the
+ *   enqueuer's drain tries the slot after the release. A drain stops only at an empty queue or full
+ *   slots (rereading the queue after any slot it gave back itself), and whatever changes either is
+ *   followed by another drain. A run that can never start is set aside (parkRun), so it cannot block
+ *   the head of the queue.
  */
 
 /** Queued runs read per query while draining. */
@@ -35,12 +44,21 @@ const DRAIN_PAGE = 10;
 export type Admission =
   | { readonly outcome: 'started'; readonly executionArn: string }
   | { readonly outcome: 'queued' }
-  /** Step Functions has a closed execution of this name: the run happened already. */
-  | { readonly outcome: 'exists' };
+  /** The run happened already: Step Functions has a closed execution of this name, or its slot was released. */
+  | { readonly outcome: 'exists' }
+  /** Step Functions refused the start for good; the run is recorded FAILED and set aside. */
+  | { readonly outcome: 'failed'; readonly reason: string };
 
 export interface StartedRun {
   readonly runId: string;
   readonly executionArn: string;
+}
+
+export interface Drained {
+  /** Queued runs this drain started. */
+  readonly started: StartedRun[];
+  /** Queued runs this drain set aside because they can never start. */
+  readonly failed: { readonly runId: string; readonly reason: string }[];
 }
 
 /**
@@ -53,19 +71,32 @@ export async function admit(
   run: PendingRun,
   recovering: boolean,
 ): Promise<Admission> {
-  if (await acquireSlot(ctx, run.pipeline, run.runId, config.maxConcurrentRuns)) {
-    const execution = await startExecution(ctx, config.stateMachineArn, run);
-    if (execution) {
-      await markStarted(ctx, run, execution.executionArn);
-      if (recovering) await dequeue(ctx, run);
-      return { outcome: 'started', executionArn: execution.executionArn };
-    }
-    // The slot just taken belongs to no open execution; give it back, and drain for whoever it held up.
-    await releaseSlot(ctx, run.pipeline, run.runId);
+  const slot = await acquireSlot(ctx, run.pipeline, run.runId, config.maxConcurrentRuns);
+  if (slot === 'released') {
+    // Read as CLAIMED, yet it has run and ended (or was set aside) since: the read was stale.
     await markStarted(ctx, run, undefined);
     if (recovering) await dequeue(ctx, run);
-    await drain(ctx, config, run.pipeline);
     return { outcome: 'exists' };
+  }
+  if (slot === 'acquired') {
+    const start = await startExecution(ctx, config.stateMachineArn, run);
+    switch (start.outcome) {
+      case 'started':
+        await markStarted(ctx, run, start.executionArn);
+        if (recovering) await dequeue(ctx, run);
+        return start;
+      case 'exists':
+        // The slot just taken belongs to no open execution; give it back, and drain for whoever it held up.
+        await releaseSlot(ctx, run.pipeline, run.runId);
+        await markStarted(ctx, run, undefined);
+        if (recovering) await dequeue(ctx, run);
+        await drain(ctx, config, run.pipeline);
+        return start;
+      case 'refused':
+        await parkRun(ctx, run, start);
+        await drain(ctx, config, run.pipeline);
+        return { outcome: 'failed', reason: start.reason };
+    }
   }
   await enqueue(ctx, run);
   await markQueued(ctx, run);
@@ -78,40 +109,66 @@ export async function admit(
   });
   // A slot may have been freed between the failed acquire and the enqueue, by a drain that did not
   // see this run yet: draining now closes that window.
-  const started = (await drain(ctx, config, run.pipeline)).find((s) => s.runId === run.runId);
-  return started ? { outcome: 'started', executionArn: started.executionArn } : { outcome: 'queued' };
+  const drained = await drain(ctx, config, run.pipeline);
+  const started = drained.started.find((s) => s.runId === run.runId);
+  if (started) return { outcome: 'started', executionArn: started.executionArn };
+  const failed = drained.failed.find((f) => f.runId === run.runId);
+  return failed ? { outcome: 'failed', reason: failed.reason } : { outcome: 'queued' };
 }
 
 /**
- * Starts the oldest queued runs while slots are free, and returns those it started. Safe to run in
- * any number of dispatchers at once (see the argument at the top of this file).
+ * Starts the oldest queued runs while slots are free, and returns those it started and those it set
+ * aside. Safe to run in any number of dispatchers at once (see the argument at the top of this file).
  */
 export async function drain(
   ctx: DispatcherContext,
   config: PipelineConfig,
   pipeline: string,
-): Promise<StartedRun[]> {
-  const started: StartedRun[] = [];
+): Promise<Drained> {
+  const drained: Drained = { started: [], failed: [] };
   for (;;) {
     const queued = await oldestQueued(ctx, pipeline, DRAIN_PAGE);
-    let released = false;
+    let gaveBack = false;
     for (const run of queued) {
-      if (!(await acquireSlot(ctx, pipeline, run.runId, config.maxConcurrentRuns))) return started;
-      const execution = await startExecution(ctx, config.stateMachineArn, run);
-      if (execution) {
-        await markStarted(ctx, run, execution.executionArn);
-        started.push({ runId: run.runId, executionArn: execution.executionArn });
-        log('info', 'queued run started', { pipeline, runId: run.runId, runKey: run.runKey });
-      } else {
-        // A stale item: another dispatcher started this run, and it has closed since.
-        await releaseSlot(ctx, pipeline, run.runId);
-        await markStarted(ctx, run, undefined);
-        released = true;
+      // An item whose run started or was set aside is left over from a dispatcher that stopped before
+      // removing it, or was read before another drain removed it: remove it, start nothing.
+      const claim = await readClaim(ctx, pipeline, run.runKey);
+      if (claim?.state === 'STARTED' || claim?.state === 'FAILED') {
+        await dequeue(ctx, run);
+        continue;
       }
-      await dequeue(ctx, run);
+      const slot = await acquireSlot(ctx, pipeline, run.runId, config.maxConcurrentRuns);
+      if (slot === 'full') return drained;
+      if (slot === 'released') {
+        // It ran and ended before its item was removed.
+        await markStarted(ctx, run, undefined);
+        await dequeue(ctx, run);
+        continue;
+      }
+      const start = await startExecution(ctx, config.stateMachineArn, run);
+      switch (start.outcome) {
+        case 'started':
+          await markStarted(ctx, run, start.executionArn);
+          drained.started.push({ runId: run.runId, executionArn: start.executionArn });
+          log('info', 'queued run started', { pipeline, runId: run.runId, runKey: run.runKey });
+          await dequeue(ctx, run);
+          break;
+        case 'exists':
+          // Started by a dispatcher that stopped before marking it, and closed since.
+          await releaseSlot(ctx, pipeline, run.runId);
+          await markStarted(ctx, run, undefined);
+          await dequeue(ctx, run);
+          gaveBack = true;
+          break;
+        case 'refused':
+          await parkRun(ctx, run, start);
+          drained.failed.push({ runId: run.runId, reason: start.reason });
+          gaveBack = true;
+          break;
+      }
     }
-    // After a release, read the queue again even if this page was the last: a run queued meanwhile may
-    // have found the slots full because of the stale hold just given back.
-    if (queued.length < DRAIN_PAGE && !released) return started;
+    // After giving a slot back, read the queue again even if this page was the last: a run queued
+    // meanwhile may have found the slots full because of the hold just given back.
+    if (queued.length < DRAIN_PAGE && !gaveBack) return drained;
   }
 }

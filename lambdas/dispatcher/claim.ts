@@ -12,9 +12,10 @@ import type { RunRequest } from './run-key.ts';
 /**
  * A run key's claim moves CLAIMED -> STARTED, or CLAIMED -> QUEUED -> STARTED. A claim left CLAIMED
  * means a dispatcher stopped between the claim and the start (or is still on its way): whoever sees it
- * finishes the start.
+ * finishes the start. FAILED: Step Functions refused to start the run for good (access denied, input
+ * too large, no such state machine); the run is recorded FAILED with the reason, and never retried.
  */
-export type ClaimState = 'CLAIMED' | 'QUEUED' | 'STARTED';
+export type ClaimState = 'CLAIMED' | 'QUEUED' | 'STARTED' | 'FAILED';
 
 export interface Claim extends PendingRun {
   readonly state: ClaimState;
@@ -103,25 +104,62 @@ export async function markQueued(ctx: DispatcherContext, run: PendingRun): Promi
   }
 }
 
-/** The run's execution exists. `executionArn` is absent when Step Functions refused a second start. */
+/**
+ * The run's execution exists. `executionArn` is absent when Step Functions refused a second start.
+ * A FAILED claim stays FAILED, and a claim gone (expired) is not brought back as a fragment.
+ */
 export async function markStarted(
   ctx: DispatcherContext,
   run: PendingRun,
   executionArn: string | undefined,
 ): Promise<void> {
-  await ctx.dynamodb.send(
-    new UpdateItemCommand({
-      TableName: ctx.table,
-      Key: claimKey(run.pipeline, run.runKey),
-      UpdateExpression: `SET #state = :started, startedAt = if_not_exists(startedAt, :now)${executionArn ? ', executionArn = :arn' : ''}`,
-      ExpressionAttributeNames: { '#state': 'state' },
-      ExpressionAttributeValues: {
-        ':started': { S: 'STARTED' },
-        ':now': { S: ctx.now().toISOString() },
-        ...(executionArn ? { ':arn': { S: executionArn } } : {}),
-      },
-    }),
-  );
+  try {
+    await ctx.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: ctx.table,
+        Key: claimKey(run.pipeline, run.runKey),
+        UpdateExpression: `SET #state = :started, startedAt = if_not_exists(startedAt, :now)${executionArn ? ', executionArn = :arn' : ''}`,
+        ConditionExpression: 'attribute_exists(pk) AND #state <> :failed',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: {
+          ':started': { S: 'STARTED' },
+          ':failed': { S: 'FAILED' },
+          ':now': { S: ctx.now().toISOString() },
+          ...(executionArn ? { ':arn': { S: executionArn } } : {}),
+        },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
+}
+
+/**
+ * The run can never start: its claim ends FAILED with the reason. Returns false when the run started
+ * after all (another dispatcher's start went through), in which case nothing is marked.
+ */
+export async function markFailed(ctx: DispatcherContext, run: PendingRun, reason: string): Promise<boolean> {
+  try {
+    await ctx.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: ctx.table,
+        Key: claimKey(run.pipeline, run.runKey),
+        UpdateExpression: 'SET #state = :failed, failedAt = if_not_exists(failedAt, :now), reason = :reason',
+        ConditionExpression: 'attribute_exists(pk) AND #state <> :started',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: {
+          ':failed': { S: 'FAILED' },
+          ':started': { S: 'STARTED' },
+          ':now': { S: ctx.now().toISOString() },
+          ':reason': { S: reason },
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
 }
 
 /**

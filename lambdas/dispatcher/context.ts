@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { SNSClient } from '@aws-sdk/client-sns';
 
 /** What every step of a dispatch works against; the handler builds one, tests and benchmarks their own. */
 export interface DispatcherContext {
@@ -8,6 +9,8 @@ export interface DispatcherContext {
   /** The ledger table: claims, slots, the queue, joins and DEDUPLICATED run rows all live in it. */
   readonly table: string;
   readonly now: () => Date;
+  /** Where an alert goes when a run can never start; without it the dispatcher only logs the alert. */
+  readonly alerts?: { readonly sns: SNSClient; readonly topicArn: string };
 }
 
 /** A claimed run, with everything needed to start it again exactly as the first attempt would have. */

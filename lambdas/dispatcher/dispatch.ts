@@ -17,6 +17,8 @@ export type DispatchResult =
   | { status: 'QUEUED'; pipeline: string; runId: string; runKey: string }
   /** `runId` is the run this trigger repeats; `duplicateRowId` the DEDUPLICATED ledger row written for it. */
   | { status: 'DEDUPLICATED'; pipeline: string; runId: string; runKey: string; duplicateRowId: string }
+  /** Step Functions refused the start for good: the run is recorded FAILED with `reason`, and alerted. */
+  | { status: 'FAILED'; pipeline: string; runId: string; runKey: string; reason: string }
   /** A join that still misses upstreams for this logical time. */
   | { status: 'WAITING'; pipeline: string; runKey: string; waitingFor: string[] }
   /** A finished run's slot is free again; `started` are the queued runs started into free slots. */
@@ -141,6 +143,7 @@ async function trigger(
   }
   // A delivery that stopped after queueing may not have drained; this redelivery does it instead.
   if (existing.state === 'QUEUED') await drain(ctx, config, request.pipeline);
+  // A FAILED claim is a run Step Functions refused to start, recorded and alerted: not retried.
   return duplicate(ctx, request, existing.runId, expiresAt);
 }
 
@@ -162,6 +165,8 @@ async function admitted(
       return { status: 'QUEUED', pipeline, runId, runKey };
     case 'exists':
       return duplicate(ctx, request, runId, expiresAt);
+    case 'failed':
+      return { status: 'FAILED', pipeline, runId, runKey, reason: admission.reason };
   }
 }
 

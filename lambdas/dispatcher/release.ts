@@ -14,7 +14,7 @@ export async function slotReleased(
   finished: { readonly pipeline: string; readonly runId: string; readonly status: string },
 ): Promise<{ status: 'RELEASED'; pipeline: string; runId: string; started: string[] }> {
   await releaseSlot(ctx, finished.pipeline, finished.runId);
-  const started = (await drain(ctx, config, finished.pipeline)).map((run) => run.runId);
+  const started = (await drain(ctx, config, finished.pipeline)).started.map((run) => run.runId);
   log('info', 'slot released', {
     pipeline: finished.pipeline,
     runId: finished.runId,

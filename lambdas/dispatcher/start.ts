@@ -22,22 +22,56 @@ export function expiresAtSeconds(now: Date, retentionDays: number): number {
 }
 
 /**
- * Starts the run's execution, named by its run id. Returns undefined when Step Functions already has an
- * execution of that name that this call cannot join: one that has closed, or one with another input.
- * Any other error is thrown, so the Lambda retries the whole event and the claim recovers it.
+ * Errors with which Step Functions refuses a start for good: retrying the same request can only be
+ * refused again until someone changes the deployment. Anything else (throttling, a service fault, a
+ * lost connection, an error unknown here) may pass on a retry.
+ *
+ * @see https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html#API_StartExecution_Errors
+ */
+const PERMANENT_START_ERRORS = new Set([
+  'AccessDeniedException',
+  'AccessDenied',
+  'InvalidArn',
+  'InvalidExecutionInput',
+  'InvalidName',
+  'KmsAccessDeniedException',
+  'KmsInvalidStateException',
+  'StateMachineDeleting',
+  'StateMachineDoesNotExist',
+  'ValidationException',
+]);
+
+export type StartOutcome =
+  | { readonly outcome: 'started'; readonly executionArn: string }
+  /** Step Functions has an execution of this name that this call cannot join: it has closed. */
+  | { readonly outcome: 'exists' }
+  /** Step Functions refuses this start for good; `reason` names its error and message. */
+  | { readonly outcome: 'refused'; readonly error: string; readonly reason: string };
+
+/**
+ * Starts the run's execution, named by its run id. A start Step Functions refuses for good comes back
+ * as `refused`; any other error is thrown, so the Lambda retries the whole event and the claim or the
+ * queue item recovers it.
  */
 export async function startExecution(
   ctx: DispatcherContext,
   stateMachineArn: string,
   run: PendingRun,
-): Promise<{ executionArn: string } | undefined> {
+): Promise<StartOutcome> {
   try {
     const started = await ctx.sfn.send(
       new StartExecutionCommand({ stateMachineArn, name: run.runId, input: run.input }),
     );
-    return { executionArn: started.executionArn as string };
+    return { outcome: 'started', executionArn: started.executionArn as string };
   } catch (error) {
-    if (error instanceof ExecutionAlreadyExists) return undefined;
+    if (error instanceof ExecutionAlreadyExists) return { outcome: 'exists' };
+    const name = error instanceof Error ? error.name : '';
+    if (PERMANENT_START_ERRORS.has(name))
+      return {
+        outcome: 'refused',
+        error: name,
+        reason: `Step Functions refused to start ${run.runId} on ${stateMachineArn}: ${name}: ${(error as Error).message}`,
+      };
     throw error;
   }
 }

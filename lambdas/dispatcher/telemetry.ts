@@ -3,7 +3,7 @@
  * and embedded-metric-format lines, which CloudWatch turns into metrics without an API call.
  */
 
-export type DispatcherMetric = 'DroppedEvents' | 'DeduplicatedRuns' | 'QueuedRuns';
+export type DispatcherMetric = 'DroppedEvents' | 'DeduplicatedRuns' | 'QueuedRuns' | 'UnstartableRuns';
 
 export function log(
   level: 'info' | 'warn' | 'error',
