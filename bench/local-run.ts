@@ -7,10 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { runLocally } from '../lib/cli/commands.ts';
+import { loadSpec } from '../lib/cli/load-spec.ts';
 import type { Output } from '../lib/cli/render.ts';
 import { installStateTap } from '../lib/local/asl-runtime.ts';
 import { allStates } from '../lib/local/engine.ts';
-import { loadSpec, synthesizeLocal } from '../lib/local/synth.ts';
+import { synthesizeLocal } from '../lib/local/synth.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 5;

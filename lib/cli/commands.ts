@@ -1,19 +1,20 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { compilePipeline } from '../compile/states.ts';
 import { RUN_STATUSES, type RunReport, type RunStatus } from '../ledger/ledger.ts';
 import { type LocalRunResult, LocalRuntime, type LocalTrigger, type RuntimeEvent } from '../local/runtime.ts';
 import { lockStateDir } from '../local/state-dir.ts';
-import { loadSpec, synthesizeLocal } from '../local/synth.ts';
+import { synthesizeLocal } from '../local/synth.ts';
 import type { LocalDeployment } from '../local/template.ts';
 import { remoteRuns, resolveStack } from '../remote/index.ts';
-import { SpecError } from '../spec/errors.ts';
+import { bucketNames } from '../spec/bucket-uses.ts';
 import { s3TriggerMismatch } from '../spec/triggers/s3-object-created.ts';
 import type { PipelineDefinition } from '../spec/types.ts';
 import { CliUsageError } from './errors.ts';
-import { type GraphFormat, renderGraph } from './graph-format.ts';
+import { loadSpecs } from './load-spec.ts';
 import type { CliOptions } from './main.ts';
-import { formatMs, type Output, ProgressRenderer, renderRunSummary } from './render.ts';
+import { formatMs, type Output, ProgressRenderer, renderRunSummary, write } from './render.ts';
+
+export { loadSpecs, write };
 
 export const DEFAULT_STATE_DIR = '.stepwise';
 
@@ -28,49 +29,6 @@ export function awsOptions(options: CliOptions): { region?: string; profile?: st
 /** The stack an `--aws` command reads: `--stack`, else `Stepwise`. */
 export function stackName(options: CliOptions): string {
   return options.stack ?? 'Stepwise';
-}
-
-export async function validateCommand(
-  specPath: string,
-  options: CliOptions,
-  output: Output,
-): Promise<number> {
-  try {
-    const spec = await loadSpec(specPath);
-    const compiled = compilePipeline(spec);
-    if (options.json) {
-      write(output, {
-        ok: true,
-        pipeline: spec.name,
-        tasks: spec.tasks.length,
-        states: Object.keys(compiled.definition.States).length,
-        exactPlan: compiled.plan.exact,
-        problems: [],
-      });
-    } else {
-      output.out.write(
-        `ok: pipeline '${spec.name}' is valid: ${spec.tasks.length} tasks, ${compiled.handlers.length} handler functions, ${spec.triggers.length} triggers\n`,
-      );
-      if (!compiled.plan.exact)
-        output.out.write(
-          'note: the task graph is not series-parallel; some tasks wait longer than their dependencies require\n',
-        );
-    }
-    return 0;
-  } catch (error) {
-    if (!(error instanceof SpecError) || !options.json) throw error;
-    write(output, { ok: false, pipeline: error.pipeline ?? null, problems: error.issues });
-    return 1;
-  }
-}
-
-export async function graphCommand(specPath: string, options: CliOptions, output: Output): Promise<number> {
-  const format = (options.format ?? 'mermaid') as GraphFormat;
-  if (format !== 'mermaid' && format !== 'dot')
-    throw new CliUsageError(`--format must be mermaid or dot, got '${format}'`);
-  const spec = await loadSpec(specPath);
-  output.out.write(`${renderGraph(spec, format)}\n`);
-  return 0;
 }
 
 /**
@@ -113,21 +71,6 @@ export function printRunResult(
       `warning: a delivery to ${letter.target} failed every attempt (${letter.error}); it is kept in dead-letters.jsonl in the state dir\n`,
     );
   return exitCode(report);
-}
-
-/** Loads spec files, refusing two pipelines of one name. */
-export async function loadSpecs(paths: readonly string[]): Promise<PipelineDefinition[]> {
-  const specs: PipelineDefinition[] = [];
-  for (const path of paths) {
-    const spec = await loadSpec(path);
-    const twin = specs.find((s) => s.name === spec.name);
-    if (twin)
-      throw new CliUsageError(
-        `two spec files define pipeline '${spec.name}': ${twin.specFile} and ${spec.specFile}; give each pipeline once`,
-      );
-    specs.push(spec);
-  }
-  return specs;
 }
 
 export async function runsCommand(pipeline: string, options: CliOptions, output: Output): Promise<number> {
@@ -236,11 +179,7 @@ export async function withLocalRuntime<T>(
     throw error;
   }
   onEvent({ type: 'phase', phase: 'synth', ms: Date.now() - started });
-  const buckets = new Set(extraBuckets);
-  for (const spec of specs) {
-    for (const t of spec.triggers) if (t.kind === 's3ObjectCreated') buckets.add(t.bucket);
-    if (spec.quarantine.bucket) buckets.add(spec.quarantine.bucket);
-  }
+  const buckets = new Set([...extraBuckets, ...bucketNames(specs)]);
   const runtime = await LocalRuntime.open(deployment, { stateDir, command, buckets, onEvent, unlock });
   try {
     return await work(runtime);
@@ -314,6 +253,3 @@ function parseEvent(text: string): Record<string, unknown> {
   return e;
 }
 
-export function write(output: Output, value: unknown): void {
-  output.out.write(`${JSON.stringify(value, null, 2)}\n`);
-}

@@ -1,12 +1,11 @@
-import { readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { loadSpec } from '../local/synth.ts';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { stackFiles } from '../stack-files.ts';
 import { DEFAULT_STATE_DIR, runsCommand, withLocalRuntime } from './commands.ts';
+import { CliUsageError } from './errors.ts';
+import { loadSpec } from './load-spec.ts';
 import type { CliOptions } from './main.ts';
 import { type Output, ProgressRenderer, renderRunSummary } from './render.ts';
-
-const ORDERS = fileURLToPath(new URL('../../examples/orders/', import.meta.url));
 
 /**
  * `npm start`: the reference pipeline on a fresh state dir, first on a good file (SUCCEEDED), then the
@@ -15,8 +14,9 @@ const ORDERS = fileURLToPath(new URL('../../examples/orders/', import.meta.url))
  */
 export async function runDemo(options: CliOptions, output: Output): Promise<number> {
   const stateDir = resolve(options['state-dir'] ?? join(DEFAULT_STATE_DIR, 'demo'));
+  const orders = ordersExample();
   rmSync(stateDir, { recursive: true, force: true });
-  const spec = await loadSpec(join(ORDERS, 'pipeline.ts'));
+  const spec = await loadSpec(join(orders, 'pipeline.ts'));
   const tty = Boolean(output.out.isTTY);
   const cases = [
     {
@@ -54,7 +54,7 @@ export async function runDemo(options: CliOptions, output: Output): Promise<numb
             kind: 's3',
             bucket: 'raw',
             key: c.key,
-            file: join(ORDERS, c.file),
+            file: join(orders, c.file),
           });
           output.out.write(`${renderRunSummary(report, tty)}\n`);
           if (report.status !== c.expect) ok = false;
@@ -78,4 +78,15 @@ export async function runDemo(options: CliOptions, output: Output): Promise<numb
       : '\nA run did not end as expected; see above.\n',
   );
   return ok ? 0 : 1;
+}
+
+/** The reference example, in the repository this module runs from (source or its dist/ build). */
+function ordersExample(): string {
+  for (let dir = dirname(stackFiles()[0] as string); dirname(dir) !== dir; dir = dirname(dir)) {
+    const orders = join(dir, 'examples', 'orders');
+    if (existsSync(join(orders, 'pipeline.ts'))) return orders;
+  }
+  throw new CliUsageError(
+    "'stepwise demo' runs the reference pipeline of the stepwise-cdk repository (examples/orders), which the installed package does not include; try 'stepwise init' for a pipeline of your own",
+  );
 }

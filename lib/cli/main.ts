@@ -1,10 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { SpecError } from '../spec/errors.ts';
-import { backfillCommand } from './backfill.ts';
-import { graphCommand, runCommand, runsCommand, validateCommand } from './commands.ts';
-import { runDemo } from './demo.ts';
 import { CliUsageError } from './errors.ts';
-import { redriveCommand } from './redrive.ts';
 import type { Output } from './render.ts';
 
 const USAGE = `stepwise: data pipelines on AWS Step Functions, runnable on this machine
@@ -74,7 +70,10 @@ export type CliOptions = {
   debug?: boolean;
 };
 
-/** Runs the CLI; returns the exit code. Every error is printed here, in one place. */
+/**
+ * Runs the CLI; returns the exit code. Every error is printed here, in one place. Each command's module
+ * is loaded only when that command runs: `--help` and usage errors never load the CDK or the engine.
+ */
 export async function main(
   argv: readonly string[],
   output: Output = { out: process.stdout, err: process.stderr },
@@ -95,19 +94,39 @@ export async function main(
     }
     switch (command) {
       case 'validate':
-        return await validateCommand(one(rest, 'validate', '<spec>'), values, output);
+        return await (await import('./validate.ts')).validateCommand(
+          one(rest, 'validate', '<spec>'),
+          values,
+          output,
+        );
       case 'graph':
-        return await graphCommand(one(rest, 'graph', '<spec>'), values, output);
+        return await (await import('./validate.ts')).graphCommand(
+          one(rest, 'graph', '<spec>'),
+          values,
+          output,
+        );
       case 'run':
-        return await runCommand(some(rest, 'run', '<spec>'), values, output);
+        return await (await import('./commands.ts')).runCommand(some(rest, 'run', '<spec>'), values, output);
       case 'runs':
-        return await runsCommand(one(rest, 'runs', '<pipeline>'), values, output);
+        return await (await import('./commands.ts')).runsCommand(
+          one(rest, 'runs', '<pipeline>'),
+          values,
+          output,
+        );
       case 'backfill':
-        return await backfillCommand(some(rest, 'backfill', '<spec>'), values, output);
+        return await (await import('./backfill.ts')).backfillCommand(
+          some(rest, 'backfill', '<spec>'),
+          values,
+          output,
+        );
       case 'redrive':
-        return await redriveCommand(two(rest, 'redrive', '<spec> <run-id>'), values, output);
+        return await (await import('./redrive.ts')).redriveCommand(
+          two(rest, 'redrive', '<spec> <run-id>'),
+          values,
+          output,
+        );
       case 'demo':
-        return await runDemo(values, output);
+        return await (await import('./demo.ts')).runDemo(values, output);
       default:
         throw new CliUsageError(
           `unknown command '${command}'; the commands are validate, graph, run, runs, backfill, redrive and demo`,

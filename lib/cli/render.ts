@@ -152,3 +152,8 @@ function shortCause(cause: string): string {
   }
   return cause.length > 200 ? `${cause.slice(0, 200)}…` : cause;
 }
+
+/** One JSON value on stdout, for `--json`. */
+export function write(output: Output, value: unknown): void {
+  output.out.write(`${JSON.stringify(value, null, 2)}\n`);
+}

@@ -4,9 +4,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSpec } from '../../lib/cli/load-spec.ts';
 import type { RunReport } from '../../lib/ledger/ledger.ts';
 import { LocalRuntime } from '../../lib/local/runtime.ts';
-import { loadSpec, synthesizeLocal } from '../../lib/local/synth.ts';
+import { synthesizeLocal } from '../../lib/local/synth.ts';
 import { fixture, jsonOf, type RunJson, stepwise, taskOf, tempStateDir } from './stepwise-cli.ts';
 
 const hourly = fixture('triggers/hourly.ts');
