@@ -118,8 +118,15 @@ export async function recordExecution(executionArn: string, deps: RecorderDeps):
     });
   }
   const row = found ?? (await mustGetRun(deps, key));
-  const closedRow = row.status === 'RUNNING';
-  const final = closedRow ? closed(row, ending, endedAt) : row;
+  // A redrive ends the execution again, and that ending is news: downstream runs and the concurrency
+  // slot wait on its Run Finished, and failing again deserves another alert.
+  const redrives = Math.max(execution.redriveCount ?? 0, history.redrives);
+  const notify = row.notifiedAt === undefined || (row.notifiedRedrives ?? 0) < redrives;
+  // The state machine closes only a run that succeeds or is quarantined; a failure ends the execution
+  // at the failed task, so the recorder closes it, and closes it again when a redrive fails again.
+  const endedAgain = notify && row.notifiedAt !== undefined && ended !== 'SUCCEEDED' && reopenable(row);
+  const closedRow = row.status === 'RUNNING' || endedAgain;
+  const final = closedRow ? closed(row, ending, endedAt, endedAgain) : row;
   const result = {
     outcome: 'recorded',
     executionArn,
@@ -132,10 +139,6 @@ export async function recordExecution(executionArn: string, deps: RecorderDeps):
     closedRow,
   } as const;
 
-  // A redrive ends the execution again, and that ending is news: downstream runs and the concurrency
-  // slot wait on its Run Finished, and failing again deserves another alert.
-  const redrives = Math.max(execution.redriveCount ?? 0, history.redrives);
-  const notify = final.notifiedAt === undefined || (final.notifiedRedrives ?? 0) < redrives;
   const alert = notify
     ? alertFor({
         pipeline: final.pipeline,
@@ -171,6 +174,7 @@ export async function recordExecution(executionArn: string, deps: RecorderDeps):
             ...(ending.error !== undefined ? { error: ending.error } : {}),
             ...(ending.cause !== undefined ? { cause: ending.cause } : {}),
             ...(ending.task !== undefined ? { failedTask: ending.task } : {}),
+            ...(endedAgain ? { replaces: true } : {}),
           },
         }
       : {}),
@@ -208,15 +212,20 @@ async function sendNotifications(
 }
 
 /** The run row as `completeRunRow` will close it: what the notifications describe before it is written. */
-function closed(row: RunRow, ending: Ending, endedAt: string): RunRow {
+function closed(row: RunRow, ending: Ending, endedAt: string, replaces: boolean): RunRow {
   return {
     ...row,
     status: ending.status,
     endedAt,
     error: ending.error || row.error,
     errorCause: ending.cause ? ending.cause.slice(0, 32_000) : row.errorCause,
-    failedTask: row.failedTask ?? ending.task,
+    failedTask: (replaces ? ending.task : undefined) ?? row.failedTask ?? ending.task,
   };
+}
+
+/** A row the recorder closed on an earlier ending of the execution, which a redrive then ran on. */
+function reopenable(row: RunRow): boolean {
+  return row.status === 'FAILED' || row.status === 'TIMED_OUT';
 }
 
 /** Every event of the execution, page after page; the API's largest page is 1 000 events. */

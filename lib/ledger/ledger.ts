@@ -278,8 +278,9 @@ export async function readAttempts(
  * knows. `trigger`, when given, replaces the trigger the state machine wrote: locally that copy went
  * through aws-local-stepfunctions' States.JsonToString, which drops every backslash, so a trigger
  * holding a quote or a backslash would no longer parse. `close` applies only to a row still RUNNING,
- * and `close.failedTask` only when the row names none. The row must exist: this never creates a
- * partial one.
+ * and `close.failedTask` only when the row names none, unless `close.replaces`: a redriven execution
+ * that ended again replaces the ending the recorder wrote before. The row must exist: this never
+ * creates a partial one.
  */
 export async function completeRunRow(
   client: DynamoDBClient,
@@ -289,7 +290,14 @@ export async function completeRunRow(
     tasks: readonly string[];
     transitions: number;
     trigger?: unknown;
-    close?: { status: RunStatus; endedAt: string; error?: string; cause?: string; failedTask?: string };
+    close?: {
+      status: RunStatus;
+      endedAt: string;
+      error?: string;
+      cause?: string;
+      failedTask?: string;
+      replaces?: boolean;
+    };
   },
 ): Promise<void> {
   const values: Record<string, AttributeValue> = {
@@ -303,7 +311,7 @@ export async function completeRunRow(
     names['#trigger'] = 'trigger';
     values[':trigger'] = { S: JSON.stringify(fields.trigger) };
   }
-  if (fields.close && row.status === 'RUNNING') {
+  if (fields.close && (row.status === 'RUNNING' || fields.close.replaces)) {
     expression += ', #status = :status, endedAt = :endedAt';
     names['#status'] = 'status';
     values[':status'] = { S: fields.close.status };
@@ -317,7 +325,7 @@ export async function completeRunRow(
       expression += ', errorCause = :cause';
       values[':cause'] = { S: fields.close.cause.slice(0, 32_000) };
     }
-    if (fields.close.failedTask && row.failedTask === undefined) {
+    if (fields.close.failedTask && (row.failedTask === undefined || fields.close.replaces)) {
       expression += ', failedTask = :failedTask';
       values[':failedTask'] = { S: fields.close.failedTask };
     }

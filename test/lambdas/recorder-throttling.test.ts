@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readAttempts } from '../../lib/ledger/ledger.ts';
 import { scanTable } from '../private/recorder-fakes.ts';
 import { type RecorderHarness, startRecorderHarness, statusEvent } from '../private/recorder-harness.ts';
-import { failedExecution, putFailedRow } from '../private/recorder-scenarios.ts';
+import { failedExecution, putRunningRow } from '../private/recorder-scenarios.ts';
 
 let harness: RecorderHarness;
 let handler: (event: unknown) => Promise<unknown>;
@@ -29,12 +29,12 @@ describe('recorder under throttling', () => {
     sfn.put(execution);
     sfn.pageLimit = 10;
     const calm = await harness.useNewTable();
-    await putFailedRow(ledger.client, calm, 'run-throttled');
+    await putRunningRow(ledger.client, calm, 'run-throttled');
     await handler(statusEvent(execution));
     const expected = await scanTable(ledger.client, calm);
 
     const throttled = await harness.useNewTable();
-    await putFailedRow(ledger.client, throttled, 'run-throttled');
+    await putRunningRow(ledger.client, throttled, 'run-throttled');
     sfn.throttle(2, 'GetExecutionHistory');
     ledger.throttle(2, 'BatchWriteItem');
     ledger.throttle(1, 'GetItem');

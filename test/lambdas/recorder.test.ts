@@ -24,11 +24,13 @@ import {
 import { type RecorderHarness, startRecorderHarness, statusEvent } from '../private/recorder-harness.ts';
 import {
   abortedExecution,
-  FAILED_AT,
+  failedAgainExecution,
   failedBeforeStartExecution,
   failedExecution,
+  failedInBranchExecution,
+  NOTIFY_CAUSE,
   PUBLISH_CAUSE,
-  putFailedRow,
+  putRunningRow,
   quarantinedExecution,
   redrivenExecution,
   START,
@@ -68,13 +70,14 @@ const emfLines = () =>
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 const runFinished = () =>
   harness.bus.entries.map((e) => ({ ...e, Detail: JSON.parse(e.Detail) as Record<string, unknown> }));
-const failedRow = (name: string) => putFailedRow(harness.ledger.client, table, name);
+const openRow = (name: string) => putRunningRow(harness.ledger.client, table, name);
 
 describe('recorder', () => {
-  it('records a failed run: attempt rows with the TTL, the run completed, one alert, one EMF line, one Run Finished', async () => {
+  it('records a failed run: attempt rows with the TTL, the run closed at its failed task, one alert, one EMF line, one Run Finished', async () => {
     const execution = failedExecution('run-failed');
+    const failedAt = execution.stopDate?.toISOString();
     harness.sfn.put(execution);
-    const key = await failedRow('run-failed');
+    const key = await openRow('run-failed');
 
     const result = await handler(statusEvent(execution));
     expect(result).toMatchObject({
@@ -82,7 +85,7 @@ describe('recorder', () => {
       status: 'FAILED',
       attempts: 4,
       createdRow: false,
-      closedRow: false,
+      closedRow: true,
       notified: true,
       alerted: true,
     });
@@ -109,10 +112,14 @@ describe('recorder', () => {
     expect(row).toMatchObject({
       status: 'FAILED',
       failedTask: 'publish',
+      error: 'Error',
+      errorCause: PUBLISH_CAUSE,
+      endedAt: failedAt,
       tasks: ['ingest', 'publish'],
       trigger: TRIGGER,
     });
-    expect(row?.transitions).toBe(10);
+    // Start run, Record run start, Run tasks, ingest, publish: nothing runs after the failed task.
+    expect(row?.transitions).toBe(5);
     expect(row?.notifiedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
 
     expect(harness.sns.published).toHaveLength(1);
@@ -152,7 +159,7 @@ describe('recorder', () => {
         RunsTimedOut: 0,
         TaskRetries: 2,
         TaskFailures: 3,
-        RunDuration: 40_000,
+        RunDuration: 26_000,
       }),
     ]);
 
@@ -169,7 +176,7 @@ describe('recorder', () => {
           logicalTime: START,
           runKey: 'manual:run-failed',
           startedAt: START,
-          endedAt: FAILED_AT,
+          endedAt: failedAt,
           executionArn: `arn:aws:states:${REGION}:${ACCOUNT}:execution:OrdersStateMachine:run-failed`,
         },
       },
@@ -181,7 +188,7 @@ describe('recorder', () => {
   it('changes nothing and sends nothing when the same event is delivered again', async () => {
     const execution = failedExecution('run-twice');
     harness.sfn.put(execution);
-    await failedRow('run-twice');
+    await openRow('run-twice');
     await handler(statusEvent(execution));
     const before = await scanTable(harness.ledger.client, table);
     const sent = {
@@ -205,7 +212,7 @@ describe('recorder', () => {
   it('notifies the new ending of a redriven execution once, with the attempts counted across both', async () => {
     const failed = failedExecution('run-redriven');
     harness.sfn.put(failed);
-    const key = await failedRow('run-redriven');
+    const key = await openRow('run-redriven');
     await handler(statusEvent(failed));
     const redriven = redrivenExecution('run-redriven');
     harness.sfn.put(redriven);
@@ -244,15 +251,60 @@ describe('recorder', () => {
     expect(harness.bus.entries).toHaveLength(2);
   });
 
+  it('closes a redriven run again when it fails again, at the task it failed at this time', async () => {
+    const failed = failedExecution('run-again');
+    harness.sfn.put(failed);
+    const key = await openRow('run-again');
+    await handler(statusEvent(failed));
+    const again = failedAgainExecution('run-again');
+    harness.sfn.put(again);
+
+    expect(await handler(statusEvent(again))).toMatchObject({
+      status: 'FAILED',
+      closedRow: true,
+      notified: true,
+      alerted: true,
+    });
+
+    expect(await getRun(harness.ledger.client, table, key)).toMatchObject({
+      status: 'FAILED',
+      failedTask: 'notify',
+      error: 'Error',
+      errorCause: NOTIFY_CAUSE,
+      endedAt: again.stopDate?.toISOString(),
+      notifiedRedrives: 1,
+    });
+    expect(harness.sns.published.map((p) => p.Subject)).toEqual([
+      'stepwise: orders run FAILED at publish',
+      'stepwise: orders run FAILED at notify',
+    ]);
+    expect(runFinished().map((e) => e.Detail.status)).toEqual(['FAILED', 'FAILED']);
+  });
+
+  it('names the task the execution failed at inside a Parallel, not a caught or cut-short one', async () => {
+    const execution = failedInBranchExecution('run-branch');
+    harness.sfn.put(execution);
+    const key = await openRow('run-branch');
+
+    expect(await handler(statusEvent(execution))).toMatchObject({ status: 'FAILED', closedRow: true });
+
+    expect(await getRun(harness.ledger.client, table, key)).toMatchObject({
+      status: 'FAILED',
+      failedTask: 'export',
+    });
+    expect(harness.sns.published.map((p) => p.Subject)).toEqual(['stepwise: orders run FAILED at export']);
+    expect(harness.sns.published[0]?.Message).toContain('Task:      export (2 attempts)');
+  });
+
   it('reads a history of many pages into the same rows as a history of one page', async () => {
     const execution = failedExecution('run-paged');
     harness.sfn.put(execution);
-    await failedRow('run-paged');
+    await openRow('run-paged');
     await handler(statusEvent(execution));
     const onePage = await scanTable(harness.ledger.client, table);
 
     table = await harness.useNewTable();
-    await failedRow('run-paged');
+    await openRow('run-paged');
     harness.sfn.pageLimit = 7;
     harness.sfn.requests.length = 0;
     await handler(statusEvent(execution));
@@ -467,7 +519,7 @@ describe('recorder', () => {
   it('fails when EventBridge refuses Run Finished, leaves the run unmarked, and sends again on the retry', async () => {
     const execution = failedExecution('run-refused');
     harness.sfn.put(execution);
-    const key = await failedRow('run-refused');
+    const key = await openRow('run-refused');
     harness.bus.refuse(1);
 
     await expect(handler(statusEvent(execution))).rejects.toThrow(

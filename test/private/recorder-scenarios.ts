@@ -56,8 +56,8 @@ export const START = new Date(RUN_START).toISOString();
 export const PUBLISH_CAUSE = lambdaCause('Error', 'connection reset by warehouse');
 
 /**
- * ingest succeeds; publish fails three times, its Catch records the failure, and the failure path
- * closes the run FAILED. About 40 events.
+ * ingest succeeds; publish fails three times, and with no Catch for its error the execution fails at
+ * publish: `Run tasks` fails with publish's error, and so does the execution. About 20 events.
  */
 export function failedExecution(name: string, startedAt = START): FakeExecution {
   return execution(name, startedAt, failedHistory(name, startedAt), {
@@ -70,31 +70,65 @@ export function failedExecution(name: string, startedAt = START): FakeExecution 
 function failedHistory(name: string, startedAt: string): HistoryBuilder {
   const { b, tasks } = begin(name, startedAt);
   const ingest = b.task('ingest', tasks, ['ok']);
-  const publish = b.task(
-    'publish',
-    ingest,
-    [fail('timeout'), fail('timeout'), fail('connection reset by warehouse')],
-    {
-      caught: true,
-    },
-  );
-  const raise = b.entered('Fail', 'publish raise', b.integration('publish failed', publish));
-  const branchFailed = b.add('ParallelStateFailed', raise);
-  const recorded = b.integration('Record run failure', b.integration('Read failure', branchFailed));
-  b.executionFailed(b.entered('Fail', 'Run failed', recorded), 'Error', PUBLISH_CAUSE);
+  const publish = b.task('publish', ingest, [
+    fail('timeout'),
+    fail('timeout'),
+    fail('connection reset by warehouse'),
+  ]);
+  b.executionFailed(b.add('ParallelStateFailed', publish), 'Error', PUBLISH_CAUSE);
   return b;
+}
+
+/** The events of a redrive: `Run tasks` runs its failed branch again, from publish. */
+function redrive(b: HistoryBuilder, count: number): number {
+  const redriven = b.add('ExecutionRedriven', b.events.length, {
+    executionRedrivenEventDetails: { redriveCount: count },
+  });
+  return b.add('ParallelStateStarted', b.entered('Parallel', 'Run tasks', redriven));
 }
 
 /** `failedExecution`, redriven once: publish runs again and succeeds, and so does the run. */
 export function redrivenExecution(name: string, startedAt = START): FakeExecution {
   const b = failedHistory(name, startedAt);
-  const redriven = b.add('ExecutionRedriven', b.events.length, {
-    executionRedrivenEventDetails: { redriveCount: 1 },
-  });
-  const tasks = b.add('ParallelStateStarted', b.entered('Parallel', 'Run tasks', redriven));
+  const tasks = redrive(b, 1);
   const done = b.parallelSucceeded('Run tasks', b.task('publish', tasks, ['ok']));
   b.executionSucceeded(b.integration('Record run success', done));
   return { ...execution(name, startedAt, b, { status: 'SUCCEEDED' }), redriveCount: 1 };
+}
+
+export const NOTIFY_CAUSE = lambdaCause('Error', 'mail server down');
+
+/** `failedExecution`, redriven once: publish succeeds now, but notify, after it, fails. */
+export function failedAgainExecution(name: string, startedAt = START): FakeExecution {
+  const b = failedHistory(name, startedAt);
+  const publish = b.task('publish', redrive(b, 1), ['ok']);
+  const notify = b.task('notify', publish, [fail('mail server down')]);
+  b.executionFailed(b.add('ParallelStateFailed', notify), 'Error', NOTIFY_CAUSE);
+  return {
+    ...execution(name, startedAt, b, { status: 'FAILED', error: 'Error', cause: NOTIFY_CAUSE }),
+    redriveCount: 1,
+  };
+}
+
+/**
+ * Two branches side by side: report (non-critical) fails and is caught, load is cut short when export,
+ * in the other branch, fails for good. The execution fails at export.
+ */
+export function failedInBranchExecution(name: string, startedAt = START): FakeExecution {
+  const { b, tasks } = begin(name, startedAt);
+  const branches = b.parallelStarted('Parallel 1: export, load, report', b.task('ingest', tasks, ['ok']));
+  const report = b.task('report', branches, [fail('dashboard unreachable')], { caught: true });
+  b.integration('report warning', report);
+  const load = b.task('load', branches, ['open']);
+  const exported = b.task('export', branches, [fail('bucket gone'), fail('bucket gone')]);
+  b.add('TaskStateAborted', load);
+  const inner = b.add('ParallelStateFailed', exported);
+  b.executionFailed(b.add('ParallelStateFailed', inner), 'Error', lambdaCause('Error', 'bucket gone'));
+  return execution(name, startedAt, b, {
+    status: 'FAILED',
+    error: 'Error',
+    cause: lambdaCause('Error', 'bucket gone'),
+  });
 }
 
 /** ingest and load succeed, then transform is still running when the execution times out. */
@@ -182,21 +216,10 @@ export function runningExecution(name: string, startedAt = START): FakeExecution
   return execution(name, startedAt, b, { status: 'RUNNING' });
 }
 
-/** The run row as the state machine's failure path leaves it for `failedExecution`. */
-export function putFailedRow(client: DynamoDBClient, table: string, name: string) {
-  return putRunRow(client, table, {
-    pipeline: 'orders',
-    runId: name,
-    startedAt: START,
-    status: 'FAILED',
-    extra: {
-      endedAt: { S: FAILED_AT },
-      failedTask: { S: 'publish' },
-      error: { S: 'Error' },
-      errorCause: { S: PUBLISH_CAUSE },
-    },
-  });
+/**
+ * The run row as the state machine leaves it for `failedExecution`: still RUNNING, since the execution
+ * failed at publish and only the recorder closes it.
+ */
+export function putRunningRow(client: DynamoDBClient, table: string, name: string) {
+  return putRunRow(client, table, { pipeline: 'orders', runId: name, startedAt: START, status: 'RUNNING' });
 }
-
-/** When the failure path of `failedExecution` recorded the run FAILED. */
-export const FAILED_AT = '2026-11-01T02:00:40.000Z';
