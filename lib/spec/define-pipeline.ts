@@ -1,13 +1,16 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as z from 'zod';
+import { stackFiles } from '../stack-files.ts';
+import { checkDurationLimits } from './aws-limits.ts';
 import { didYouMean } from './did-you-mean.ts';
 import { parseDuration } from './duration.ts';
 import { formatPath, SpecError, type SpecIssue } from './errors.ts';
 import { checkTaskGraph } from './graph.ts';
+import { readHandlerExports } from './handler-exports.ts';
+import { fieldsAt } from './known-fields.ts';
 import {
-  EVENT_PATTERN_FIELDS,
   type ParsedPipeline,
   PIPELINE_NAME_MAX,
   PIPELINE_NAME_PATTERN,
@@ -15,6 +18,7 @@ import {
   TASK_ID_MAX,
   TASK_ID_PATTERN,
 } from './schema.ts';
+import { callerSpecFile, resolveHandlerPath } from './spec-location.ts';
 import type { PipelineDefinition, PipelineSpec, ResolvedRetry, ResolvedTask } from './types.ts';
 
 type RetryFields = NonNullable<NonNullable<ParsedPipeline['defaults']>['retry']>;
@@ -46,13 +50,29 @@ export interface DefinePipelineOptions {
  */
 export function definePipeline(spec: PipelineSpec, options: DefinePipelineOptions = {}): PipelineDefinition {
   const specFile = toPath(options.specFile) ?? callerFile();
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
+    throw new SpecError([
+      {
+        path: '',
+        message: `definePipeline takes the pipeline as an object, like definePipeline({ name: 'orders', tasks: { ingest: { run: lambda('./handlers/ingest.ts') } } }); received ${describeValue(spec)}`,
+      },
+    ]);
+  }
   const parsed = pipelineSchema.safeParse(spec, { reportInput: true });
-  const issues: SpecIssue[] = parsed.success ? [] : parsed.error.issues.map(describeZodIssue);
+  const issues: SpecIssue[] = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => describeZodIssue(issue, spec));
   const raw = spec as unknown as Record<string, unknown>;
   issues.push(...checkNames(raw));
   issues.push(...checkGraph(raw));
   // These read the raw spec, so they report alongside type errors elsewhere rather than after a fix.
   issues.push(...checkHandlers(raw, specFile), ...checkTaskRules(raw), ...checkPipelineRules(raw));
+  issues.push(
+    ...checkDurationLimits(raw, taskObjectsOf(raw), {
+      intervalMs: DEFAULT_RETRY.intervalMs,
+      maxDelayMs: DEFAULT_RETRY.maxDelayMs ?? Number.POSITIVE_INFINITY,
+    }),
+  );
   const name = typeof raw.name === 'string' ? raw.name : undefined;
   if (issues.length > 0 || !parsed.success)
     throw new SpecError(issues, name === undefined ? {} : { pipeline: name });
@@ -109,7 +129,7 @@ function ms(duration: string | undefined): number | undefined {
 }
 
 function resolveEntry(entry: string, specFile: string | undefined): string {
-  return specFile ? resolve(dirname(specFile), entry) : resolve(entry);
+  return resolveHandlerPath(entry, specFile);
 }
 
 function checkNames(raw: Record<string, unknown>): SpecIssue[] {
@@ -121,11 +141,22 @@ function checkNames(raw: Record<string, unknown>): SpecIssue[] {
       message: `'${name}' is not a valid pipeline name; use lowercase letters, digits and hyphens, starting with a letter, at most ${PIPELINE_NAME_MAX} characters (like 'orders' or 'daily-sales')`,
     });
   }
+  if (typeof name === 'string' && OBJECT_PROPERTY_NAMES.has(name)) {
+    issues.push({
+      path: 'name',
+      message: `'${name}' is a name every JavaScript object already has, so the pipeline's entries in the shared maps would clash with it; choose another name, like '${name}-pipeline'`,
+    });
+  }
   for (const id of Object.keys(tasksOf(raw))) {
     if (!TASK_ID_PATTERN.test(id) || id.length > TASK_ID_MAX) {
       issues.push({
         path: `tasks.${id}`,
         message: `'${id}' is not a valid task id; use lowercase letters, digits, '-' and '_', starting with a letter, at most ${TASK_ID_MAX} characters`,
+      });
+    } else if (OBJECT_PROPERTY_NAMES.has(id)) {
+      issues.push({
+        path: `tasks.${id}`,
+        message: `'${id}' is a name every JavaScript object already has, so the compiled definition would hold a second '${id}' field; choose another task id, like '${id}-task'`,
       });
     }
   }
@@ -134,6 +165,9 @@ function checkNames(raw: Record<string, unknown>): SpecIssue[] {
   }
   return issues;
 }
+
+/** Object.prototype's own names: 'constructor' and the like, which plain-object maps already hold. */
+const OBJECT_PROPERTY_NAMES = new Set(Object.getOwnPropertyNames(Object.prototype));
 
 function checkGraph(raw: Record<string, unknown>): SpecIssue[] {
   const tasks = tasksOf(raw);
@@ -159,14 +193,29 @@ function checkHandlers(raw: Record<string, unknown>, specFile: string | undefine
     const entry = objectOrEmpty(task.run).entry;
     if (typeof entry !== 'string' || entry === '') continue;
     const file = resolveEntry(entry, specFile);
-    if (!existsSync(file)) {
-      issues.push({
-        path: `tasks.${id}.run`,
-        message: `handler file '${entry}' not found (looked at ${file}); paths are relative to the spec file`,
-      });
-    }
+    const problem = handlerFileProblem(entry, file);
+    if (problem) issues.push({ path: `tasks.${id}.run`, message: problem });
   }
   return issues;
+}
+
+/** Why the handler file cannot serve as a Lambda handler, read without running it. */
+function handlerFileProblem(entry: string, file: string): string | undefined {
+  if (!existsSync(file))
+    return `handler file '${entry}' not found (looked at ${file}); paths are relative to the spec file`;
+  if (!statSync(file).isFile())
+    return `handler path '${entry}' is a directory (${file}); name the handler file in it, like '${entry.replace(/\/$/, '')}/ingest.ts'`;
+  const read = readHandlerExports(file);
+  if (read.kind === 'unreadable')
+    return `handler file '${entry}' cannot be bundled: ${read.error}; fix the file so esbuild can build it`;
+  if (read.kind === 'esm' && !read.exports.includes('handler')) {
+    const has =
+      read.exports.length === 0
+        ? 'exports nothing'
+        : `exports ${read.exports.map((e) => `'${e}'`).join(', ')}`;
+    return `handler file '${entry}' ${has} but Lambda calls its 'handler' export; write export const handler = defineTask(async (ctx) => ...)`;
+  }
+  return undefined;
 }
 
 function checkTaskRules(raw: Record<string, unknown>): SpecIssue[] {
@@ -179,15 +228,24 @@ function checkTaskRules(raw: Record<string, unknown>): SpecIssue[] {
           'a gate cannot be non-critical: its verdict decides whether the run goes on; remove critical: false or gate: true',
       });
     }
-    const paramKey = Object.keys(objectOrEmpty(task.params)).find((key) => key.endsWith('.$'));
-    if (paramKey) {
+    for (const path of pathKeysIn(task.params, `tasks.${id}.params`)) {
       issues.push({
-        path: `tasks.${id}.params.${paramKey}`,
+        path,
         message: "param names cannot end in '.$', which Step Functions reads as a path; rename it",
       });
     }
   }
   return issues;
+}
+
+/** The paths of keys ending in '.$' anywhere in a params value, nested objects and arrays included. */
+function pathKeysIn(value: unknown, path: string): string[] {
+  if (Array.isArray(value)) return value.flatMap((item, index) => pathKeysIn(item, `${path}[${index}]`));
+  if (typeof value !== 'object' || value === null) return [];
+  return Object.entries(value).flatMap(([key, item]) => [
+    ...(key.endsWith('.$') ? [`${path}.${key}`] : []),
+    ...pathKeysIn(item, `${path}.${key}`),
+  ]);
 }
 
 /** Rules between pipeline-level fields: the SLA against the timeout, retention, upstream pipelines. */
@@ -262,30 +320,7 @@ function tasksOf(raw: Record<string, unknown>): Record<string, unknown> {
     : {};
 }
 
-const KNOWN_FIELDS = [
-  ...Object.keys(pipelineSchema.shape),
-  'run',
-  'after',
-  'gate',
-  'retry',
-  'critical',
-  'params',
-  'attempts',
-  'interval',
-  'backoff',
-  'maxDelay',
-  'jitter',
-  'from',
-  'prefix',
-  'bucket',
-  'suffix',
-  'upstreams',
-  'pattern',
-  'detail',
-  ...EVENT_PATTERN_FIELDS,
-];
-
-function describeZodIssue(issue: z.core.$ZodIssue): SpecIssue {
+function describeZodIssue(issue: z.core.$ZodIssue, spec: unknown): SpecIssue {
   const path = formatPath(issue.path);
   const received = 'input' in issue ? describeValue(issue.input) : undefined;
   switch (issue.code) {
@@ -297,11 +332,13 @@ function describeZodIssue(issue: z.core.$ZodIssue): SpecIssue {
             ? `is required (expected ${issue.expected})`
             : `expected ${issue.expected}, received ${received}`,
       };
-    case 'unrecognized_keys':
+    case 'unrecognized_keys': {
+      const fields = fieldsAt(pipelineSchema, issue.path, spec) ?? [];
       return {
         path,
-        message: issue.keys.map((key) => `unknown field '${key}'${didYouMean(key, KNOWN_FIELDS)}`).join('; '),
+        message: issue.keys.map((key) => unknownField(key, fields)).join('; '),
       };
+    }
     case 'invalid_value':
       return {
         path,
@@ -323,7 +360,15 @@ function describeZodIssue(issue: z.core.$ZodIssue): SpecIssue {
   }
 }
 
+/** An unknown field, with the close one when there is one, else the fields that level takes. */
+function unknownField(key: string, fields: readonly string[]): string {
+  const close = didYouMean(key, fields);
+  if (close || fields.length === 0) return `unknown field '${key}'${close}`;
+  return `unknown field '${key}'; the fields here are ${fields.join(', ')}`;
+}
+
 function describeValue(value: unknown): string {
+  if (value === null) return 'null';
   if (value === undefined) return 'nothing';
   if (typeof value === 'string') return `'${value}'`;
   if (typeof value === 'function') return 'a function';
@@ -337,14 +382,8 @@ function toPath(file: string | undefined): string | undefined {
   return file.startsWith('file:') ? fileURLToPath(file) : resolve(file);
 }
 
-/** The spec module's path: the first stack frame outside lib/spec. */
+/** The spec module's path: the first stack frame outside stepwise's own spec code. */
 function callerFile(): string | undefined {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const frames = (new Error().stack ?? '').split('\n').slice(1);
-  for (const frame of frames) {
-    const match = /\(?((?:file:\/\/)?\/[^():]+):\d+:\d+\)?$/.exec(frame.trim());
-    const file = match?.[1] ? toPath(match[1]) : undefined;
-    if (file && !file.startsWith(here) && !file.includes('/node_modules/')) return file;
-  }
-  return undefined;
+  const here = stackFiles()[0];
+  return callerSpecFile(here === undefined ? '\0' : dirname(here));
 }
