@@ -19,6 +19,7 @@ import {
   readAttempts,
   runReport,
 } from '../ledger/ledger.ts';
+import { pipelinesWithRuns } from '../ledger/pipeline-names.ts';
 import { scheduledTimeText } from '../spec/schedule-slots.ts';
 import { s3TriggerMismatch } from '../spec/triggers/s3-object-created.ts';
 import type { PipelineDefinition } from '../spec/types.ts';
@@ -350,6 +351,11 @@ export class LocalRuntime {
     return Promise.all(
       rows.map(async (row) => runReport(row, await readAttempts(this.services.dynamodb, table, row.runId))),
     );
+  }
+
+  /** The pipelines this state dir's ledger holds runs of, sorted by name. */
+  async pipelinesWithRuns(): Promise<string[]> {
+    return pipelinesWithRuns(this.services.dynamodb, await this.ledgerTable());
   }
 
   async close(): Promise<void> {
