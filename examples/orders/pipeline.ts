@@ -3,7 +3,7 @@ import { definePipeline, lambda, s3ObjectCreated, schedule } from 'stepwise-cdk'
 export default definePipeline({
   name: 'orders',
   description:
-    'Validates each orders CSV dropped under s3://raw/orders/ (and every file of the day, nightly), ' +
+    'Validates each orders CSV dropped under orders/ in the raw bucket (and every file of the day, nightly), ' +
     'totals it per day and currency, and publishes a daily summary. Bad files are quarantined.',
   triggers: [
     s3ObjectCreated({ bucket: 'raw', prefix: 'orders/', suffix: '.csv' }),
@@ -14,18 +14,24 @@ export default definePipeline({
     timeout: '15m',
   },
   tasks: {
-    ingest: { run: lambda('./handlers/ingest.ts', { env: { DATA_BUCKET: 'raw' } }) },
-    validate: { run: lambda('./handlers/validate.ts'), after: ['ingest'], gate: true },
+    // `raw` is the data bucket's name in this spec; Pipeline's `buckets` maps it to the real bucket,
+    // each function may touch only what it declares here, and finds the real name in ctx.buckets.raw.
+    ingest: { run: lambda('./handlers/ingest.ts', { reads: ['raw'] }) },
+    validate: { run: lambda('./handlers/validate.ts', { reads: ['raw'] }), after: ['ingest'], gate: true },
     transform: {
-      run: lambda('./handlers/transform.ts', { env: { DATA_BUCKET: 'raw' } }),
+      run: lambda('./handlers/transform.ts', { reads: ['raw'], writes: ['raw'] }),
       after: ['validate'],
     },
     publish: {
-      run: lambda('./handlers/publish.ts', { env: { DATA_BUCKET: 'raw' } }),
+      run: lambda('./handlers/publish.ts', { writes: ['raw'] }),
       after: ['transform'],
       retry: { attempts: 2, from: 'transform' },
     },
-    monitor: { run: lambda('./handlers/monitor.ts'), after: ['publish'], critical: false },
+    monitor: {
+      run: lambda('./handlers/monitor.ts', { reads: ['raw'] }),
+      after: ['publish'],
+      critical: false,
+    },
   },
   quarantine: { prefix: 'quarantine/' },
   maxConcurrentRuns: 5,

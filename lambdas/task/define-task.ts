@@ -1,3 +1,4 @@
+import { bucketsFromEnvironment } from './buckets.ts';
 import { GateOutputError, TaskOutputError } from './errors.ts';
 import { isRecord, parseTaskEvent, preview, type RunInfo } from './event.ts';
 
@@ -11,6 +12,13 @@ export interface TaskContext<Params = Record<string, unknown>> {
   readonly params: Params;
   /** Which try this is, counting from 1. */
   readonly attempt: number;
+  /**
+   * The real name of each data bucket declared in `lambda(entry, { reads, writes })`, by the name the
+   * spec uses: `ctx.buckets.raw` is the deployed bucket `Pipeline`'s `buckets` maps `raw` to (locally,
+   * the local bucket). Tasks sharing a handler file share one function, so they see every name any of
+   * them declared. `{}` when none declared a bucket.
+   */
+  readonly buckets: Readonly<Record<string, string>>;
 }
 
 /** What the handler resolves to: the task's output, with `undefined` sent as `null`. */
@@ -43,7 +51,9 @@ export function defineTask<Output, Params = Record<string, unknown>>(
   return async (event) => {
     const { run, task, gate, inputs, params, retryCount } = parseTaskEvent(event);
     // Params come from the spec, which typed them; the event only proves they are an object.
-    const output = (await fn({ run, inputs, params: params as Params, attempt: retryCount + 1 })) ?? null;
+    const buckets = bucketsFromEnvironment();
+    const output =
+      (await fn({ run, inputs, params: params as Params, attempt: retryCount + 1, buckets })) ?? null;
     if (gate) checkGateOutput(task, output);
     checkOutputSize(task, toJson(task, output));
     return output as TaskResult<Output>;

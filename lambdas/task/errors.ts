@@ -37,3 +37,11 @@ export class TaskOutputError extends Error {
     this.name = 'TaskOutputError';
   }
 }
+
+/** The function's environment does not hold what the pipeline deploys it with. */
+export class TaskEnvironmentError extends Error {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super(reason, options);
+    this.name = 'TaskEnvironmentError';
+  }
+}

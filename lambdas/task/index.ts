@@ -1,6 +1,13 @@
+export { BUCKETS_VARIABLE } from './buckets.ts';
 export type { TaskContext, TaskHandler, TaskResult } from './define-task.ts';
 export { defineTask } from './define-task.ts';
-export { DataError, GateOutputError, TaskEventError, TaskOutputError } from './errors.ts';
+export {
+  DataError,
+  GateOutputError,
+  TaskEnvironmentError,
+  TaskEventError,
+  TaskOutputError,
+} from './errors.ts';
 export type {
   ManualTrigger,
   PipelineTrigger,

@@ -1,12 +1,25 @@
 import { Aws, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { BUCKETS_VARIABLE } from '../../lambdas/task/buckets.ts';
 import { handlerSubstitution, SUBSTITUTIONS } from '../compile/integrations.ts';
 import { type CompiledPipeline, compilePipeline } from '../compile/states.ts';
+import { didYouMean } from '../spec/did-you-mean.ts';
 import type { PipelineDefinition } from '../spec/types.ts';
+import {
+  type DataBucketRef,
+  declaredAccess,
+  grantBucketAccess,
+  type QuarantineLocation,
+  quarantineIsWatched,
+  resolveBuckets,
+  type WatchedLocation,
+  watchedQuarantineProblem,
+} from './data-access.ts';
 import { HandlerFunction } from './handler-function.ts';
 import { LedgerTable } from './ledger-table.ts';
 import { pipelineMetric } from './metrics.ts';
@@ -17,20 +30,22 @@ import type { PipelineMetrics } from './pipeline-metrics.ts';
 import { executionsArn, StepwisePlatform } from './platform.ts';
 import { addTrigger } from './triggers.ts';
 
-/** A bucket the spec names by a short name, such as 'raw'. Any `s3.IBucket` fits. */
-export interface BucketRef {
-  readonly bucketName: string;
-}
-
 export interface PipelineProps {
   /** The pipeline, as `definePipeline` returns it. */
   readonly spec: PipelineDefinition;
   /**
-   * Buckets the spec names, by the name it uses. A bucket given here is used by its real name; others
-   * are taken to be existing buckets with exactly the name in the spec.
-   * @default - none
+   * The real bucket behind each data-bucket name the spec uses: in an `s3ObjectCreated` trigger, in a
+   * task's `lambda(entry, { reads, writes })`, or as `quarantine.bucket`.
+   *
+   * Every name the spec uses must be mapped; an unmapped one is an `UnmappedBucketError` at synth,
+   * listing each missing name and where the spec uses it. A spec name is never deployed as if it were
+   * a bucket name. Each handler function is granted, on each bucket, only what its tasks declare, and
+   * finds the real names in `ctx.buckets`. A bucket that triggers runs must send its events to
+   * EventBridge (`DataBucket` does).
+   * @default - none: only a spec that names no bucket needs none
+   * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/EventBridge.html
    */
-  readonly buckets?: Readonly<Record<string, BucketRef>>;
+  readonly buckets?: Readonly<Record<string, DataBucketRef>>;
 }
 
 /**
@@ -42,32 +57,47 @@ export class Pipeline extends Construct implements PipelineMetrics {
   readonly spec: PipelineDefinition;
   readonly compiled: CompiledPipeline;
   readonly stateMachine: sfn.StateMachine;
+  /**
+   * The Lambda functions, one per distinct handler file, by the handler's name (the file name without
+   * its extension, such as `ingest`). To grant a task access to something else, use `taskFunction`.
+   */
   readonly functions: ReadonlyMap<string, HandlerFunction>;
+  /** The real bucket behind each bucket name the spec uses. */
+  readonly buckets: ReadonlyMap<string, DataBucketRef>;
   /** Failed, timed-out, throttled and quarantined runs, and the SLA when the spec sets one. */
   readonly alarms: readonly cloudwatch.Alarm[];
   readonly dashboard: cloudwatch.Dashboard;
   private readonly platform: StepwisePlatform;
   private readonly s3Resources: string[] = [];
+  private readonly functionByTask = new Map<string, HandlerFunction>();
 
   constructor(scope: Construct, id: string, props: PipelineProps) {
     super(scope, id);
     this.spec = props.spec;
+    this.buckets = resolveBuckets(props.spec, props.buckets ?? {});
     this.compiled = compilePipeline(props.spec);
     const platform = StepwisePlatform.of(this);
     this.platform = platform;
 
     const functions = new Map<string, HandlerFunction>();
     for (const handler of this.compiled.handlers) {
-      functions.set(
-        handler.name,
-        new HandlerFunction(this, `Handler-${handler.name}`, {
-          entry: handler.entry,
-          environment: { STEPWISE_PIPELINE: props.spec.name, ...handler.env },
-          memoryMb: handler.memoryMb,
-          timeout: Duration.seconds(handler.timeoutSeconds),
-          description: handlerDescription(props.spec.name, handler.tasks),
-        }),
-      );
+      const access = declaredAccess(props.spec, handler.tasks);
+      const fn = new HandlerFunction(this, `Handler-${handler.name}`, {
+        entry: handler.entry,
+        environment: {
+          ...handler.env,
+          STEPWISE_PIPELINE: props.spec.name,
+          ...(access.size > 0 ? { [BUCKETS_VARIABLE]: this.bucketNamesJson(access.keys()) } : {}),
+        },
+        memoryMb: handler.memoryMb,
+        timeout: Duration.seconds(handler.timeoutSeconds),
+        description: handlerDescription(props.spec.name, handler.tasks),
+      });
+      for (const [name, granted] of access) {
+        grantBucketAccess(fn.function, this.bucket(name), granted);
+      }
+      functions.set(handler.name, fn);
+      for (const task of handler.tasks) this.functionByTask.set(task, fn);
     }
     this.functions = functions;
 
@@ -76,6 +106,10 @@ export class Pipeline extends Construct implements PipelineMetrics {
       [SUBSTITUTIONS.ledgerTable]: platform.ledger.table.tableName,
     };
     for (const [name, fn] of functions) substitutions[handlerSubstitution(name)] = fn.functionArn;
+    const quarantineBucket = props.spec.quarantine.bucket;
+    if (quarantineBucket !== undefined) {
+      substitutions[SUBSTITUTIONS.quarantineBucket] = this.bucket(quarantineBucket).bucketName;
+    }
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.STANDARD,
@@ -83,13 +117,21 @@ export class Pipeline extends Construct implements PipelineMetrics {
       definitionSubstitutions: substitutions,
       tracingEnabled: true,
       logs: {
-        destination: new logs.LogGroup(this, 'ExecutionLogs', { retention: logs.RetentionDays.THREE_MONTHS }),
+        destination: new logs.LogGroup(this, 'ExecutionLogs', {
+          // Step Functions adds each execution log group to the account's CloudWatch Logs resource
+          // policy, which is capped at 5,120 characters; AWS's advice is a name under /aws/vendedlogs/,
+          // for which CloudWatch Logs needs no per-group entry, so many pipelines fit in one account.
+          // https://docs.aws.amazon.com/step-functions/latest/dg/bp-cwl.html
+          logGroupName: `/aws/vendedlogs/states/stepwise-${Stack.of(this).stackName}-${props.spec.name}`,
+          retention: logs.RetentionDays.THREE_MONTHS,
+        }),
         level: sfn.LogLevel.ALL,
         includeExecutionData: false,
       },
       comment: props.spec.description ?? `stepwise pipeline ${props.spec.name}`,
     });
-    this.grantStateMachine(platform, props.buckets ?? {});
+    this.grantStateMachine(platform);
+    this.node.addValidation({ validate: () => this.watchedQuarantines() });
     this.acknowledgeStateMachineWildcards();
     platform.registerPipeline({
       name: props.spec.name,
@@ -99,8 +141,10 @@ export class Pipeline extends Construct implements PipelineMetrics {
     });
 
     for (const [index, trigger] of props.spec.triggers.entries()) {
-      const bound = trigger.kind === 's3ObjectCreated' ? props.buckets?.[trigger.bucket] : undefined;
-      const resolved = bound ? { ...trigger, bucket: bound.bucketName } : trigger;
+      const resolved =
+        trigger.kind === 's3ObjectCreated'
+          ? { ...trigger, bucket: this.bucket(trigger.bucket).bucketName }
+          : trigger;
       addTrigger(this, `Trigger${index}-${trigger.kind}`, resolved, {
         pipeline: props.spec.name,
         dispatcher: platform.dispatcher.function,
@@ -122,6 +166,22 @@ export class Pipeline extends Construct implements PipelineMetrics {
 
   get pipelineName(): string {
     return this.spec.name;
+  }
+
+  /**
+   * The Lambda function that runs a task, for grants of your own: a table, a secret, a queue.
+   * Tasks sharing a handler file share this function, and so whatever you grant it.
+   *
+   * @example
+   * ordersTable.grantReadData(pipeline.taskFunction('ingest'));
+   */
+  taskFunction(taskId: string): lambda.IFunction {
+    const fn = this.functionByTask.get(taskId);
+    if (fn) return fn.function;
+    const tasks = [...this.functionByTask.keys()];
+    throw new Error(
+      `pipeline '${this.spec.name}' has no task '${taskId}'${didYouMean(taskId, tasks)}; its tasks are ${tasks.map((t) => `'${t}'`).join(', ')}`,
+    );
   }
 
   /** Runs started (AWS/States ExecutionsStarted), summed over 5 minutes. */
@@ -222,8 +282,66 @@ export class Pipeline extends Construct implements PipelineMetrics {
     }
   }
 
+  /** The real bucket for a name `resolveBuckets` has checked. */
+  private bucket(name: string): DataBucketRef {
+    const bucket = this.buckets.get(name);
+    if (!bucket)
+      throw new Error(`bucket '${name}' was not resolved; resolveBuckets checks every name the spec uses`);
+    return bucket;
+  }
+
+  /** `{"raw":"<real name>"}` for the function's environment; tokens resolve at deploy. */
+  private bucketNamesJson(names: Iterable<string>): string {
+    const real = Object.fromEntries([...names].map((name) => [name, this.bucket(name).bucketName]));
+    return Stack.of(this).toJsonString(real);
+  }
+
+  /** This pipeline's S3 triggers, with their real buckets. */
+  get watchedLocations(): readonly WatchedLocation[] {
+    return this.spec.triggers.flatMap((trigger, index) =>
+      trigger.kind === 's3ObjectCreated'
+        ? [
+            {
+              pipeline: this.spec.name,
+              path: `triggers[${index}]`,
+              trigger,
+              bucket: this.bucket(trigger.bucket),
+            },
+          ]
+        : [],
+    );
+  }
+
+  /**
+   * Refuses a quarantine that an S3 trigger anywhere in the app watches. Refused rather than excluded
+   * from the rule: an EventBridge pattern cannot require a key to match the trigger's wildcard and also
+   * not start with the quarantine prefix (values of one field are alternatives, and `anything-but`
+   * does not combine with `wildcard` on the same key).
+   */
+  private watchedQuarantines(): string[] {
+    const { prefix, bucket } = this.spec.quarantine;
+    const quarantines: QuarantineLocation[] = this.watchedLocations.map((source) => ({
+      pipeline: this.spec.name,
+      prefix,
+      source: source.trigger,
+      bucket: bucket === undefined ? source.bucket : this.bucket(bucket),
+    }));
+    if (quarantines.length === 0) return [];
+    const watches = this.node.root.node
+      .findAll()
+      .filter((construct): construct is Pipeline => construct instanceof Pipeline)
+      .flatMap((pipeline) => pipeline.watchedLocations);
+    const problems = new Set<string>();
+    for (const quarantine of quarantines) {
+      for (const watch of watches) {
+        if (quarantineIsWatched(quarantine, watch)) problems.add(watchedQuarantineProblem(quarantine, watch));
+      }
+    }
+    return [...problems];
+  }
+
   /** Least privilege: invoke its own functions, write the ledger run row, move bad objects aside. */
-  private grantStateMachine(platform: StepwisePlatform, buckets: Readonly<Record<string, BucketRef>>): void {
+  private grantStateMachine(platform: StepwisePlatform): void {
     const role = this.stateMachine;
     for (const fn of this.functions.values()) fn.grantInvoke(role);
     role.addToRolePolicy(
@@ -235,8 +353,13 @@ export class Pipeline extends Construct implements PipelineMetrics {
     const { prefix, bucket: quarantineBucket } = this.spec.quarantine;
     for (const trigger of this.spec.triggers) {
       if (trigger.kind !== 's3ObjectCreated') continue;
-      const source = buckets[trigger.bucket]?.bucketName ?? trigger.bucket;
-      const target = quarantineBucket ? (buckets[quarantineBucket]?.bucketName ?? quarantineBucket) : source;
+      const sourceBucket = this.bucket(trigger.bucket);
+      const targetBucket = quarantineBucket ? this.bucket(quarantineBucket) : sourceBucket;
+      const source = sourceBucket.bucketName;
+      const target = targetBucket.bucketName;
+      // The copy decrypts the original and encrypts the copy with each bucket's own key, if any.
+      sourceBucket.encryptionKey?.grant(role, 'kms:Decrypt');
+      targetBucket.encryptionKey?.grant(role, 'kms:GenerateDataKey');
       const sourceObjects = `arn:${Aws.PARTITION}:s3:::${source}/${trigger.prefix ?? ''}*`;
       const targetObjects = `arn:${Aws.PARTITION}:s3:::${target}/${prefix}*`;
       this.s3Resources.push(sourceObjects, targetObjects);
@@ -248,6 +371,8 @@ export class Pipeline extends Construct implements PipelineMetrics {
             's3:GetObjectTagging',
             's3:GetObjectVersionTagging',
             's3:DeleteObject',
+            // Delete original names the version the copy pinned, when the trigger has one.
+            's3:DeleteObjectVersion',
           ],
           resources: [sourceObjects],
         }),

@@ -89,6 +89,8 @@ function roleIdOfFunction(functionId: string): string {
 }
 
 const tableId = () => logicalIdOf(template, 'AWS::DynamoDB::GlobalTable');
+/** The bucket PipelineStack created for the specs' name 'raw', none being given. */
+const rawBucketId = () => stack.getLogicalId(stack.buckets.get('raw')?.node.defaultChild as never);
 const topicRef = () => ({ Ref: logicalIdOf(template, 'AWS::SNS::Topic') });
 const queueArn = () => ({ 'Fn::GetAtt': [logicalIdOf(template, 'AWS::SQS::Queue'), 'Arn'] });
 
@@ -486,13 +488,18 @@ describe('PipelineStack', () => {
       }
     });
 
-    it('gives each function the longest task timeout and the env the spec sets', () => {
-      template.hasResourceProperties('AWS::Lambda::Function', {
-        Description: 'stepwise orders: ingest',
-        Timeout: 900,
-        MemorySize: 512,
-        Environment: { Variables: { STEPWISE_PIPELINE: 'orders', DATA_BUCKET: 'raw' } },
-      });
+    it('gives each function the longest task timeout, and its declared buckets by their real names', () => {
+      const functions = template.findResources('AWS::Lambda::Function', {
+        Properties: { Description: 'stepwise orders: ingest', Timeout: 900, MemorySize: 512 },
+      }) as Resources;
+      const [ingest, ...others] = Object.values(functions);
+      expect(others).toEqual([]);
+      const { Variables } = (ingest as Resources[string]).Properties.Environment as {
+        Variables: Record<string, unknown>;
+      };
+      expect(Object.keys(Variables)).toEqual(['STEPWISE_PIPELINE', 'STEPWISE_BUCKETS']);
+      expect(Variables.STEPWISE_PIPELINE).toBe('orders');
+      expect(JSON.parse(templateText(Variables.STEPWISE_BUCKETS))).toEqual({ raw: `\${${rawBucketId()}}` });
       template.hasResourceProperties('AWS::Lambda::Function', {
         Description: 'stepwise sales: load',
         Timeout: 300,
@@ -662,7 +669,10 @@ describe('PipelineStack', () => {
         EventPattern: {
           source: ['aws.s3'],
           'detail-type': ['Object Created'],
-          detail: { bucket: { name: ['raw'] }, object: { key: [{ wildcard: 'orders/*.csv' }] } },
+          detail: {
+            bucket: { name: [{ Ref: rawBucketId() }] },
+            object: { key: [{ wildcard: 'orders/*.csv' }] },
+          },
         },
         Targets: [
           Match.objectLike({
@@ -815,7 +825,7 @@ describe('PipelineStack', () => {
         actionsOf(s).some((a) => a.startsWith('s3:')),
       );
       const objects = (path: string) => ({
-        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::${path}`]],
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::', { Ref: rawBucketId() }, path]],
       });
       expect(s3).toEqual([
         {
@@ -826,13 +836,14 @@ describe('PipelineStack', () => {
             's3:GetObjectTagging',
             's3:GetObjectVersionTagging',
             's3:DeleteObject',
+            's3:DeleteObjectVersion',
           ],
-          Resource: objects('raw/orders/*'),
+          Resource: objects('/orders/*'),
         },
         {
           Effect: 'Allow',
           Action: ['s3:PutObject', 's3:PutObjectTagging'],
-          Resource: objects('raw/quarantine/*'),
+          Resource: objects('/quarantine/*'),
         },
       ]);
       expect(

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { BUCKETS_VARIABLE } from 'stepwise-cdk/task';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   countOrderRows,
@@ -155,6 +156,9 @@ interface S3rverInstance {
 type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
 type Handler = (event: unknown) => Promise<unknown>;
 
+/** The deployed bucket the spec's name 'raw' maps to: never named 'raw' itself. */
+const REAL_BUCKET = 'orders-raw-1a2b3c';
+
 describe('orders handlers', () => {
   const env = { ...process.env };
   let server: S3rverInstance;
@@ -170,7 +174,7 @@ describe('orders handlers', () => {
       port: 0,
       silent: true,
       directory,
-      configureBuckets: [{ name: 'raw' }],
+      configureBuckets: [{ name: REAL_BUCKET }],
     });
     const { port } = await server.run();
     Object.assign(process.env, {
@@ -178,7 +182,8 @@ describe('orders handlers', () => {
       AWS_REGION: 'eu-central-1',
       AWS_ACCESS_KEY_ID: 'S3RVER',
       AWS_SECRET_ACCESS_KEY: 'S3RVER',
-      DATA_BUCKET: 'raw',
+      // As Pipeline deploys them: the spec's 'raw' is a bucket with a name of its own.
+      [BUCKETS_VARIABLE]: JSON.stringify({ raw: REAL_BUCKET }),
     });
     s3 = new S3Client({});
     // Imported after the environment is set, as Lambda loads a handler module.
@@ -196,7 +201,7 @@ describe('orders handlers', () => {
       ['orders/empty.csv', undefined],
     ] as const) {
       const body = file === undefined ? '' : await sample(file);
-      await s3.send(new PutObjectCommand({ Bucket: 'raw', Key: key, Body: body }));
+      await s3.send(new PutObjectCommand({ Bucket: REAL_BUCKET, Key: key, Body: body }));
     }
   });
 
@@ -229,29 +234,32 @@ describe('orders handlers', () => {
   }
 
   async function readJson(key: string): Promise<unknown> {
-    const object = await s3.send(new GetObjectCommand({ Bucket: 'raw', Key: key }));
+    const object = await s3.send(new GetObjectCommand({ Bucket: REAL_BUCKET, Key: key }));
     return JSON.parse((await object.Body?.transformToString()) ?? '');
   }
 
   it('processes the object an S3 trigger names, end to end', async () => {
-    const outputs = await runChain({ type: 's3', bucket: 'raw', key: 'orders/orders-2026-11-01.csv' });
-    const source = { bucket: 'raw', key: 'orders/orders-2026-11-01.csv', rows: 16, bytes: 645 };
+    const outputs = await runChain({ type: 's3', bucket: REAL_BUCKET, key: 'orders/orders-2026-11-01.csv' });
+    const source = { bucket: REAL_BUCKET, key: 'orders/orders-2026-11-01.csv', rows: 16, bytes: 645 };
     expect(outputs).toEqual({
       ingest: source,
       validate: { pass: true, source },
       transform: {
-        uri: 's3://raw/processed/orders-2026-11-01.json',
+        uri: `s3://${REAL_BUCKET}/processed/orders-2026-11-01.json`,
         days: ['2026-11-01'],
         totals: { EUR: 709.94, GBP: 233.25, USD: 803 },
         rows: 16,
         ingestedRows: 16,
       },
-      publish: { uri: 's3://raw/published/2026-11-02/summary.json', rows: { ingested: 16, transformed: 16 } },
+      publish: {
+        uri: `s3://${REAL_BUCKET}/published/2026-11-02/summary.json`,
+        rows: { ingested: 16, transformed: 16 },
+      },
       monitor: { rows: 16, summaryBytes: expect.any(Number) },
     });
     expect(await readJson('processed/orders-2026-11-01.json')).toMatchObject({
       runId: 'run-1',
-      source: ['s3://raw/orders/orders-2026-11-01.csv'],
+      source: [`s3://${REAL_BUCKET}/orders/orders-2026-11-01.csv`],
       daily: [
         { day: '2026-11-01', currency: 'EUR', orders: 11, amount: 709.94 },
         { day: '2026-11-01', currency: 'GBP', orders: 2, amount: 233.25 },
@@ -262,7 +270,7 @@ describe('orders handlers', () => {
       pipeline: 'orders',
       runId: 'run-1',
       logicalTime: '2026-11-02T01:00:00Z',
-      processed: 's3://raw/processed/orders-2026-11-01.json',
+      processed: `s3://${REAL_BUCKET}/processed/orders-2026-11-01.json`,
       days: ['2026-11-01'],
       totals: { EUR: 709.94, GBP: 233.25, USD: 803 },
       orders: 16,
@@ -272,14 +280,14 @@ describe('orders handlers', () => {
   it('processes every file of the logical day on a schedule trigger', async () => {
     const outputs = await runChain({ type: 'schedule', time: '2026-11-02T01:00:00Z' });
     expect(outputs.ingest).toEqual({
-      bucket: 'raw',
+      bucket: REAL_BUCKET,
       day: '2026-11-02',
       keys: ['orders/orders-2026-11-02.csv'],
       rows: 20,
       bytes: expect.any(Number),
     });
     expect(outputs.transform).toMatchObject({
-      uri: 's3://raw/processed/daily/2026-11-02.json',
+      uri: `s3://${REAL_BUCKET}/processed/daily/2026-11-02.json`,
       days: ['2026-11-01', '2026-11-02'],
       rows: 20,
     });
@@ -296,13 +304,13 @@ describe('orders handlers', () => {
       params: {},
       retryCount: 0,
     });
-    expect(ingest).toEqual({ bucket: 'raw', day: '2026-12-24', keys: [], rows: 0, bytes: 0 });
+    expect(ingest).toEqual({ bucket: REAL_BUCKET, day: '2026-12-24', keys: [], rows: 0, bytes: 0 });
   });
 
   it('reads the object a manual run names', async () => {
     const trigger = { type: 'manual', input: { key: 'orders/orders-2026-11-02.csv' } };
     await expect(handlers.ingest(event('ingest', trigger))).resolves.toMatchObject({
-      bucket: 'raw',
+      bucket: REAL_BUCKET,
       key: 'orders/orders-2026-11-02.csv',
       rows: 20,
     });
@@ -312,19 +320,19 @@ describe('orders handlers', () => {
     await expect(
       handlers.ingest(event('ingest', { type: 'manual' })),
     ).rejects.toThrowErrorMatchingInlineSnapshot(
-      `[DataError: a manual run needs --input '{"bucket":"raw","key":"orders/<file>.csv"}', received undefined]`,
+      `[DataError: a manual run needs --input '{"key":"orders/<file>.csv"}' (an object in the raw bucket), received undefined]`,
     );
   });
 
   it('fails when the triggering file is empty: ingest throws a DataError', async () => {
-    const trigger = { type: 's3', bucket: 'raw', key: 'orders/empty.csv' };
+    const trigger = { type: 's3', bucket: REAL_BUCKET, key: 'orders/empty.csv' };
     await expect(handlers.ingest(event('ingest', trigger))).rejects.toThrowErrorMatchingInlineSnapshot(
-      `[DataError: s3://raw/orders/empty.csv is empty]`,
+      `[DataError: s3://orders-raw-1a2b3c/orders/empty.csv is empty]`,
     );
   });
 
   it('fails when an amount is not a number: the gate returns pass false with the line', async () => {
-    const trigger = { type: 's3', bucket: 'raw', key: 'orders/non-numeric-amount.csv' };
+    const trigger = { type: 's3', bucket: REAL_BUCKET, key: 'orders/non-numeric-amount.csv' };
     const ingest = await handlers.ingest(event('ingest', trigger));
     await expect(handlers.validate(event('validate', trigger, { ingest }))).resolves.toEqual({
       pass: false,
@@ -334,7 +342,7 @@ describe('orders handlers', () => {
 
   it('fails when the row counts disagree: the monitor throws', async () => {
     const publish = {
-      uri: 's3://raw/published/2026-11-02/summary.json',
+      uri: `s3://${REAL_BUCKET}/published/2026-11-02/summary.json`,
       rows: { ingested: 16, transformed: 15 },
     };
     await expect(

@@ -4,19 +4,21 @@ import { countOrderRows, type OrdersSource } from './orders-csv.ts';
 
 const s3 = new S3Client({});
 
-export const handler = defineTask(async ({ run }): Promise<OrdersSource> => {
+export const handler = defineTask(async ({ run, buckets }): Promise<OrdersSource> => {
   const { trigger } = run;
   if (trigger.type === 's3') {
     const { bucket, key, versionId } = trigger;
     const size = await measure(bucket, key, versionId);
     return versionId === undefined ? { bucket, key, ...size } : { bucket, key, versionId, ...size };
   }
+  // Declared in the spec (reads: ['raw']): the deployed bucket's real name.
+  const bucket = buckets.raw;
+  if (bucket === undefined) throw new Error("the spec must declare reads: ['raw'] for ingest");
   if (trigger.type === 'manual') {
-    const { bucket, key } = manualObject(trigger.input);
+    const key = manualKey(trigger.input);
     return { bucket, key, ...(await measure(bucket, key)) };
   }
   // A schedule slot or an upstream run: every orders file named for the logical day.
-  const bucket = dataBucket();
   const day = run.logicalTime.slice(0, 10);
   const keys: string[] = [];
   for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: 'orders/' })) {
@@ -44,16 +46,10 @@ async function measure(bucket: string, key: string, versionId?: string) {
   return { rows, bytes };
 }
 
-function manualObject(input: unknown): { bucket: string; key: string } {
-  const { bucket = dataBucket(), key } = (input ?? {}) as { bucket?: unknown; key?: unknown };
-  if (typeof bucket === 'string' && typeof key === 'string') return { bucket, key };
+function manualKey(input: unknown): string {
+  const { key } = (input ?? {}) as { key?: unknown };
+  if (typeof key === 'string' && key !== '') return key;
   throw new DataError(
-    `a manual run needs --input '{"bucket":"raw","key":"orders/<file>.csv"}', received ${JSON.stringify(input)}`,
+    `a manual run needs --input '{"key":"orders/<file>.csv"}' (an object in the raw bucket), received ${JSON.stringify(input)}`,
   );
-}
-
-function dataBucket(): string {
-  const bucket = process.env.DATA_BUCKET;
-  if (bucket === undefined || bucket === '') throw new Error('DATA_BUCKET is not set in the environment');
-  return bucket;
 }

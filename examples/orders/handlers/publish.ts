@@ -10,10 +10,10 @@ export interface PublishOutput {
   readonly rows: { readonly ingested: number; readonly transformed: number };
 }
 
-export const handler = defineTask(async ({ run, inputs }): Promise<PublishOutput> => {
+export const handler = defineTask(async ({ run, inputs, buckets }): Promise<PublishOutput> => {
   const transform = inputs.transform as TransformOutput;
-  const bucket = process.env.DATA_BUCKET;
-  if (bucket === undefined || bucket === '') throw new Error('DATA_BUCKET is not set in the environment');
+  const bucket = buckets.raw;
+  if (bucket === undefined) throw new Error("the spec must declare writes: ['raw'] for publish");
   // Partitioned by logical time, so a rerun or a backfill of the same day overwrites its own summary.
   const key = `published/${run.logicalTime.slice(0, 10)}/summary.json`;
   const summary = {

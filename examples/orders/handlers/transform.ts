@@ -22,7 +22,7 @@ export interface TransformOutput {
   readonly ingestedRows: number;
 }
 
-export const handler = defineTask(async ({ run, inputs }): Promise<TransformOutput> => {
+export const handler = defineTask(async ({ run, inputs, buckets }): Promise<TransformOutput> => {
   // The state machine runs this task only after the gate passed.
   const { source } = inputs.validate as Extract<ValidateOutput, { pass: true }>;
   const orders: Order[] = [];
@@ -36,7 +36,8 @@ export const handler = defineTask(async ({ run, inputs }): Promise<TransformOutp
     orders.push(...parsed.orders);
   }
   const daily = dailyTotals(orders);
-  const bucket = process.env.DATA_BUCKET ?? source.bucket;
+  const bucket = buckets.raw;
+  if (bucket === undefined) throw new Error("the spec must declare writes: ['raw'] for transform");
   const key = processedKey(source);
   const body = { pipeline: run.pipeline, runId: run.id, source: sourceUris(source), daily };
   await s3.send(
