@@ -160,7 +160,12 @@ function checkNames(raw: Record<string, unknown>): SpecIssue[] {
       });
     }
   }
-  if (Object.keys(tasksOf(raw)).length === 0 && typeof raw.tasks === 'object' && raw.tasks !== null) {
+  if (
+    Object.keys(tasksOf(raw)).length === 0 &&
+    typeof raw.tasks === 'object' &&
+    raw.tasks !== null &&
+    !Array.isArray(raw.tasks)
+  ) {
     issues.push({ path: 'tasks', message: 'a pipeline needs at least one task' });
   }
   return issues;
@@ -322,16 +327,18 @@ function tasksOf(raw: Record<string, unknown>): Record<string, unknown> {
 
 function describeZodIssue(issue: z.core.$ZodIssue, spec: unknown): SpecIssue {
   const path = formatPath(issue.path);
-  const received = 'input' in issue ? describeValue(issue.input) : undefined;
+  const received = 'input' in issue ? describeValue(valueAt(issue)) : undefined;
   switch (issue.code) {
-    case 'invalid_type':
+    case 'invalid_type': {
+      const expected = expectedInWords(issue.path, issue.expected);
       return {
         path,
         message:
           issue.input === undefined
-            ? `is required (expected ${issue.expected})`
-            : `expected ${issue.expected}, received ${received}`,
+            ? `is required (expected ${expected})`
+            : `expected ${expected}, received ${received}`,
       };
+    }
     case 'unrecognized_keys': {
       const fields = fieldsAt(pipelineSchema, issue.path, spec) ?? [];
       return {
@@ -346,9 +353,13 @@ function describeZodIssue(issue: z.core.$ZodIssue, spec: unknown): SpecIssue {
       };
     case 'too_small':
     case 'too_big':
+      if (!issue.message.startsWith('Too ')) return { path, message: issue.message };
       return {
         path,
-        message: `${issue.message.replace(/^Too (small|big): expected \w+ to (have|be) /, 'must be ')}, received ${received}`,
+        message: `${issue.message
+          .replace(/^Too (small|big): expected \w+ to (have|be) /, 'must be ')
+          .replace('>=', 'at least ')
+          .replace('<=', 'at most ')}, received ${received}`,
       };
     case 'custom':
       return { path, message: issue.message };
@@ -358,6 +369,44 @@ function describeZodIssue(issue: z.core.$ZodIssue, spec: unknown): SpecIssue {
         message: received === undefined ? issue.message : `${issue.message}, received ${received}`,
       };
   }
+}
+
+/** Examples of what a field takes, for the fields a wrong type is most often given to. */
+const FIELD_EXAMPLES: Record<string, string> = {
+  tasks: "an object of tasks by id, like tasks: { ingest: { run: lambda('./handlers/ingest.ts') } }",
+  after: "a list of task ids, like after: ['ingest']",
+  triggers: "a list of triggers, like triggers: [schedule('cron(0 2 * * ? *)')]",
+  run: "a task adapter, like run: lambda('./handlers/ingest.ts')",
+  params: "an object, like params: { table: 'orders' }",
+};
+
+const TYPE_NAMES: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'an object',
+  record: 'an object',
+};
+
+/** What the field at `path` takes, in the user's words, with an example for the common fields. */
+function expectedInWords(path: readonly PropertyKey[], expected: string): string {
+  const field = path.at(-1);
+  const example = typeof field === 'string' && path.length <= 3 ? FIELD_EXAMPLES[field] : undefined;
+  return example ?? TYPE_NAMES[expected] ?? expected;
+}
+
+/**
+ * The value an issue is about. A union that failed on its discriminator reports the whole object at
+ * the discriminator's path; the value named is the discriminator's own.
+ */
+function valueAt(issue: z.core.$ZodIssue): unknown {
+  const input = (issue as { input?: unknown }).input;
+  const field = issue.path.at(-1);
+  if (typeof field === 'string' && typeof input === 'object' && input !== null && field in input)
+    return (input as Record<string, unknown>)[field];
+  return input;
 }
 
 /** An unknown field, with the close one when there is one, else the fields that level takes. */

@@ -7,7 +7,8 @@ export function closestMatch(word: string, candidates: Iterable<string>): string
       editDistance(word, candidate),
       editDistance(singular(word.toLowerCase()), singular(candidate.toLowerCase())),
     );
-    if (distance < bestDistance) {
+    // A one-letter word is one edit from every other one-letter word: no suggestion is better than noise.
+    if (distance < bestDistance && distance < word.length) {
       best = candidate;
       bestDistance = distance;
     }

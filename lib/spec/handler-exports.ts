@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { buildSync, type Message } from 'esbuild';
 
 /** What a handler file offers Lambda, read from its source without running it. */
@@ -44,9 +45,12 @@ function parseExports(file: string): HandlerExports {
   } catch (error) {
     const first = (error as { errors?: Message[] }).errors?.[0];
     if (!first) return { kind: 'unreadable', error: String((error as Error).message ?? error) };
-    const where = first.location
-      ? ` (${first.location.file}:${first.location.line}:${first.location.column + 1})`
-      : '';
+    const at = first.location;
+    const where = !at
+      ? ''
+      : resolve(at.file) === resolve(file)
+        ? ` (line ${at.line}, column ${at.column + 1})`
+        : ` (${resolve(at.file)}:${at.line}:${at.column + 1})`;
     return { kind: 'unreadable', error: `${first.text}${where}` };
   }
 }

@@ -1,3 +1,5 @@
+import { didYouMean } from './did-you-mean.ts';
+
 /**
  * Checks EventBridge Scheduler expressions offline, so a typo fails at `stepwise validate` rather than
  * at `cdk deploy`. Returns the problem in words, or undefined when the expression is valid.
@@ -23,7 +25,7 @@ function checkRate(body: string): string | undefined {
     return `'rate(${body})' is not a valid rate; write rate(5 minutes), rate(1 hour) or rate(2 days)`;
   const value = Number(match[1]);
   const unit = match[2] ?? '';
-  if (value < 1) return `'rate(${body})' must be at least 1`;
+  if (value < 1) return `'rate(${body})' must be at least 1; write rate(1 ${unit.replace(/s$/, '')}) or more`;
   const plural = unit.endsWith('s');
   if (value === 1 && plural)
     return `'rate(${body})' takes the singular unit; write rate(1 ${unit.slice(0, -1)})`;
@@ -98,6 +100,7 @@ export function checkTimezone(timezone: string): string | undefined {
     new Intl.DateTimeFormat('en-US', { timeZone: timezone });
     return undefined;
   } catch {
-    return `'${timezone}' is not an IANA time zone; write one like 'UTC' or 'Europe/Berlin'`;
+    const close = didYouMean(timezone, Intl.supportedValuesOf('timeZone'));
+    return `'${timezone}' is not an IANA time zone${close}; write one like 'UTC' or 'Europe/Berlin'`;
   }
 }

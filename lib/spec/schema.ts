@@ -170,7 +170,14 @@ export const pipelineSchema = z.strictObject({
   triggers: z.array(trigger).optional(),
   defaults: z.strictObject({ retry: retry.optional(), timeout: duration.optional() }).optional(),
   tasks: z.record(z.string(), task),
-  quarantine: z.strictObject({ prefix: z.string().min(1), bucket: z.string().optional() }).optional(),
+  quarantine: z
+    .strictObject({
+      prefix: z
+        .string()
+        .min(1, { error: "is empty; give the key prefix bad objects move under, like 'quarantine/'" }),
+      bucket: bucketName.optional(),
+    })
+    .optional(),
   maxConcurrentRuns: z.int().min(1).max(1000).optional(),
   timeout: duration.optional(),
   sla: duration.optional(),

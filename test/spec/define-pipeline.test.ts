@@ -245,7 +245,7 @@ describe('definePipeline', () => {
       const tasks = { ...spec().tasks, ingest: { run: step, retry: { attempts: 0 } } };
       expect(specIssues(() => definePipeline(spec({ tasks }), here))).toMatchInlineSnapshot(`
         [
-          "tasks.ingest.retry.attempts: must be >=1, received 0",
+          "tasks.ingest.retry.attempts: must be at least 1, received 0",
         ]
       `);
     });
@@ -292,8 +292,8 @@ describe('definePipeline', () => {
       });
       expect(specIssues(() => definePipeline(bad, here))).toMatchInlineSnapshot(`
         [
-          "tasks.ingest.gate: expected boolean, received 'yes'",
-          "maxConcurrentRuns: expected number, received '5'",
+          "tasks.ingest.gate: expected true or false, received 'yes'",
+          "maxConcurrentRuns: expected a number, received '5'",
         ]
       `);
     });
@@ -302,7 +302,7 @@ describe('definePipeline', () => {
       const bad = untyped({ ...spec(), tasks: { ingest: { run: './handlers/ingest.ts' } } });
       expect(specIssues(() => definePipeline(bad, here))).toMatchInlineSnapshot(`
         [
-          "tasks.ingest.run: expected object, received './handlers/ingest.ts'",
+          "tasks.ingest.run: expected a task adapter, like run: lambda('./handlers/ingest.ts'), received './handlers/ingest.ts'",
         ]
       `);
     });
@@ -431,7 +431,7 @@ describe('definePipeline', () => {
       });
       expect(specIssues(() => definePipeline(bad, here))).toMatchInlineSnapshot(`
         [
-          "triggers[0].pattern.source: expected array, received 'my.exports'",
+          "triggers[0].pattern.source: expected a list, received 'my.exports'",
           "triggers[0].pattern: unknown field 'detail-type' (did you mean 'detailType'?)",
         ]
       `);
@@ -512,7 +512,7 @@ describe('definePipeline', () => {
         [
           "triggers[0].timezone: 'Mars/Olympus' is not an IANA time zone; write one like 'UTC' or 'Europe/Berlin'",
           "defaults.timeout: '15 minutes' is not a duration; write it as a number and a unit, like '500ms', '2s', '5m' or '1h'",
-          "maxConcurrentRuns: must be >=1, received 0",
+          "maxConcurrentRuns: must be at least 1, received 0",
           "name: 'Orders' is not a valid pipeline name; use lowercase letters, digits and hyphens, starting with a letter, at most 40 characters (like 'orders' or 'daily-sales')",
           "tasks.ingest.after[0]: task 'ingest' depends on itself; remove 'ingest' from its own after list",
           "tasks.validate.after[0]: unknown task 'ingset' (did you mean 'ingest'?)",

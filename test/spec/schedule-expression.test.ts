@@ -95,7 +95,7 @@ describe('checkScheduleExpression', () => {
 
     it('fails when a rate is zero', () => {
       expect(checkScheduleExpression('rate(0 minutes)')).toMatchInlineSnapshot(
-        `"'rate(0 minutes)' must be at least 1"`,
+        `"'rate(0 minutes)' must be at least 1; write rate(1 minute) or more"`,
       );
     });
 
@@ -172,7 +172,7 @@ describe('schedule triggers in a spec', () => {
       [
         "triggers[1].expression: 'rate(1 hours)' takes the singular unit; write rate(1 hour)",
         "triggers[2].expression: 'cron(0 2 1 * MON *)': exactly one of day-of-month and day-of-week must be '?', like cron(0 2 * * ? *)",
-        "triggers[2].timezone: 'Europe/Berln' is not an IANA time zone; write one like 'UTC' or 'Europe/Berlin'",
+        "triggers[2].timezone: 'Europe/Berln' is not an IANA time zone (did you mean 'Europe/Berlin'?); write one like 'UTC' or 'Europe/Berlin'",
       ]
     `);
   });

@@ -412,7 +412,7 @@ describe('scheduleSlots', () => {
       expect(
         refusal(() => scheduleSlots('cron(0 2 * * ? *)', 'Europe/Berlni', ...day)),
       ).toMatchInlineSnapshot(
-        `"'Europe/Berlni' is not an IANA time zone; write one like 'UTC' or 'Europe/Berlin'"`,
+        `"'Europe/Berlni' is not an IANA time zone (did you mean 'Europe/Berlin'?); write one like 'UTC' or 'Europe/Berlin'"`,
       );
     });
 
