@@ -1,6 +1,7 @@
 import { bucketsFromEnvironment } from './buckets.ts';
 import { GateOutputError, TaskOutputError } from './errors.ts';
 import { isRecord, parseTaskEvent, preview, type RunInfo } from './event.ts';
+import { asError } from './thrown-value.ts';
 
 /** What a task function receives. */
 export interface TaskContext<Params = Record<string, unknown>> {
@@ -40,7 +41,9 @@ const maxOutputBytes = 200 * 1024;
  *
  * The handler checks the event the state machine sends, calls `fn` with a {@link TaskContext}, and
  * checks what it returns: JSON, at most 200 KiB, and `{ pass: boolean, reason?: string }` for a gate.
- * Errors thrown by `fn` pass through unchanged; throw `DataError` for bad data.
+ * Errors thrown by `fn` pass through unchanged; throw `DataError` for bad data. A thrown value that
+ * is not an Error (`throw { code: 42 }`) becomes a `ThrownValueError` that shows it, where Lambda would
+ * report `[object Object]`.
  *
  * @example
  * export const handler = defineTask(async (ctx) => ({ uri: `s3://bucket/${ctx.run.id}.json` }));
@@ -52,8 +55,13 @@ export function defineTask<Output, Params = Record<string, unknown>>(
     const { run, task, gate, inputs, params, retryCount } = parseTaskEvent(event);
     // Params come from the spec, which typed them; the event only proves they are an object.
     const buckets = bucketsFromEnvironment();
-    const output =
-      (await fn({ run, inputs, params: params as Params, attempt: retryCount + 1, buckets })) ?? null;
+    let output: unknown;
+    try {
+      output =
+        (await fn({ run, inputs, params: params as Params, attempt: retryCount + 1, buckets })) ?? null;
+    } catch (error) {
+      throw asError(error);
+    }
     if (gate) checkGateOutput(task, output);
     checkOutputSize(task, toJson(task, output));
     return output as TaskResult<Output>;

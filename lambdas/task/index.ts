@@ -7,6 +7,7 @@ export {
   TaskEnvironmentError,
   TaskEventError,
   TaskOutputError,
+  ThrownValueError,
 } from './errors.ts';
 export type {
   ManualTrigger,
