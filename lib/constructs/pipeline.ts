@@ -94,7 +94,13 @@ export class Pipeline extends Construct implements PipelineMetrics {
         description: handlerDescription(props.spec.name, handler.tasks),
       });
       for (const [name, granted] of access) {
-        grantBucketAccess(fn.function, this.bucket(name), granted);
+        const bucket = this.bucket(name);
+        grantBucketAccess(fn.function, bucket, granted);
+        acknowledgeWildcardResource(
+          fn.role,
+          bucket.arnForObjects('*'),
+          `The tasks declare ${granted.read && granted.write ? 'reads and writes' : granted.read ? 'reads' : 'writes'} of bucket '${name}', whose keys are known only at run time; the grant is limited to object actions on that one bucket.`,
+        );
       }
       functions.set(handler.name, fn);
       for (const task of handler.tasks) this.functionByTask.set(task, fn);

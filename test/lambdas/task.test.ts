@@ -1,9 +1,11 @@
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import {
+  BUCKETS_VARIABLE,
   DataError,
   defineTask,
   GateOutputError,
   type TaskContext,
+  TaskEnvironmentError,
   TaskEventError,
   TaskOutputError,
 } from '../../lambdas/task/index.ts';
@@ -27,6 +29,7 @@ function taskEvent(overrides: Record<string, unknown> = {}) {
 
 afterEach(() => {
   vi.restoreAllMocks();
+  vi.unstubAllEnvs();
 });
 
 describe('defineTask', () => {
@@ -47,7 +50,29 @@ describe('defineTask', () => {
       inputs: { ingest: { rows: 3 } },
       params: { limit: 10 },
       attempt: 3,
+      buckets: {},
     });
+  });
+
+  it('gives the real names of the declared buckets in ctx.buckets, from STEPWISE_BUCKETS', async () => {
+    vi.stubEnv(BUCKETS_VARIABLE, JSON.stringify({ raw: 'orders-raw-1a2b3c', curated: 'acme-curated' }));
+    const handler = defineTask((ctx) => ctx.buckets);
+    await expect(handler(taskEvent())).resolves.toEqual({
+      raw: 'orders-raw-1a2b3c',
+      curated: 'acme-curated',
+    });
+    vi.stubEnv(BUCKETS_VARIABLE, '');
+    await expect(handler(taskEvent())).resolves.toEqual({});
+  });
+
+  it('fails when STEPWISE_BUCKETS is not an object of bucket names', async () => {
+    const handler = defineTask((ctx) => ctx.buckets);
+    vi.stubEnv(BUCKETS_VARIABLE, '["raw"]');
+    await expect(handler(taskEvent())).rejects.toThrowErrorMatchingInlineSnapshot(
+      `[TaskEnvironmentError: STEPWISE_BUCKETS must be a JSON object from bucket names to real bucket names, such as {"raw":"orders-raw-1a2b3c"}; received ["raw"]. Pipeline sets it from the spec: deploy the handler and the pipeline from the same stepwise version.]`,
+    );
+    vi.stubEnv(BUCKETS_VARIABLE, '{"raw":""}');
+    await expect(handler(taskEvent())).rejects.toThrow(TaskEnvironmentError);
   });
 
   it('types params from the second type argument', async () => {
