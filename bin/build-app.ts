@@ -2,8 +2,8 @@
 // pack on every synth. `bin/app.ts` synthesizes it for `cdk`; tests and benchmarks build it here.
 import { App, type AppProps, Stack, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { DataBucket, Pipeline } from 'stepwise-cdk';
 import orders from '../examples/orders/pipeline.ts';
-import { DataBucket, Pipeline } from '../lib/index.ts';
 
 /** Builds the app without synthesizing it, so a caller can choose the output directory and context. */
 export function buildApp(props: AppProps = {}): App {

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { type BuildOptions, buildSync, version as esbuildVersion, type Metafile } from 'esbuild';
+import { stackFiles } from '../stack-files.ts';
 
 /** The file a bundle's handler lives in; the function's handler is `index.handler`. */
 export const BUNDLE_FILE = 'index.mjs';
@@ -40,8 +41,9 @@ interface CacheManifest {
  * anything it imports (a dependency upgrade included) bundles again.
  */
 export function bundleHandler(entry: string, cacheRoot: string = defaultCacheRoot(entry)): string {
+  const alias = repositoryAliases();
   const key = sha256(
-    JSON.stringify({ entry: resolve(entry), options: BUNDLE_OPTIONS, esbuild: esbuildVersion }),
+    JSON.stringify({ entry: resolve(entry), options: BUNDLE_OPTIONS, alias, esbuild: esbuildVersion }),
   );
   const slot = join(cacheRoot, key);
   const outDir = join(slot, 'bundle');
@@ -53,6 +55,7 @@ export function bundleHandler(entry: string, cacheRoot: string = defaultCacheRoo
   try {
     const result = buildSync({
       ...BUNDLE_OPTIONS,
+      alias,
       entryPoints: [resolve(entry)],
       outfile: join(staging, 'bundle', BUNDLE_FILE),
       metafile: true,
@@ -116,6 +119,20 @@ function defaultCacheRoot(entry: string): string {
       return join(dir, 'node_modules', '.cache', 'stepwise-cdk', 'bundles');
     if (dirname(dir) === dir) return join(tmpdir(), 'stepwise-cdk', 'bundles');
   }
+}
+
+/**
+ * Run from this repository's TypeScript source (its tests), handlers bundle the task runtime from
+ * source too, so an edit to it is what the next run executes; installed, the package resolves as usual.
+ */
+function repositoryAliases(): Record<string, string> {
+  const here = stackFiles()[0] as string;
+  if (!here.endsWith('.ts')) return {};
+  const root = resolve(dirname(here), '..', '..');
+  return {
+    'stepwise-cdk/task': join(root, 'lambdas', 'task', 'index.ts'),
+    'stepwise-cdk': join(root, 'lib', 'index.ts'),
+  };
 }
 
 function sha256(data: string | Buffer): string {
