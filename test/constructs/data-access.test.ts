@@ -13,7 +13,6 @@ import type { PipelineDefinition } from '../../lib/spec/types.ts';
 import { CHECK_HANDLER, STEP_HANDLER, testPipeline } from '../private/specs.ts';
 import {
   actionsOf,
-  type PolicyStatement,
   removeOutdir,
   roleStatements,
   templateText,
@@ -198,7 +197,7 @@ describe('bucket mapping', () => {
       expect(machine?.Properties.DefinitionSubstitutions).toMatchObject({
         QuarantineBucket: { Ref: rejects },
       });
-      expect(templateText(machine?.Properties.DefinitionString)).toContain('${QuarantineBucket}');
+      expect(templateText(machine?.Properties.DefinitionString)).toContain(`\${QuarantineBucket}`);
       expect(templateText(machine?.Properties.DefinitionString)).not.toContain('"rejects"');
     } finally {
       removeOutdir(outdir);
