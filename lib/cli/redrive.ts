@@ -10,8 +10,8 @@ import { type Output, ProgressRenderer } from './render.ts';
 
 /**
  * `stepwise redrive <spec> <run-id>`: runs a FAILED or TIMED_OUT run again from where it failed. On AWS
- * that is RedriveExecution on the run's execution; locally the same execution runs again with every task
- * that succeeded returning its earlier output.
+ * that is RedriveExecution on the run's execution; locally the same execution resumes by the same rule:
+ * at the task it failed at, and a Parallel runs again only its branches that failed.
  */
 export async function redriveCommand(
   [specPath, runId]: [string, string],

@@ -4,6 +4,7 @@ import { executionContext, installStateTap } from './asl-runtime.ts';
 import { HistoryLog } from './history-log.ts';
 import { type IntegrationContext, integrationFor, LOCAL_INTEGRATIONS } from './integrations.ts';
 import type { LambdaHost } from './lambda-host.ts';
+import { isRedriveState, redriveDefinition } from './redrive.ts';
 import type { SavedExecution } from './saved-executions.ts';
 import { ApiError, type StepFunctionsApi } from './sfn-server.ts';
 import type { SnsPublication } from './sns-server.ts';
@@ -170,10 +171,9 @@ export class LocalEngine implements StepFunctionsApi {
   }
 
   /**
-   * The local counterpart of RedriveExecution: the same execution (name, input, start time) runs again,
-   * and each Task state whose last attempt succeeded returns that output without running, as a redrive
-   * keeps the states that succeeded. Unlike Step Functions it starts from the top, so the Pass and
-   * Choice states before the failure run again; they have no effects outside the execution.
+   * The local counterpart of RedriveExecution: the same execution (name, input, start time) resumes
+   * at its unsuccessful state, and a Parallel runs again only its branches that failed or were cut
+   * short (see `redriveDefinition`). What succeeded does not run again, as on AWS.
    */
   redrive(saved: SavedExecution): ExecutionRecord {
     const entry = this.machines.get(saved.stateMachineArn);
@@ -187,12 +187,20 @@ export class LocalEngine implements StepFunctionsApi {
         'ExecutionNotRedrivable',
         `Execution ${saved.name} is ${saved.status}; only a FAILED, TIMED_OUT or ABORTED execution can be redriven`,
       );
-    const replay = new Map(Object.entries(saved.succeededOutputs));
-    return this.execute(entry, saved.arn, saved.name, saved.input, {
-      log: HistoryLog.redriven(saved.events, replay, saved.redriveCount + 1),
+    const plan = redriveDefinition(entry.machine.definition, saved.events);
+    const runner = new StateMachine(plan.definition as never, {
+      validationOptions: { checkPaths: false, checkArn: false },
+    });
+    return this.execute({ ...entry, runner }, saved.arn, saved.name, saved.input, {
+      log: HistoryLog.redriven(
+        saved.events,
+        new Map(Object.entries(saved.succeededOutputs)),
+        saved.redriveCount + 1,
+      ),
       startDate: new Date(saved.startDate),
-      replay,
+      replay: new Map(),
       redriveCount: saved.redriveCount + 1,
+      resumeInput: plan.input,
     });
   }
 
@@ -206,7 +214,14 @@ export class LocalEngine implements StepFunctionsApi {
     arn: string,
     name: string,
     input: string,
-    redrive?: { log: HistoryLog; startDate: Date; replay: Map<string, unknown>; redriveCount: number },
+    redrive?: {
+      log: HistoryLog;
+      startDate: Date;
+      replay: Map<string, unknown>;
+      redriveCount: number;
+      /** The input of the state the redrive resumes at. */
+      resumeInput: unknown;
+    },
   ): ExecutionRecord {
     /** States whose last attempt failed: a caught failure also exits its state, but did not succeed. */
     const failedLast = new Set<string>();
@@ -243,6 +258,8 @@ export class LocalEngine implements StepFunctionsApi {
       { arn, name, startTime: record.startDate.toISOString() },
       {
         entered(state, type, input) {
+          // The states a redrive adds stand for what AWS preserves: no history, as AWS runs nothing.
+          if (isRedriveState(state)) return;
           log.entered(state, type, input);
           failedLast.delete(state);
           if (tasks.has(state)) startTask(state);
@@ -267,6 +284,7 @@ export class LocalEngine implements StepFunctionsApi {
             });
         },
         exited(state, type, output) {
+          if (isRedriveState(state)) return;
           const at = new Date().toISOString();
           log.exited(state, type, output);
           if (tasks.has(state) && !failedLast.has(state)) {
@@ -276,7 +294,7 @@ export class LocalEngine implements StepFunctionsApi {
       },
     );
     emit({ type: 'execution-started', executionArn: arn, name });
-    const run = entry.runner.run(JSON.parse(input), {
+    const run = entry.runner.run(redrive ? redrive.resumeInput : JSON.parse(input), {
       overrides: {
         taskResourceLocalHandlers: this.taskHandlers(entry.machine.definition, log, redrive?.replay) as never,
       },

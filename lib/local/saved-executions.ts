@@ -14,7 +14,10 @@ export interface SavedExecution {
   readonly stopDate: string | undefined;
   readonly redriveCount: number;
   readonly events: readonly AwsHistoryEvent[];
-  /** Task states whose last attempt succeeded, with that output: a redrive does not run them again. */
+  /**
+   * Task states whose last attempt succeeded, with that output, as the history log keeps them. A
+   * redrive reads where to resume from `events` (see `redriveDefinition`), not from this.
+   */
   readonly succeededOutputs: Readonly<Record<string, unknown>>;
 }
 

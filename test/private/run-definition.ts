@@ -1,6 +1,7 @@
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { StateMachineDefinition } from '../../lib/compile/asl.ts';
 import { SUBSTITUTIONS } from '../../lib/compile/integrations.ts';
+import { isRedriveState, type RedriveHistoryEvent } from '../../lib/local/redrive.ts';
 import { allStates } from './asl.ts';
 
 // aws-local-stepfunctions 3 uses Promise.withResolvers, which Node 20 lacks.
@@ -51,6 +52,11 @@ export interface LocalRun {
   readonly attempts: readonly string[];
   /** The states entered, in order, those inside Parallel branches included. */
   readonly states: readonly string[];
+  /**
+   * Each state's Entered and Exited events, as GetExecutionHistory has them (inputs and outputs as
+   * JSON), leaving out the states a redrive adds, as the local engine does.
+   */
+  readonly history: readonly RedriveHistoryEvent[];
 }
 
 /**
@@ -63,6 +69,8 @@ export async function runDefinition(
   definition: StateMachineDefinition,
   tasks: Readonly<Record<string, FakeTask>>,
   run: Record<string, unknown> = {},
+  /** The execution input, in place of the one built from `run`: a redrive's, for one. */
+  input?: unknown,
 ): Promise<LocalRun> {
   const substituted = substitute(definition);
   const calls: ServiceCall[] = [];
@@ -89,7 +97,7 @@ export async function runDefinition(
   }
   const machine = new StateMachine(substituted as never, { validationOptions: { checkArn: false } });
   const execution = machine.run(
-    {
+    (input ?? {
       run: {
         id: 'run-1',
         pipeline: 'test',
@@ -99,7 +107,7 @@ export async function runDefinition(
         expiresAt: FAKE.expiresAt,
         ...run,
       },
-    } as never,
+    }) as never,
     {
       overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
       // aws-local-stepfunctions does not fill in $$.State; the compiled definition reads from it.
@@ -111,9 +119,26 @@ export async function runDefinition(
   );
   let failure: { Error?: string; Cause?: string } | undefined;
   const states: string[] = [];
+  const history: RedriveHistoryEvent[] = [];
   for await (const event of execution.eventLogs) {
     if (event.type === 'ExecutionFailed') failure = event as { Error?: string; Cause?: string };
-    if (event.type === 'StateEntered') states.push(event.state.name);
+    if (event.type !== 'StateEntered' && event.type !== 'StateExited') continue;
+    const { name } = event.state;
+    if (event.type === 'StateEntered') states.push(name);
+    if (isRedriveState(name)) continue;
+    const id = history.length + 1;
+    if (event.type === 'StateEntered')
+      history.push({
+        id,
+        type: `${event.state.type}StateEntered`,
+        stateEnteredEventDetails: { name, input: JSON.stringify(event.state.input) },
+      });
+    if (event.type === 'StateExited')
+      history.push({
+        id,
+        type: `${event.state.type}StateExited`,
+        stateExitedEventDetails: { name, output: JSON.stringify(event.state.output ?? null) },
+      });
   }
   await execution.result.catch(() => undefined);
   if (failure) {
@@ -124,9 +149,10 @@ export async function runDefinition(
       calls,
       attempts,
       states,
+      history,
     };
   }
-  return { status: 'SUCCEEDED', calls, attempts, states };
+  return { status: 'SUCCEEDED', calls, attempts, states, history };
 }
 
 /** Fills in the DefinitionSubstitutions placeholders the way the Pipeline construct does. */
