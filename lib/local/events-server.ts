@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EventBridgeEvent } from './event-rules.ts';
+import { eventsPermissions } from './iam/api-actions.ts';
+import { refusalOf } from './iam/authorize-request.ts';
+import type { Authorizer } from './iam/authorizer.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './template.ts';
 
 /** Where an event was put, besides the event itself. */
@@ -17,6 +20,8 @@ export interface EventsServerOptions {
    * EventBridge's, which never waits for delivery.
    */
   readonly onEvent: (event: EventBridgeEvent, context: PutContext) => void | Promise<void>;
+  /** Authorizes each PutEvents against its caller's role. @default - nothing is checked */
+  readonly authorizer?: Authorizer;
 }
 
 export interface LocalEndpoint {
@@ -71,6 +76,14 @@ export async function startEventsServer(options: EventsServerOptions): Promise<L
         } catch {
           throw new EventsApiError('SerializationException', 'the request body is not JSON');
         }
+        const refusal = await refusalOf(options.authorizer, req.headers, () =>
+          eventsPermissions(target, request),
+        );
+        if (refusal)
+          throw new EventsApiError(
+            refusal.kind === 'unknown-key' ? 'UnrecognizedClientException' : 'AccessDeniedException',
+            refusal.message,
+          );
         reply(res, 200, await putEvents(request, options.onEvent));
       })
       .catch((error: unknown) => {

@@ -1,10 +1,38 @@
+import { randomUUID } from 'node:crypto';
 import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { CopyObjectCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { INTEGRATIONS, type IntegrationName } from '../compile/integrations.ts';
-import type { LocalServices } from './services.ts';
+import type { Authorizer } from './iam/authorizer.ts';
+import type { CallerClients, LocalServices } from './services.ts';
 
 export interface IntegrationContext {
   readonly services: LocalServices;
+  /** Authorizes the state machine's calls against its role. @default - nothing is checked */
+  readonly authorizer?: Authorizer;
+  /** The state machine making the call: its logical id, the access key its calls are signed with. */
+  readonly caller?: string | undefined;
+}
+
+/** The clients a state machine's integrations use: signed as the machine, through the authorizing proxies. */
+function clientsOf(ctx: IntegrationContext): CallerClients {
+  return ctx.caller ? ctx.services.clientsAs(ctx.caller) : ctx.services;
+}
+
+/**
+ * Step Functions invokes a Task state's Lambda function as the state machine's role; a role that may
+ * not fails the state with Lambda.AWSLambdaException, the 403 in its cause, as Step Functions reports it.
+ */
+export async function authorizeLambdaInvoke(ctx: IntegrationContext, functionArn: string): Promise<void> {
+  if (!ctx.authorizer || !ctx.caller) return;
+  const denial = await ctx.authorizer.authorize(ctx.caller, [
+    { action: 'lambda:InvokeFunction', resource: functionArn },
+  ]);
+  if (!denial) return;
+  const error = new Error(
+    `${denial.message} (Service: AWSLambda; Status Code: 403; Error Code: AccessDeniedException; Request ID: ${randomUUID()}; Proxy: null)`,
+  );
+  error.name = 'Lambda.AWSLambdaException';
+  throw error;
 }
 
 type Serve = (ctx: IntegrationContext, input: Record<string, unknown>) => Promise<unknown>;
@@ -15,13 +43,13 @@ type Serve = (ctx: IntegrationContext, input: Record<string, unknown>) => Promis
  */
 export const LOCAL_INTEGRATIONS: Record<IntegrationName, Serve> = {
   dynamodbPutItem: (ctx, input) =>
-    sdkCall('DynamoDB', () => ctx.services.dynamodb.send(new PutItemCommand(input as never))),
+    sdkCall('DynamoDB', () => clientsOf(ctx).dynamodb.send(new PutItemCommand(input as never))),
   dynamodbUpdateItem: (ctx, input) =>
-    sdkCall('DynamoDB', () => ctx.services.dynamodb.send(new UpdateItemCommand(input as never))),
+    sdkCall('DynamoDB', () => clientsOf(ctx).dynamodb.send(new UpdateItemCommand(input as never))),
   s3CopyObject: (ctx, input) =>
-    sdkCall('S3', () => ctx.services.s3.send(new CopyObjectCommand(input as never))),
+    sdkCall('S3', () => clientsOf(ctx).s3.send(new CopyObjectCommand(input as never))),
   s3DeleteObject: (ctx, input) =>
-    sdkCall('S3', () => ctx.services.s3.send(new DeleteObjectCommand(input as never))),
+    sdkCall('S3', () => clientsOf(ctx).s3.send(new DeleteObjectCommand(input as never))),
 };
 
 /** The integration a resource ARN names, once the partition placeholder is filled in. */

@@ -55,10 +55,18 @@ export class LambdaHost {
   constructor(private readonly logFor: (fn: LocalFunction) => NodeJS.WritableStream = () => process.stderr) {}
 
   private baseEnv: Readonly<Record<string, string>> = {};
+  private envOf: (fn: LocalFunction) => Readonly<Record<string, string>> = () => ({});
 
-  /** The environment every function gets under its own: region, credentials and stand-in endpoints. */
-  setEnvironment(env: Readonly<Record<string, string>>): void {
+  /**
+   * The environment every function gets under its own: region, credentials and stand-in endpoints;
+   * `perFunction` adds what differs by function (the credentials of its role, as Lambda sets them).
+   */
+  setEnvironment(
+    env: Readonly<Record<string, string>>,
+    perFunction: (fn: LocalFunction) => Readonly<Record<string, string>> = () => ({}),
+  ): void {
     this.baseEnv = env;
+    this.envOf = perFunction;
   }
 
   async invoke(fn: LocalFunction, event: unknown): Promise<InvokeOutcome> {
@@ -123,6 +131,7 @@ export class LambdaHost {
       },
       env: {
         ...this.baseEnv,
+        ...this.envOf(fn),
         ...fn.environment,
         AWS_LAMBDA_FUNCTION_NAME: fn.logicalId,
         AWS_LAMBDA_FUNCTION_TIMEOUT: String(fn.timeoutSeconds),

@@ -15,8 +15,10 @@ import {
   findRun,
   listRuns,
   type RunReport,
+  type RunRow,
   type RunStatus,
   readAttempts,
+  runningRunsStartedBefore,
   runReport,
 } from '../ledger/ledger.ts';
 import { pipelinesWithRuns } from '../ledger/pipeline-names.ts';
@@ -26,8 +28,18 @@ import type { PipelineDefinition } from '../spec/types.ts';
 import { type EngineEvent, type ExecutionRecord, LocalEngine } from './engine.ts';
 import { type DeadLetter, type EventBridgeEvent, LocalEventFabric } from './event-fabric.ts';
 import { type LocalEndpoint, startEventsServer } from './events-server.ts';
+import { HistoryLog } from './history-log.ts';
+import { NO_ACCESS_MODEL } from './iam/access-model.ts';
+import { Authorizer } from './iam/authorizer.ts';
 import { LambdaHost } from './lambda-host.ts';
-import { loadExecution, saveExecution } from './saved-executions.ts';
+import { objectCreatedEvent, sendsEventsToEventBridge } from './s3-events.ts';
+import {
+  type ExecutionOwner,
+  loadExecution,
+  runningExecutions,
+  type SavedExecution,
+  saveExecution,
+} from './saved-executions.ts';
 import {
   ensureBuckets,
   ensureTables,
@@ -53,7 +65,17 @@ const LEDGER_LOGICAL_PREFIX = 'StepwisePlatformLedgerTable';
 export type RuntimeEvent =
   | EngineEvent
   | { readonly type: 'phase'; readonly phase: string; readonly ms: number }
-  | { readonly type: 'dead-letter'; readonly letter: DeadLetter };
+  | { readonly type: 'dead-letter'; readonly letter: DeadLetter }
+  | { readonly type: 'recovered'; readonly runs: readonly RecoveredRun[] };
+
+/** A run an earlier command left RUNNING when its process died, closed by this one. */
+export interface RecoveredRun {
+  readonly pipeline: string;
+  readonly runId: string;
+  /** What the ledger says now: FAILED (States.Aborted) once the reconciler closed it. */
+  readonly status: RunStatus | 'UNKNOWN';
+  readonly cause: string;
+}
 
 export interface OpenOptions {
   readonly stateDir: string;
@@ -74,6 +96,8 @@ export interface LocalRunResult {
   readonly others: readonly RunReport[];
   /** Deliveries that failed every attempt during the command (see `<state-dir>/dead-letters.jsonl`). */
   readonly deadLetters: readonly DeadLetter[];
+  /** What the command must tell beside the run: runs of a dead process it closed, a duplicate's origin. */
+  readonly notes: readonly string[];
 }
 
 /** One slot of a backfill and what became of it. */
@@ -133,7 +157,10 @@ export class LocalRuntime {
     const cleanups: (() => Promise<void>)[] = [];
     try {
       const started = Date.now();
-      const services = await startServices(options.stateDir);
+      // Every call a function or a state machine makes is authorized against its role, as on AWS.
+      const access = deployment.access ?? NO_ACCESS_MODEL;
+      const authorizer = new Authorizer(access);
+      const services = await startServices(options.stateDir, { authorizer });
       cleanups.push(() => services.close());
       await ensureTables(services.dynamodb, deployment.tables);
       await ensureBuckets(services.s3, options.buckets);
@@ -159,21 +186,39 @@ export class LocalRuntime {
         deadLetterFile: join(stateDir, 'dead-letters.jsonl'),
         onDeadLetter: (letter) => emit({ type: 'dead-letter', letter }),
       });
+      // S3 sends "Object Created" for every object a function or a state machine writes or copies.
+      services.onObjectCreated((object) => {
+        if (!sendsEventsToEventBridge(access, object.bucket)) return;
+        void fabric.put(objectCreatedEvent(object)).catch(() => undefined);
+      });
       let engine: LocalEngine | undefined;
+      const owner: ExecutionOwner = { pid: process.pid, command: options.command };
+      /** Execution names to ARNs, for the task events, which name their execution only. */
+      const arns = new Map<string, string>();
       const onEngineEvent = (event: EngineEvent) => {
         emit(event);
+        if (event.type === 'task-succeeded') {
+          // Saved as it goes: a command killed mid-run leaves what succeeded, for the next to redrive.
+          const record = engine?.execution(arns.get(event.name) ?? '');
+          if (record?.status === 'RUNNING') saveExecution(stateDir, record, owner);
+          return;
+        }
         if (event.type !== 'execution-started' && event.type !== 'execution-finished') return;
         const record = engine?.execution(event.executionArn);
         if (!record) return;
-        if (event.type === 'execution-started') fabric.track(record.done);
-        else saveExecution(stateDir, record);
+        if (event.type === 'execution-started') {
+          arns.set(record.name, record.arn);
+          fabric.track(record.done);
+        }
+        saveExecution(stateDir, record, owner);
         // EventBridge delivers Step Functions' status changes to the rules that match them.
         void fabric.put(statusChangeEvent(record)).catch(() => undefined);
       };
-      engine = new LocalEngine(deployment, lambdas, { services }, onEngineEvent);
-      const sfn = await startStepFunctionsServer(engine);
+      engine = new LocalEngine(deployment, lambdas, { services, authorizer }, onEngineEvent);
+      const sfn = await startStepFunctionsServer(engine, { authorizer });
       cleanups.push(() => new Promise<void>((r) => sfn.server.close(() => r())));
       const events: LocalEndpoint = await startEventsServer({
+        authorizer,
         onEvent: (event, context) => {
           if (context.eventBusName !== 'default') return;
           void fabric.put(event).catch(() => undefined);
@@ -182,6 +227,7 @@ export class LocalRuntime {
       cleanups.push(() => events.close());
       const alertsFile = join(stateDir, 'alerts.jsonl');
       const sns = await startSnsServer({
+        authorizer,
         topicArns: deployment.topics,
         onPublish: (alert: SnsPublication) => {
           appendFileSync(alertsFile, `${JSON.stringify(alert)}\n`);
@@ -189,21 +235,36 @@ export class LocalRuntime {
         },
       });
       cleanups.push(() => sns.close());
-      lambdas.setEnvironment({
-        AWS_REGION: LOCAL_REGION,
-        AWS_DEFAULT_REGION: LOCAL_REGION,
-        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-        AWS_ENDPOINT_URL_DYNAMODB: services.dynamodbEndpoint,
-        AWS_ENDPOINT_URL_S3: services.s3Endpoint,
-        AWS_ENDPOINT_URL_SFN: sfn.endpoint,
-        AWS_ENDPOINT_URL_EVENTBRIDGE: events.endpoint,
-        AWS_ENDPOINT_URL_SNS: sns.endpoint,
-        STEPWISE_LOCAL: '1',
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      });
+      lambdas.setEnvironment(
+        {
+          AWS_REGION: LOCAL_REGION,
+          AWS_DEFAULT_REGION: LOCAL_REGION,
+          AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+          AWS_ENDPOINT_URL_DYNAMODB: services.dynamodbEndpoint,
+          AWS_ENDPOINT_URL_S3: services.s3Endpoint,
+          AWS_ENDPOINT_URL_SFN: sfn.endpoint,
+          AWS_ENDPOINT_URL_EVENTBRIDGE: events.endpoint,
+          AWS_ENDPOINT_URL_SNS: sns.endpoint,
+          STEPWISE_LOCAL: '1',
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        },
+        // Each function signs as its own role, which the stand-ins authorize (see lib/local/iam).
+        (fn) =>
+          access.callers.has(fn.logicalId)
+            ? { AWS_ACCESS_KEY_ID: fn.logicalId, AWS_SECRET_ACCESS_KEY: 'local' }
+            : {},
+      );
       emit({ type: 'phase', phase: 'services', ms: Date.now() - started });
-      return new LocalRuntime(services, { stateDir, deployment, engine, lambdas, fabric }, cleanups, unlock);
+      const runtime = new LocalRuntime(
+        services,
+        { stateDir, deployment, engine, lambdas, fabric },
+        cleanups,
+        unlock,
+      );
+      runtime.recovered = await runtime.recoverAbandonedRuns();
+      if (runtime.recovered.length > 0) emit({ type: 'recovered', runs: runtime.recovered });
+      return runtime;
     } catch (error) {
       for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
       unlock();
@@ -221,6 +282,68 @@ export class LocalRuntime {
     const found = tables.find((t) => t.startsWith(LEDGER_LOGICAL_PREFIX));
     if (!found) throw new Error('this state dir has no ledger yet; start a run with `stepwise run <spec>`');
     return found;
+  }
+
+  /** Runs of a dead process that opening this runtime closed. */
+  recovered: readonly RecoveredRun[] = [];
+
+  /**
+   * A command killed mid-run (kill -9, a crash, a closed terminal) leaves its runs RUNNING in the
+   * ledger, holding their concurrency slots, with triggers that would be deduplicated against them.
+   * Every full open first closes them, with the deployed reconciler's own code: each execution left
+   * running is known again as ABORTED (nothing runs it any more: this command holds the lock), and
+   * the reconciler, run with no grace period, records it as it would on AWS: run FAILED with
+   * States.Aborted and the cause, one alert, and "Run Finished", on which the dispatcher frees the
+   * slot and starts whatever was queued behind it.
+   */
+  private async recoverAbandonedRuns(): Promise<RecoveredRun[]> {
+    const { stateDir, engine, deployment, lambdas, fabric } = this.live;
+    const table = await this.ledgerTable().catch(() => undefined);
+    if (!table) return [];
+    const rows: RunRow[] = [];
+    for await (const row of runningRunsStartedBefore(this.services.dynamodb, table, new Date().toISOString()))
+      rows.push(row);
+    const abandoned = runningExecutions(stateDir);
+    if (rows.length === 0 && abandoned.length === 0) return [];
+    const causes = new Map<string, string>();
+    for (const saved of abandoned) {
+      const cause = abandonedCause(saved.owner);
+      causes.set(saved.name, cause);
+      saveExecution(stateDir, engine.adoptAbandoned(saved, cause), saved.owner);
+    }
+    // A run row whose execution no saved copy knows (a state dir from before saving began): its
+    // execution is known from the row alone, so that the reconciler can close it the same way.
+    for (const row of rows) {
+      if (!row.executionArn || engine.execution(row.executionArn)) continue;
+      const cause = abandonedCause(undefined);
+      causes.set(row.runId, cause);
+      saveExecution(stateDir, engine.adoptAbandoned(savedFromRow(row), cause));
+    }
+    const reconciler = [...deployment.functions.values()].find((f) =>
+      f.logicalId.startsWith('StepwisePlatformReconciler'),
+    );
+    if (!reconciler) throw new Error('the synthesized app has no reconciler function');
+    // Locally nothing can still be running once the lock is ours, so no grace period.
+    const outcome = await fabric.track(
+      lambdas.invoke(
+        { ...reconciler, environment: { ...reconciler.environment, RECONCILE_AFTER_MINUTES: '0' } },
+        {},
+      ),
+    );
+    const recovered: RecoveredRun[] = [];
+    for (const row of rows) {
+      const now = await findRun(this.services.dynamodb, table, row.pipeline, row.runId);
+      recovered.push({
+        pipeline: row.pipeline,
+        runId: row.runId,
+        status: now?.status ?? 'UNKNOWN',
+        cause:
+          now?.status === 'RUNNING' && !outcome.ok
+            ? `still RUNNING: the reconciler failed: ${outcome.errorType}: ${outcome.errorMessage}`
+            : (causes.get(row.runId) ?? abandonedCause(undefined)),
+      });
+    }
+    return recovered;
   }
 
   private get live(): Running {
@@ -255,7 +378,15 @@ export class LocalRuntime {
     }
     await fabric.idle();
     const report = await this.reportFor(pipeline, result);
-    return this.resultSince(before, report);
+    const notes: string[] = [];
+    if (result.status === 'DEDUPLICATED') {
+      const original = await this.reportOf(pipeline.name, result.runId);
+      if (original && original.status !== 'SUCCEEDED')
+        notes.push(
+          `this trigger was processed before, by run ${original.runId}, which ended ${original.status}${original.error?.error ? ` (${original.error.error}${original.error.message ? `: ${original.error.message}` : ''})` : ''}; a trigger is never processed twice. To run it again: stepwise redrive ${pipeline.specFile ?? '<spec>'} ${original.runId}`,
+        );
+    }
+    return this.resultSince(before, report, notes);
   }
 
   /**
@@ -327,7 +458,11 @@ export class LocalRuntime {
   }
 
   /** The run asked for, every other run started since `before` (downstream, queued), and dead letters. */
-  private async resultSince(before: ReadonlySet<string>, report: RunReport): Promise<LocalRunResult> {
+  private async resultSince(
+    before: ReadonlySet<string>,
+    report: RunReport,
+    notes: readonly string[] = [],
+  ): Promise<LocalRunResult> {
     const { engine, fabric } = this.live;
     const others: RunReport[] = [];
     for (const record of engine.allExecutions()) {
@@ -335,7 +470,11 @@ export class LocalRuntime {
       const other = await this.reportOfExecution(record);
       if (other) others.push(other);
     }
-    return { report, others, deadLetters: [...fabric.deadLetters] };
+    const recovered = this.recovered.map(
+      (r) =>
+        `run ${r.runId} of '${r.pipeline}' was left RUNNING by a process that died; now ${r.status}: ${r.cause}`,
+    );
+    return { report, others, deadLetters: [...fabric.deadLetters], notes: [...recovered, ...notes] };
   }
 
   /** When each execution of this command started and stopped, for checks on concurrency. */
@@ -439,35 +578,58 @@ export class LocalRuntime {
   ): Promise<EventBridgeEvent> {
     const mismatch = s3TriggerMismatch(pipeline, trigger.bucket, trigger.key);
     if (mismatch) throw new Error(mismatch);
+    if (!sendsEventsToEventBridge(this.live.deployment.access ?? NO_ACCESS_MODEL, trigger.bucket))
+      throw new Error(
+        `bucket '${trigger.bucket}' does not send its events to EventBridge in the synthesized template, so no "Object Created" event (and no run) follows an upload; turn on its EventBridge notifications (eventBridgeEnabled: true)`,
+      );
     const body = readFileSync(trigger.file);
     const put = await this.services.s3.send(
       new PutObjectCommand({ Bucket: trigger.bucket, Key: trigger.key, Body: body }),
     );
-    return {
-      version: '0',
-      id: randomUUID(),
-      'detail-type': 'Object Created',
-      source: 'aws.s3',
-      account: LOCAL_ACCOUNT,
-      time: new Date().toISOString(),
-      region: LOCAL_REGION,
-      resources: [`arn:aws:s3:::${trigger.bucket}`],
-      detail: {
-        version: '0',
-        bucket: { name: trigger.bucket },
-        object: {
-          key: trigger.key,
-          size: statSync(trigger.file).size,
-          etag: (put.ETag ?? '').replace(/"/g, ''),
-          ...(put.VersionId ? { 'version-id': put.VersionId } : {}),
-          sequencer: Date.now().toString(16).toUpperCase(),
-        },
-        'request-id': randomUUID(),
-        requester: LOCAL_ACCOUNT,
-        reason: 'PutObject',
-      },
-    };
+    return objectCreatedEvent({
+      bucket: trigger.bucket,
+      key: trigger.key,
+      size: statSync(trigger.file).size,
+      etag: put.ETag ?? '',
+      versionId: put.VersionId,
+      reason: 'PutObject',
+    });
   }
+}
+
+/** Why an execution left running ended: its process died. */
+function abandonedCause(owner: ExecutionOwner | undefined): string {
+  const who = owner
+    ? `the local process running it (pid ${owner.pid}, '${owner.command}')`
+    : 'the local process running it';
+  return `${who} exited before the execution ended; the run is closed and its concurrency slot freed. Run it again with 'stepwise redrive <spec> <runId>'`;
+}
+
+/** An execution as far as its run row tells: its input, as the dispatcher built it, and its start. */
+function savedFromRow(row: RunRow): SavedExecution {
+  const arn = row.executionArn as string;
+  const input = JSON.stringify({
+    run: {
+      id: row.runId,
+      pipeline: row.pipeline,
+      trigger: row.trigger,
+      logicalTime: row.logicalTime,
+      key: row.runKey,
+      ...(row.expiresAt ? { expiresAt: row.expiresAt } : {}),
+    },
+  });
+  return {
+    arn,
+    stateMachineArn: arn.replace(':execution:', ':stateMachine:').replace(/:[^:]+$/, ''),
+    name: row.runId,
+    input,
+    status: 'RUNNING',
+    startDate: row.startedAt,
+    stopDate: undefined,
+    redriveCount: 0,
+    events: new HistoryLog(input, '').events,
+    succeededOutputs: {},
+  };
 }
 
 /** "Step Functions Execution Status Change", as EventBridge delivers it for a Standard workflow. */

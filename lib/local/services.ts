@@ -7,24 +7,46 @@ import {
   ListTablesCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, HeadObjectCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
+import { type Authorizer, OWNER_ACCESS_KEY_ID } from './iam/authorizer.ts';
+import type { CreatedObject } from './s3-events.ts';
+import { startDynamoDbProxy, startS3Proxy } from './stand-in-proxies.ts';
 import { LOCAL_REGION, type LocalTable } from './template.ts';
 
-/** Dummy credentials: s3rver accepts only these, dynalite any; no real AWS endpoint is ever addressed. */
-export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+/** The owner's credentials: the local engine's own clients sign with these, and are not checked. */
+export const LOCAL_CREDENTIALS = { accessKeyId: OWNER_ACCESS_KEY_ID, secretAccessKey: 'S3RVER' };
 
-/** The embedded stand-ins, listening on loopback, persisted under the state dir. */
+/** SDK clients that sign as one caller (a state machine, for its integrations) and go through the proxies. */
+export interface CallerClients {
+  readonly dynamodb: DynamoDBClient;
+  readonly s3: S3Client;
+}
+
+/**
+ * The embedded stand-ins, listening on loopback, persisted under the state dir. `dynamodbEndpoint` and
+ * `s3Endpoint` are what Lambda functions reach: proxies that authorize each call against the caller's
+ * role. `dynamodb` and `s3` are the owner's clients, straight to the stores.
+ */
 export interface LocalServices {
   readonly dynamodbEndpoint: string;
   readonly s3Endpoint: string;
   readonly dynamodb: DynamoDBClient;
   readonly s3: S3Client;
+  /** Clients that sign with `accessKeyId`, through the authorizing proxies. */
+  clientsAs(accessKeyId: string): CallerClients;
+  /** Where each object created through the proxy (by a function or a state machine) is reported. */
+  onObjectCreated(listener: (object: CreatedObject) => void): void;
   close(): Promise<void>;
 }
 
-export async function startServices(stateDir: string): Promise<LocalServices> {
+export interface ServicesOptions {
+  /** Authorizes every call through the proxies; without one, nothing is checked (ledger-only opens). */
+  readonly authorizer?: Authorizer;
+}
+
+export async function startServices(stateDir: string, options: ServicesOptions = {}): Promise<LocalServices> {
   const dynamoDir = join(stateDir, 'dynamodb');
   const s3Dir = join(stateDir, 's3');
   mkdirSync(dynamoDir, { recursive: true });
@@ -38,19 +60,59 @@ export async function startServices(stateDir: string): Promise<LocalServices> {
   const s3Server = new S3rver({ port: 0, address: '127.0.0.1', directory: s3Dir, silent: true });
   const s3Address = (await s3Server.run()) as AddressInfo;
 
-  const dynamodbEndpoint = `http://127.0.0.1:${(dynamoServer.address() as AddressInfo).port}`;
-  const s3Endpoint = `http://127.0.0.1:${s3Address.port}`;
+  const dynamoStore = `http://127.0.0.1:${(dynamoServer.address() as AddressInfo).port}`;
+  const s3Store = `http://127.0.0.1:${s3Address.port}`;
   const common = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
-  const dynamodb = new DynamoDBClient({ ...common, endpoint: dynamodbEndpoint });
-  const s3 = new S3Client({ ...common, endpoint: s3Endpoint, forcePathStyle: true });
+  const dynamodb = new DynamoDBClient({ ...common, endpoint: dynamoStore });
+  const s3 = new S3Client({ ...common, endpoint: s3Store, forcePathStyle: true });
+  let listener: (object: CreatedObject) => void = () => undefined;
+  const s3Proxy = await startS3Proxy(s3Store, {
+    authorizer: options.authorizer,
+    describe: async (bucket, key) => {
+      const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return {
+        size: head.ContentLength ?? 0,
+        etag: head.ETag ?? '',
+        ...(head.VersionId ? { versionId: head.VersionId } : {}),
+      };
+    },
+    onObjectCreated: (object) => listener(object),
+  });
+  const dynamoProxy = await startDynamoDbProxy(dynamoStore, { authorizer: options.authorizer });
+  const callerClients = new Map<string, CallerClients>();
   return {
-    dynamodbEndpoint,
-    s3Endpoint,
+    dynamodbEndpoint: dynamoProxy.endpoint,
+    s3Endpoint: s3Proxy.endpoint,
     dynamodb,
     s3,
+    clientsAs(accessKeyId) {
+      const existing = callerClients.get(accessKeyId);
+      if (existing) return existing;
+      const credentials = { accessKeyId, secretAccessKey: 'local' };
+      const clients = {
+        dynamodb: new DynamoDBClient({ region: LOCAL_REGION, credentials, endpoint: dynamoProxy.endpoint }),
+        s3: new S3Client({
+          region: LOCAL_REGION,
+          credentials,
+          endpoint: s3Proxy.endpoint,
+          forcePathStyle: true,
+        }),
+      };
+      callerClients.set(accessKeyId, clients);
+      return clients;
+    },
+    onObjectCreated(next) {
+      listener = next;
+    },
     async close() {
+      for (const clients of callerClients.values()) {
+        clients.dynamodb.destroy();
+        clients.s3.destroy();
+      }
       dynamodb.destroy();
       s3.destroy();
+      await s3Proxy.close();
+      await dynamoProxy.close();
       await s3Server.close();
       await new Promise<void>((resolve) => dynamoServer.close(() => resolve()));
     },

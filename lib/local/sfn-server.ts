@@ -1,5 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { stepFunctionsPermissions } from './iam/api-actions.ts';
+import { refusalOf } from './iam/authorize-request.ts';
+import type { Authorizer } from './iam/authorizer.ts';
 
 export interface StepFunctionsApi {
   startExecution(request: { stateMachineArn: string; name?: string; input?: string }): {
@@ -32,11 +35,12 @@ export class ApiError extends Error {
  */
 export async function startStepFunctionsServer(
   api: StepFunctionsApi,
+  options: { readonly authorizer?: Authorizer } = {},
 ): Promise<{ endpoint: string; server: Server }> {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
+    req.on('end', async () => {
       const target = String(req.headers['x-amz-target'] ?? '').replace(/^AWSStepFunctions\./, '');
       const reply = (status: number, body: unknown) => {
         res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
@@ -44,6 +48,14 @@ export async function startStepFunctionsServer(
       };
       try {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+        const refusal = await refusalOf(options.authorizer, req.headers, () =>
+          stepFunctionsPermissions(target, body),
+        );
+        if (refusal)
+          throw new ApiError(
+            refusal.kind === 'unknown-key' ? 'UnrecognizedClientException' : 'AccessDeniedException',
+            refusal.message,
+          );
         if (target === 'StartExecution') return reply(200, api.startExecution(body));
         if (target === 'DescribeExecution') return reply(200, api.describeExecution(body));
         if (target === 'GetExecutionHistory' && api.getExecutionHistory) {

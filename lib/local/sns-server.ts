@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { closeServer, type LocalEndpoint, readBody } from './events-server.ts';
+import { snsPermissions } from './iam/api-actions.ts';
+import { refusalOf } from './iam/authorize-request.ts';
+import type { Authorizer } from './iam/authorizer.ts';
 
 /** One message published to a topic, as the local sink records it. */
 export interface SnsPublication {
@@ -23,6 +26,11 @@ export interface SnsServerOptions {
    * catches an ARN the template and the code disagree on. @default - every topic exists
    */
   readonly topicArns?: readonly string[];
+  /**
+   * Authorizes each Publish against its caller's role, the topic's policy, and for an encrypted topic
+   * its key. @default - nothing is checked
+   */
+  readonly authorizer?: Authorizer;
 }
 
 const NAMESPACE = 'http://sns.amazonaws.com/doc/2010-03-31/';
@@ -56,6 +64,11 @@ export async function startSnsServer(options: SnsServerOptions): Promise<LocalEn
             `The action ${action ?? '(none)'} is not valid for this web service; the local SNS stand-in serves only Publish.`,
           );
         }
+        const refusal = await refusalOf(options.authorizer, req.headers, () => snsPermissions(params));
+        if (refusal)
+          throw refusal.kind === 'unknown-key'
+            ? new SnsApiError(403, 'InvalidClientTokenId', refusal.message)
+            : new SnsApiError(403, 'AuthorizationError', refusal.message);
         const publication = toPublication(params, topics);
         try {
           await options.onPublish(publication);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StateMachineDefinition } from '../compile/asl.ts';
 import { type LocalRule, readRules } from './event-rules.ts';
+import { type AccessModel, readAccessModel } from './iam/access-model.ts';
 import { type LocalSchedule, readSchedules } from './schedules.ts';
 
 export const LOCAL_REGION = 'us-east-1';
@@ -45,6 +46,11 @@ export interface LocalDeployment {
   readonly schedules: readonly LocalSchedule[];
   /** SNS topic ARNs. */
   readonly topics: readonly string[];
+  /**
+   * Who may call what: the template's roles, policies and resource policies (see `lib/local/iam`).
+   * @default - none: a deployment built by hand has no roles, and nothing is checked
+   */
+  readonly access?: AccessModel;
 }
 
 /**
@@ -99,6 +105,7 @@ export function readDeployment(template: Template, assemblyDir: string): LocalDe
     rules: readRules(template, resolve).rules,
     schedules: readSchedules(template, resolve),
     topics,
+    access: readAccessModel(template, resolve),
   };
 }
 
@@ -114,10 +121,21 @@ export function stateMachineArn(logicalId: string): string {
   return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${logicalId}`;
 }
 
+/**
+ * A bucket's local name: its `BucketName`, or else its logical id in lower case (S3 names are lower
+ * case), as CloudFormation would generate a name from the logical id.
+ */
+export function localBucketName(logicalId: string, properties: Record<string, unknown> | undefined): string {
+  const name = properties?.BucketName;
+  return typeof name === 'string' ? name : logicalId.toLowerCase().slice(0, 63);
+}
+
 export function resolver(template: Template): (value: unknown) => unknown {
   const refOf = (logicalId: string): string => {
     const resource = template.Resources[logicalId];
     switch (resource?.Type) {
+      case 'AWS::S3::Bucket':
+        return localBucketName(logicalId, resource.Properties);
       case 'AWS::SNS::Topic':
         return `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${logicalId}`;
       case 'AWS::StepFunctions::StateMachine':
@@ -150,12 +168,33 @@ export function resolver(template: Template): (value: unknown) => unknown {
       if (attribute === 'Arn' && type?.startsWith('AWS::DynamoDB::')) {
         return `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${logicalId}`;
       }
+      if (attribute === 'Arn' && type === 'AWS::S3::Bucket')
+        return `arn:aws:s3:::${localBucketName(logicalId, template.Resources[logicalId]?.Properties)}`;
+      if (attribute === 'Arn' && type === 'AWS::KMS::Key')
+        return `arn:aws:kms:${LOCAL_REGION}:${LOCAL_ACCOUNT}:key/${logicalId}`;
+      const name =
+        template.Resources[logicalId]?.Properties?.[type === 'AWS::IAM::Role' ? 'RoleName' : 'Name'];
+      const named = typeof name === 'string' ? name : logicalId;
+      if (attribute === 'Arn' && type === 'AWS::IAM::Role')
+        return `arn:aws:iam::${LOCAL_ACCOUNT}:role/${named}`;
+      if (attribute === 'Arn' && type === 'AWS::Events::Rule')
+        return `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:rule/${named}`;
+      if (attribute === 'Name' && type === 'AWS::StepFunctions::StateMachine') return logicalId;
       if (attribute === 'Arn') return `arn:aws:local:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${logicalId}`;
       return `${logicalId}.${attribute}`;
     }
     if ('Fn::Join' in object) {
       const [separator, parts] = object['Fn::Join'] as [string, unknown[]];
       return parts.map(resolve).join(separator);
+    }
+    if ('Fn::Sub' in object) {
+      const sub = object['Fn::Sub'];
+      const [text, variables] = (Array.isArray(sub) ? sub : [sub, {}]) as [string, Record<string, unknown>];
+      return text.replace(/\$\{([^}!][^}]*)\}/g, (_, name: string) => {
+        if (name in variables) return String(resolve(variables[name]));
+        const [logicalId, attribute] = name.split('.') as [string, string | undefined];
+        return String(resolve(attribute ? { 'Fn::GetAtt': [logicalId, attribute] } : { Ref: logicalId }));
+      });
     }
     return Object.fromEntries(Object.entries(object).map(([k, v]) => [k, resolve(v)]));
   };
