@@ -2,7 +2,12 @@ import { ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import type { State, StateMachineDefinition } from '../compile/asl.ts';
 import { executionContext, installStateTap } from './asl-runtime.ts';
 import { HistoryLog } from './history-log.ts';
-import { type IntegrationContext, integrationFor, LOCAL_INTEGRATIONS } from './integrations.ts';
+import {
+  authorizeLambdaInvoke,
+  type IntegrationContext,
+  integrationFor,
+  LOCAL_INTEGRATIONS,
+} from './integrations.ts';
 import type { LambdaHost } from './lambda-host.ts';
 import { isRedriveState, redriveDefinition } from './redrive.ts';
 import type { SavedExecution } from './saved-executions.ts';
@@ -44,7 +49,10 @@ export type EngineEvent =
       readonly status: ExecutionStatus;
     };
 
-export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT';
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+/** Step Functions' payload quota: a state's input or output, as UTF-8 JSON, is at most 256 KiB. */
+export const MAX_PAYLOAD_BYTES = 256 * 1024;
 
 export interface ExecutionRecord {
   readonly arn: string;
@@ -204,6 +212,34 @@ export class LocalEngine implements StepFunctionsApi {
     });
   }
 
+  /**
+   * An execution an earlier command left running when its process died: known again, ABORTED, with
+   * its history as far as it got and the cause, so that DescribeExecution and GetExecutionHistory
+   * tell the reconciler what happened, and RedriveExecution can take it up where it stopped.
+   */
+  adoptAbandoned(saved: SavedExecution, cause: string): ExecutionRecord {
+    const log = HistoryLog.restored(saved.events, new Map(Object.entries(saved.succeededOutputs)));
+    log.aborted(ABORTED_ERROR, cause);
+    const stopDate = new Date();
+    const record: ExecutionRecord = {
+      arn: saved.arn,
+      name: saved.name,
+      stateMachineArn: saved.stateMachineArn,
+      input: saved.input,
+      startDate: new Date(saved.startDate),
+      stopDate,
+      status: 'ABORTED',
+      output: undefined,
+      error: ABORTED_ERROR,
+      cause,
+      log,
+      redriveCount: saved.redriveCount,
+      done: Promise.resolve().then(() => record),
+    };
+    this.executions.set(saved.arn, record);
+    return record;
+  }
+
   private execute(
     entry: {
       machine: LocalStateMachine;
@@ -249,6 +285,19 @@ export class LocalEngine implements StepFunctionsApi {
       }),
     };
     this.executions.set(arn, record);
+    const ended = () => record.status !== 'RUNNING';
+    /**
+     * States.DataLimitExceeded is terminal: no Retry or Catch sees it (not even States.ALL), so the
+     * execution fails at once, at the state that exceeded the quota.
+     */
+    let overLimit: { state: string; cause: string } | undefined;
+    const checkSize = (state: string, what: 'input' | 'output' | 'result', value: unknown): void => {
+      if (overLimit || ended()) return;
+      const bytes = Buffer.byteLength(JSON.stringify(value ?? null), 'utf8');
+      if (bytes <= MAX_PAYLOAD_BYTES) return;
+      overLimit = { state, cause: dataLimitCause(state, what, bytes) };
+      run.abort();
+    };
     const startTask = (task: string) => {
       const attempt = (attempts.get(task) ?? 0) + 1;
       attempts.set(task, attempt);
@@ -260,15 +309,18 @@ export class LocalEngine implements StepFunctionsApi {
         entered(state, type, input) {
           // The states a redrive adds stand for what AWS preserves: no history, as AWS runs nothing.
           if (isRedriveState(state)) return;
+          if (ended()) return;
           log.entered(state, type, input);
           failedLast.delete(state);
           if (tasks.has(state)) startTask(state);
         },
         retried(state) {
+          if (ended()) return;
           failedLast.delete(state);
           if (tasks.has(state)) startTask(state);
         },
         failed(state, _type, error, cause) {
+          if (ended()) return;
           const at = new Date().toISOString();
           log.taskFailed(state, undefined, resources.get(state) ?? '', error, cause);
           failedLast.add(state);
@@ -285,6 +337,9 @@ export class LocalEngine implements StepFunctionsApi {
         },
         exited(state, type, output) {
           if (isRedriveState(state)) return;
+          if (ended()) return;
+          checkSize(state, 'output', output);
+          if (overLimit) return;
           const at = new Date().toISOString();
           log.exited(state, type, output);
           if (tasks.has(state) && !failedLast.has(state)) {
@@ -296,7 +351,14 @@ export class LocalEngine implements StepFunctionsApi {
     emit({ type: 'execution-started', executionArn: arn, name });
     const run = entry.runner.run(redrive ? redrive.resumeInput : JSON.parse(input), {
       overrides: {
-        taskResourceLocalHandlers: this.taskHandlers(entry.machine.definition, log, redrive?.replay) as never,
+        taskResourceLocalHandlers: this.taskHandlers(entry.machine.definition, log, {
+          replay: redrive?.replay ?? new Map(),
+          ended,
+          checkSize: (state, what, value) => {
+            checkSize(state, what, value);
+            if (overLimit) throw dataLimitError(overLimit.cause);
+          },
+        }) as never,
       },
       context,
     });
@@ -308,6 +370,13 @@ export class LocalEngine implements StepFunctionsApi {
           log.succeeded(output);
         },
         (error: Error) => {
+          if (overLimit) {
+            record.status = 'FAILED';
+            record.error = DATA_LIMIT_EXCEEDED;
+            record.cause = overLimit.cause;
+            log.failed(record.error, record.cause);
+            return;
+          }
           if (error instanceof ExecutionTimeoutError) {
             record.status = 'TIMED_OUT';
             record.error = 'States.Timeout';
@@ -336,8 +405,19 @@ export class LocalEngine implements StepFunctionsApi {
   private taskHandlers(
     definition: StateMachineDefinition,
     log: HistoryLog,
-    replay: Map<string, unknown> = new Map(),
+    execution: {
+      /** Task states that succeeded before a redrive, with their outputs. */
+      readonly replay: Map<string, unknown>;
+      /** Whether the execution has ended: an attempt still running then is no longer recorded. */
+      readonly ended: () => boolean;
+      /** Throws States.DataLimitExceeded, ending the execution, for a payload over the quota. */
+      readonly checkSize: (state: string, what: 'input' | 'result', value: unknown) => void;
+    },
   ): Record<string, (input: unknown) => Promise<unknown>> {
+    const { replay, ended, checkSize } = execution;
+    // Every call a Task state makes is the state machine's, under its role.
+    const caller = this.deployment.stateMachines.find((m) => m.definition === definition)?.logicalId;
+    const integrations = { ...this.integrations, caller };
     const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
     const recorded =
       (
@@ -355,12 +435,16 @@ export class LocalEngine implements StepFunctionsApi {
         }
         const token = log.taskStarted(name, kind, resource, input);
         try {
+          // The input after Parameters, which Step Functions checks before the task runs.
+          checkSize(name, 'input', input);
           const output = await serve(input);
-          log.taskSucceeded(name, token, resource, output);
+          checkSize(name, 'result', output);
+          if (!ended()) log.taskSucceeded(name, token, resource, output);
           return output;
         } catch (error) {
           const e = error as Error & { cause?: unknown };
-          log.taskFailed(name, token, resource, e.name, typeof e.cause === 'string' ? e.cause : e.message);
+          if (!ended() || e.name === DATA_LIMIT_EXCEEDED)
+            log.taskFailed(name, token, resource, e.name, typeof e.cause === 'string' ? e.cause : e.message);
           throw error;
         }
       };
@@ -370,6 +454,7 @@ export class LocalEngine implements StepFunctionsApi {
       const fn = this.deployment.functions.get(resource);
       if (fn) {
         handlers[name] = recorded(name, resource, 'lambda', async (input) => {
+          await authorizeLambdaInvoke(integrations, fn.arn);
           const outcome = await this.lambdas.invoke(fn, input);
           if (outcome.ok) return outcome.result;
           // As Step Functions reports a Lambda error: the errorType names it, the cause is the payload.
@@ -388,7 +473,7 @@ export class LocalEngine implements StepFunctionsApi {
       const integration = integrationFor(resource);
       if (integration)
         handlers[name] = recorded(name, resource, 'integration', (input) =>
-          LOCAL_INTEGRATIONS[integration](this.integrations, input as Record<string, unknown>),
+          LOCAL_INTEGRATIONS[integration](integrations, input as Record<string, unknown>),
         );
     }
     return handlers;
@@ -406,6 +491,24 @@ export class LocalEngine implements StepFunctionsApi {
       `state '${name}' uses ${resource}, which the local engine cannot serve. Local runs serve Lambda functions from this app and the ledger, S3 and SNS integrations stepwise emits; run this pipeline on AWS (cdk deploy), or replace the state with a Lambda task.`,
     );
   }
+}
+
+const DATA_LIMIT_EXCEEDED = 'States.DataLimitExceeded';
+const ABORTED_ERROR = 'States.Aborted';
+
+/** Step Functions' wording, with the size and the fix. */
+function dataLimitCause(state: string, what: 'input' | 'output' | 'result', bytes: number): string {
+  const subject =
+    what === 'result'
+      ? `The state/task '${state}' returned a result`
+      : `The ${what} of state '${state}' has a size`;
+  return `${subject} with a size exceeding the maximum number of bytes service limit: ${bytes} bytes, over Step Functions' ${MAX_PAYLOAD_BYTES} bytes (256 KiB) per state. Return a reference (an S3 URI, a count) instead of the data.`;
+}
+
+function dataLimitError(cause: string): Error {
+  const error = new Error(cause);
+  error.name = DATA_LIMIT_EXCEEDED;
+  return error;
 }
 
 /** Every state in a definition, Parallel branches included. State names are unique machine-wide. */

@@ -49,6 +49,21 @@ export class HistoryLog {
     return log;
   }
 
+  /** The history of an execution saved by an earlier command, as far as it got. */
+  static restored(
+    events: readonly AwsHistoryEvent[],
+    succeededOutputs: ReadonlyMap<string, unknown>,
+  ): HistoryLog {
+    const log = Object.create(HistoryLog.prototype) as HistoryLog;
+    Object.assign(log, {
+      events: events.map((e) => ({ ...e, timestamp: new Date(e.timestamp) })),
+      lastOfState: new Map(),
+      openTask: new Map(),
+      succeededOutputs: new Map(succeededOutputs),
+    });
+    return log;
+  }
+
   entered(state: string, type: string, input: unknown): void {
     const id = this.push(`${type}StateEntered`, this.last(), {
       stateEnteredEventDetails: { name: state, input: json(input) },
@@ -139,6 +154,10 @@ export class HistoryLog {
     this.push('ExecutionFailed', this.last(), {
       executionFailedEventDetails: { error, ...(cause === undefined ? {} : { cause }) },
     });
+  }
+
+  aborted(error: string, cause: string): void {
+    this.push('ExecutionAborted', this.last(), { executionAbortedEventDetails: { error, cause } });
   }
 
   timedOut(): void {
