@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { RUN_STATUSES, type RunReport, type RunStatus } from '../ledger/ledger.ts';
 import { type LocalRunResult, LocalRuntime, type LocalTrigger, type RuntimeEvent } from '../local/runtime.ts';
@@ -9,7 +9,7 @@ import { remoteRuns, resolveStack } from '../remote/index.ts';
 import { bucketNames } from '../spec/bucket-uses.ts';
 import { s3TriggerMismatch } from '../spec/triggers/s3-object-created.ts';
 import type { PipelineDefinition } from '../spec/types.ts';
-import { CliUsageError } from './errors.ts';
+import { CliUsageError, UnknownPipelineError } from './errors.ts';
 import { loadSpecs } from './load-spec.ts';
 import type { CliOptions } from './main.ts';
 import { formatMs, type Output, ProgressRenderer, renderRunSummary, write } from './render.ts';
@@ -98,7 +98,7 @@ export async function runsCommand(pipeline: string, options: CliOptions, output:
       ...awsOptions(options),
     });
   } else {
-    const stateDir = options['state-dir'] ?? DEFAULT_STATE_DIR;
+    const stateDir = stateDirOf(options);
     where = resolve(stateDir);
     if (!existsSync(resolve(stateDir, 'dynamodb'))) {
       if (options.json) write(output, { pipeline, runs: [] });
@@ -108,6 +108,10 @@ export async function runsCommand(pipeline: string, options: CliOptions, output:
     const runtime = await LocalRuntime.openLedger({ stateDir, command: 'stepwise runs' });
     try {
       runs = await runtime.listRuns(pipeline, filter);
+      const any =
+        runs.length > 0 ||
+        (status !== undefined && (await runtime.listRuns(pipeline, { limit: 1 })).length > 0);
+      if (!any) throw new UnknownPipelineError(pipeline, where, await runtime.pipelinesWithRuns());
     } finally {
       await runtime.close();
     }
@@ -168,7 +172,7 @@ export async function withLocalRuntime<T>(
   work: (runtime: LocalRuntime) => Promise<T>,
   extraBuckets: readonly string[] = [],
 ): Promise<T> {
-  const stateDir = options['state-dir'] ?? DEFAULT_STATE_DIR;
+  const stateDir = stateDirOf(options);
   const started = Date.now();
   const unlock = lockStateDir(stateDir, command);
   let deployment: LocalDeployment;
@@ -186,6 +190,16 @@ export async function withLocalRuntime<T>(
   } finally {
     await runtime.close();
   }
+}
+
+/** The state dir a local command uses: --state-dir, else .stepwise; refused when it names a file. */
+export function stateDirOf(options: CliOptions): string {
+  const stateDir = options['state-dir'] ?? DEFAULT_STATE_DIR;
+  if (existsSync(stateDir) && !statSync(stateDir).isDirectory())
+    throw new CliUsageError(
+      `--state-dir ${resolve(stateDir)} is a file, not a directory; pass a directory (it is created when missing)`,
+    );
+  return stateDir;
 }
 
 export function exitCode(report: RunReport): number {
@@ -252,4 +266,3 @@ function parseEvent(text: string): Record<string, unknown> {
     );
   return e;
 }
-
