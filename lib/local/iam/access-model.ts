@@ -45,6 +45,25 @@ export interface AccessModel {
 type Resolve = (value: unknown) => unknown;
 
 /**
+ * The AWS managed policies whose text the local engine knows, because aws-cdk-lib attaches them to
+ * every Lambda role it makes. Any other AWS managed policy is reported as unread in a denial.
+ *
+ * @see https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSLambdaBasicExecutionRole.html
+ */
+const KNOWN_MANAGED_POLICIES: Record<string, PolicyDocument> = {
+  'service-role/AWSLambdaBasicExecutionRole': {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: '*',
+      },
+    ],
+  },
+};
+
+/**
  * Reads the template's IAM: roles with their inline policies, `AWS::IAM::Policy` and
  * `AWS::IAM::ManagedPolicy` resources attached to them, managed policy ARNs, and which role each
  * Lambda function and state machine runs as. Intrinsics resolve to local names through `resolve`.
@@ -87,8 +106,14 @@ export function readAccessModel(template: Template, resolve: Resolve): AccessMod
             attach(logicalId, ref, doc);
             continue;
           }
+          const managedArn = String(resolve(arn));
+          const known = KNOWN_MANAGED_POLICIES[managedArn.replace(/^arn:[^:]+:iam::aws:policy\//, '')];
+          if (known) {
+            attach(logicalId, managedArn, known);
+            continue;
+          }
           const list = managed.get(logicalId) ?? [];
-          list.push(String(resolve(arn)));
+          list.push(managedArn);
           managed.set(logicalId, list);
         }
         break;

@@ -1,0 +1,89 @@
+import { Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { type LocalDeployment, readDeployment, type Template } from '../../lib/local/template.ts';
+import { removeOutdir, testApp } from './synth.ts';
+
+/**
+ * A stack whose grants the IAM tests control, made through aws-cdk-lib's own grant methods (the paths
+ * the constructs use), synthesized without bundling:
+ * - `landing` (EventBridge on) and `curated` (EventBridge off, a bucket policy that denies DeleteObject);
+ * - `Copier` reads landing and writes curated; `Reader` reads landing and curated and writes nothing;
+ * - an encrypted topic: `Publisher` may publish and use its key, `KeylessPublisher` may only publish;
+ * - a table `Ledger` that `Copier` may read.
+ * Function and bucket local names are the logical ids below (functions) and `landing`, `curated`.
+ */
+export function accessStack(): { deployment: LocalDeployment; template: Template; ids: AccessStackIds } {
+  const { app, outdir } = testApp({ bundle: false });
+  try {
+    const stack = new Stack(app, 'AccessTest');
+    const landing = new s3.Bucket(stack, 'Landing', { bucketName: 'landing' });
+    (landing.node.defaultChild as s3.CfnBucket).notificationConfiguration = {
+      eventBridgeConfiguration: { eventBridgeEnabled: true },
+    };
+    const curated = new s3.Bucket(stack, 'Curated', { bucketName: 'curated' });
+    curated.addToResourcePolicy(
+      new iam.PolicyStatement({
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:DeleteObject'],
+        resources: [curated.arnForObjects('*')],
+      }),
+    );
+    const code = lambda.Code.fromInline('exports.handler = async () => null;');
+    const fn = (id: string) =>
+      new lambda.Function(stack, id, { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code });
+    const copier = fn('Copier');
+    landing.grantRead(copier);
+    curated.grantPut(copier);
+    curated.grantDelete(copier);
+    const reader = fn('Reader');
+    landing.grantRead(reader);
+    curated.grantRead(reader);
+    const key = new kms.Key(stack, 'TopicKey');
+    const topic = new sns.Topic(stack, 'Alerts', { masterKey: key });
+    const publisher = fn('Publisher');
+    topic.grantPublish(publisher);
+    key.grantEncryptDecrypt(publisher);
+    const keyless = fn('KeylessPublisher');
+    keyless.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [topic.topicArn] }),
+    );
+    const table = new dynamodb.Table(stack, 'Ledger', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+    });
+    table.grantReadData(copier);
+    const template = app.synth().getStackByName('AccessTest').template as Template;
+    const id = (construct: { node: { defaultChild?: unknown } } | lambda.Function) =>
+      stack.getLogicalId((construct as lambda.Function).node.defaultChild as lambda.CfnFunction);
+    return {
+      deployment: readDeployment(template, outdir),
+      template,
+      ids: {
+        copier: id(copier),
+        reader: id(reader),
+        publisher: id(publisher),
+        keylessPublisher: id(keyless),
+        table: stack.getLogicalId(table.node.defaultChild as dynamodb.CfnTable),
+        topicArn: `arn:aws:sns:us-east-1:000000000000:${stack.getLogicalId(topic.node.defaultChild as sns.CfnTopic)}`,
+        keyArn: `arn:aws:kms:us-east-1:000000000000:key/${stack.getLogicalId(key.node.defaultChild as kms.CfnKey)}`,
+      },
+    };
+  } finally {
+    removeOutdir(outdir);
+  }
+}
+
+export interface AccessStackIds {
+  readonly copier: string;
+  readonly reader: string;
+  readonly publisher: string;
+  readonly keylessPublisher: string;
+  readonly table: string;
+  readonly topicArn: string;
+  readonly keyArn: string;
+}
