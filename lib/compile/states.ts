@@ -51,6 +51,14 @@ export const STATE = {
   recordQuarantine: 'Record quarantine',
 } as const;
 
+/**
+ * A task's params hold a key ending in `.$`. In Parameters, Step Functions reads such a key as a path
+ * to evaluate, not as a value to hand over; the spec check refuses it, and the compiler never emits it.
+ */
+export class ParamPathKeyError extends Error {
+  override readonly name = 'ParamPathKeyError';
+}
+
 const MAX_STATE_NAME = 80;
 const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
 const DEFAULT_MEMORY_MB = 512;
@@ -245,7 +253,7 @@ class StateRenderer {
         task: task.id,
         gate: task.gate,
         inputs: Object.fromEntries(task.after.map((dep) => [`${dep}.$`, `$.results${pathKey(dep)}`])),
-        params: task.params,
+        params: literalParams(task),
         'retryCount.$': '$$.State.RetryCount',
       },
       ResultPath: resultPath,
@@ -489,6 +497,24 @@ function gateRejection(cause: JsonObject, next: string): State {
     ResultPath: '$.failure',
     Next: next,
   };
+}
+
+/** The task's params, refused if any key, at any depth, would be read as a path. */
+function literalParams(task: ResolvedTask): Readonly<Record<string, unknown>> {
+  const check = (value: unknown, path: string): void => {
+    if (Array.isArray(value)) {
+      for (const [i, item] of value.entries()) check(item, `${path}[${i}]`);
+    } else if (value !== null && typeof value === 'object')
+      for (const [key, inner] of Object.entries(value)) {
+        if (key.endsWith('.$'))
+          throw new ParamPathKeyError(
+            `tasks.${task.id}.${path}.${key}: a params key ending in '.$' would be read by Step Functions as a path, not passed to the handler; rename the key`,
+          );
+        check(inner, `${path}.${key}`);
+      }
+  };
+  check(task.params, 'params');
+  return task.params;
 }
 
 function link(next: string | null): { Next: string } | { End: true } {

@@ -2559,6 +2559,23 @@ describe('compilePipeline', () => {
       expect(problems).toEqual([]);
     });
 
+    it('hands params to the handler as they are, and never emits a key Step Functions would read as a path', () => {
+      const pipeline = testPipeline({ load: { params: { table: 'orders', nested: { keys: ['a', 'b'] } } } });
+      expect(stateOf(definitionOf(pipeline), 'load').Parameters).toMatchObject({
+        params: { table: 'orders', nested: { keys: ['a', 'b'] } },
+      });
+      const [load] = pipeline.tasks;
+      const smuggled = {
+        ...pipeline,
+        tasks: [
+          { ...(load as (typeof pipeline.tasks)[number]), params: { nested: [{ 'file.$': '$.run' }] } },
+        ],
+      };
+      expect(() => compilePipeline(smuggled)).toThrowErrorMatchingInlineSnapshot(
+        `[ParamPathKeyError: tasks.load.params.nested[0].file.$: a params key ending in '.$' would be read by Step Functions as a path, not passed to the handler; rename the key]`,
+      );
+    });
+
     it('writes service integrations as their Step Functions resources', () => {
       const resources = new Set(
         allStates(definitionOf(testPipeline({ only: {} })))

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { State, StateMachineDefinition } from '../../lib/compile/asl.ts';
 
 interface Scope {
@@ -85,4 +86,74 @@ function transitions(state: State): string[] {
   for (const choice of (state.Choices as { Next: string }[] | undefined) ?? []) targets.push(choice.Next);
   for (const catcher of (state.Catch as { Next: string }[] | undefined) ?? []) targets.push(catcher.Next);
   return targets;
+}
+
+type AslValidator = (
+  definition: unknown,
+  options?: { checkPaths: boolean; checkArn: boolean },
+) => {
+  isValid: boolean;
+  errors: { message?: string; path?: string }[];
+  errorsText: (separator?: string) => string;
+};
+
+/** asl-validator ships CommonJS without types; this is the slice of it the tests call. */
+const aslValidator = createRequire(import.meta.url)('asl-validator') as AslValidator;
+
+/**
+ * asl-validator's findings on a definition (a second, independent reading of the States Language),
+ * with its ARN and path checks on: pass the definition after the DefinitionSubstitutions are filled in.
+ */
+export function aslValidatorErrors(definition: Scope): string[] {
+  // It writes a default QueryLanguage into every state it reads: give it a copy.
+  const result = aslValidator(structuredClone(definition), { checkPaths: true, checkArn: true });
+  return result.isValid ? [] : result.errorsText('\n').split('\n');
+}
+
+/**
+ * Each Catch on States.ALL or States.TaskFailed from which a Fail state can be reached before any new
+ * work starts: following Next, Default and Choices through Pass, Choice and service-integration Task
+ * states (a ledger write, say), up to a Lambda task or a Parallel, which is new work. Such a Catch
+ * turns the failed task's error into a Fail state's, and RedriveExecution would then resume at that
+ * Fail state and fail again without running the task.
+ */
+export function catchesLeadingToFail(definition: Scope): string[] {
+  const found: string[] = [];
+  const walk = (scope: Scope) => {
+    for (const [name, state] of Object.entries(scope.States)) {
+      for (const catcher of (state.Catch as { ErrorEquals: string[]; Next: string }[] | undefined) ?? []) {
+        if (!catcher.ErrorEquals.some((e) => e === 'States.ALL' || e === 'States.TaskFailed')) continue;
+        const fail = failReachedFrom(catcher.Next, scope);
+        if (fail)
+          found.push(
+            `'${name}' catches ${catcher.ErrorEquals.join(', ')} into '${catcher.Next}', which reaches Fail '${fail}'`,
+          );
+      }
+      for (const branch of (state.Branches as Scope[] | undefined) ?? []) walk(branch);
+    }
+  };
+  walk(definition);
+  return found;
+}
+
+function failReachedFrom(start: string, scope: Scope): string | undefined {
+  const seen = new Set<string>();
+  const queue = [start];
+  while (queue.length > 0) {
+    const name = queue.pop() as string;
+    const state = scope.States[name];
+    if (!state || seen.has(name)) continue;
+    seen.add(name);
+    if (state.Type === 'Fail') return name;
+    const work =
+      state.Type === 'Parallel' || (state.Type === 'Task' && !String(state.Resource).includes(':states:::'));
+    if (work) continue;
+    const next = [
+      state.Next,
+      state.Default,
+      ...((state.Choices as { Next: string }[] | undefined) ?? []).map((c) => c.Next),
+    ];
+    for (const target of next) if (typeof target === 'string') queue.push(target);
+  }
+  return undefined;
 }
