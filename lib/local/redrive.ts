@@ -15,6 +15,12 @@ import type { Branch, State, StateMachineDefinition } from '../compile/asl.ts';
  * are named with `REDRIVE_PREFIX`; the engine leaves them out of the history, as AWS runs no state for
  * what it preserves.
  *
+ * Attempt numbers: the handler's `ctx.attempt` is `$$.State.RetryCount + 1`, the try under the task's
+ * retry policy. A redrive enters the state again, so its retrier starts over and `ctx.attempt` is 1
+ * again, here as on AWS. The ledger numbers every try of the run across redrives (the recorder counts
+ * them from the one history). They cannot agree without the count of earlier tries, which the context
+ * object does not carry (it has `$$.Execution.RedriveCount`, not the attempts before it).
+ *
  * @see https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html
  * @see https://docs.aws.amazon.com/step-functions/latest/apireference/API_RedriveExecution.html
  */
