@@ -133,8 +133,13 @@ export async function drain(
       // An item whose run started or was set aside is left over from a dispatcher that stopped before
       // removing it, or was read before another drain removed it: remove it, start nothing.
       const claim = await readClaim(ctx, pipeline, run.runKey);
-      if (claim?.state === 'STARTED' || claim?.state === 'FAILED') {
+      if (claim?.state === 'STARTED') {
         await dequeue(ctx, run);
+        continue;
+      }
+      if (claim?.state === 'FAILED') {
+        await setAside(ctx, run);
+        gaveBack = true;
         continue;
       }
       const slot = await acquireSlot(ctx, pipeline, run.runId, config.maxConcurrentRuns);
@@ -171,4 +176,13 @@ export async function drain(
     // meanwhile may have found the slots full because of the hold just given back.
     if (queued.length < DRAIN_PAGE && !gaveBack) return drained;
   }
+}
+
+/**
+ * Finishes setting aside a run whose claim is FAILED: the dispatcher that marked it may have stopped
+ * before giving its slot back or removing it from the queue. Both steps are idempotent.
+ */
+export async function setAside(ctx: DispatcherContext, run: PendingRun): Promise<void> {
+  await releaseSlot(ctx, run.pipeline, run.runId);
+  await dequeue(ctx, run);
 }

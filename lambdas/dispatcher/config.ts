@@ -31,7 +31,7 @@ export class PipelineConfigError extends Error {
 
 /** `orders-eu` -> `STEPWISE_PIPELINE_ORDERS_EU`: pipeline names allow `-`, environment variable names do not. */
 export function pipelineVariable(name: string): string {
-  return `STEPWISE_PIPELINE_${name.toUpperCase().replace(/-/g, '_')}`;
+  return `${VARIABLE_PREFIX}${name.toUpperCase().replace(/-/g, '_')}`;
 }
 
 /** The value of a pipeline's variable. */
@@ -70,4 +70,23 @@ export function pipelineConfig(
       `${variable} is not a pipeline configuration: ${z.prettifyError(parsed.error)}; set it to pipelineConfigJson({ stateMachineArn, maxConcurrentRuns, retentionDays })`,
     );
   return parsed.data;
+}
+
+const VARIABLE_PREFIX = 'STEPWISE_PIPELINE_';
+
+/**
+ * Every pipeline the environment configures, by name. Pipeline names are `[a-z][a-z0-9-]*`, so the
+ * variable name maps back to exactly one of them. Throws {@link PipelineConfigError} for a malformed one.
+ */
+export function pipelineConfigs(
+  env: Readonly<Record<string, string | undefined>>,
+): Map<string, PipelineConfig> {
+  const configs = new Map<string, PipelineConfig>();
+  for (const variable of Object.keys(env)) {
+    if (!variable.startsWith(VARIABLE_PREFIX)) continue;
+    const name = variable.slice(VARIABLE_PREFIX.length).toLowerCase().replace(/_/g, '-');
+    const config = pipelineConfig(env, name);
+    if (config) configs.set(name, config);
+  }
+  return configs;
 }

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { admit, drain } from './admission.ts';
+import { admit, drain, setAside } from './admission.ts';
 import { claimRunKey, recordDuplicate } from './claim.ts';
 import { type PipelineConfig, PipelineConfigError, pipelineConfig, pipelineVariable } from './config.ts';
 import type { DispatcherContext, PendingRun } from './context.ts';
@@ -141,9 +141,12 @@ async function trigger(
     });
     return admitted(ctx, config, request, existing, true, expiresAt);
   }
-  // A delivery that stopped after queueing may not have drained; this redelivery does it instead.
-  if (existing.state === 'QUEUED') await drain(ctx, config, request.pipeline);
-  // A FAILED claim is a run Step Functions refused to start, recorded and alerted: not retried.
+  // A FAILED claim is a run Step Functions refused to start, recorded and alerted: not retried. The
+  // delivery that set it aside may have stopped before giving its slot back or leaving the queue.
+  if (existing.state === 'FAILED') await setAside(ctx, existing);
+  // A delivery that stopped after queueing, or after giving a slot back, may not have drained; this
+  // redelivery does it instead (a drain of an empty queue is one read).
+  await drain(ctx, config, request.pipeline);
   return duplicate(ctx, request, existing.runId, expiresAt);
 }
 

@@ -28,7 +28,9 @@ export async function parkRun(
     error: refusal.error,
     reason: refusal.reason,
   });
-  await markFailed(ctx, run, refusal.reason);
+  // Another dispatcher's start of the same run went through after all: its slot is in use.
+  if (!(await markFailed(ctx, run, refusal.reason))) return;
+  // What follows is redone by whoever next meets the FAILED claim (a redelivery, a drain): setAside.
   await releaseSlot(ctx, run.pipeline, run.runId);
   await dequeue(ctx, run);
 }

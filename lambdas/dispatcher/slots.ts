@@ -160,6 +160,21 @@ async function readSlotsItem(ctx: DispatcherContext, pipeline: string) {
 }
 
 /**
+ * Frees a slot held by a run whose execution never started, without remembering the run: it has not
+ * happened, so a later drain of its queue item may take a slot for it again and start it.
+ */
+export async function forgetHolder(ctx: DispatcherContext, pipeline: string, runId: string): Promise<void> {
+  await ctx.dynamodb.send(
+    new UpdateItemCommand({
+      TableName: ctx.table,
+      Key: slotsKey(pipeline),
+      UpdateExpression: 'DELETE active :run',
+      ExpressionAttributeValues: { ':run': { SS: [runId] } },
+    }),
+  );
+}
+
+/**
  * Records the reconciler's suspects: runs holding a slot with no execution. A run still a suspect on
  * the next pass (minutes later, longer than any dispatcher takes from slot to start) never started.
  */
