@@ -8,8 +8,13 @@ import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const dist = join(root, 'dist');
+const buildInfo = join(root, 'node_modules', '.cache', 'stepwise-cdk', 'build.tsbuildinfo');
 const started = Date.now();
-rmSync(dist, { recursive: true, force: true });
+// `--clean` (prepack) starts from nothing; otherwise tsc rebuilds only what changed since the last build.
+if (process.argv.includes('--clean')) {
+  rmSync(dist, { recursive: true, force: true });
+  rmSync(buildInfo, { force: true });
+}
 execFileSync(
   process.execPath,
   [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')],

@@ -42,8 +42,16 @@ interface CacheManifest {
  */
 export function bundleHandler(entry: string, cacheRoot: string = defaultCacheRoot(entry)): string {
   const alias = repositoryAliases();
+  // The bundler's own code is part of the key: a new stepwise version never reuses an older bundle.
+  const bundler = sha256(readFileSync(stackFiles()[0] as string));
   const key = sha256(
-    JSON.stringify({ entry: resolve(entry), options: BUNDLE_OPTIONS, alias, esbuild: esbuildVersion }),
+    JSON.stringify({
+      entry: resolve(entry),
+      options: BUNDLE_OPTIONS,
+      alias,
+      esbuild: esbuildVersion,
+      bundler,
+    }),
   );
   const slot = join(cacheRoot, key);
   const outDir = join(slot, 'bundle');
@@ -56,7 +64,14 @@ export function bundleHandler(entry: string, cacheRoot: string = defaultCacheRoo
     const result = buildSync({
       ...BUNDLE_OPTIONS,
       alias,
-      entryPoints: [resolve(entry)],
+      // Through a re-export, so a CommonJS entry (the compiled platform functions, a user's .js handler)
+      // still gives the ESM bundle a named `handler` export, which Lambda's Node.js runtime calls.
+      stdin: {
+        contents: `export { handler } from ${JSON.stringify(resolve(entry))};`,
+        resolveDir: dirname(resolve(entry)),
+        sourcefile: 'stepwise-handler-entry.mjs',
+        loader: 'js',
+      },
       outfile: join(staging, 'bundle', BUNDLE_FILE),
       metafile: true,
       logLevel: 'silent',
