@@ -2,7 +2,7 @@ import { Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { IConstruct } from 'constructs';
-import { type BucketUse, bucketUses } from '../spec/bucket-uses.ts';
+import { type BucketUse, bucketUses, quarantineKeysMatch } from '../spec/bucket-uses.ts';
 import type { PipelineDefinition, S3ObjectCreatedTrigger } from '../spec/types.ts';
 
 /**
@@ -155,14 +155,7 @@ export interface QuarantineLocation {
  */
 export function quarantineIsWatched(quarantine: QuarantineLocation, watch: WatchedLocation): boolean {
   if (bucketKey(quarantine.bucket) !== bucketKey(watch.bucket)) return false;
-  // A '*' in a prefix or suffix is an EventBridge wildcard: keep only the literal part before (or after) it.
-  const start = `${quarantine.prefix}${literalPrefix(quarantine.source.prefix)}`;
-  const end = literalSuffix(quarantine.source.suffix);
-  const watchStart = literalPrefix(watch.trigger.prefix);
-  const watchEnd = literalSuffix(watch.trigger.suffix);
-  const startsCompatible = start.startsWith(watchStart) || watchStart.startsWith(start);
-  const endsCompatible = end.endsWith(watchEnd) || watchEnd.endsWith(end);
-  return startsCompatible && endsCompatible;
+  return quarantineKeysMatch(quarantine.prefix, quarantine.source, watch.trigger);
 }
 
 /** The problem with a watched quarantine, in the user's terms, with the two fixes. */
@@ -178,14 +171,6 @@ export function watchedQuarantineProblem(quarantine: QuarantineLocation, watch: 
     `Give the trigger a prefix the quarantine's keys do not start with (such as prefix: 'incoming/'), ` +
     `or set quarantine.bucket to a bucket no trigger watches.`
   );
-}
-
-function literalPrefix(prefix: string | undefined): string {
-  return (prefix ?? '').split('*')[0] ?? '';
-}
-
-function literalSuffix(suffix: string | undefined): string {
-  return (suffix ?? '').split('*').at(-1) ?? '';
 }
 
 /** The same bucket gives the same key, whether it came by one IBucket or another. */

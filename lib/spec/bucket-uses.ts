@@ -1,4 +1,4 @@
-import type { PipelineDefinition } from './types.ts';
+import type { PipelineDefinition, S3ObjectCreatedTrigger } from './types.ts';
 
 /** One place a spec names a data bucket, such as `tasks.ingest.run.reads[0]`. */
 export interface BucketUse {
@@ -33,4 +33,67 @@ export function bucketUses(spec: PipelineDefinition): BucketUse[] {
 /** The distinct bucket names the specs use, in the order first used. */
 export function bucketNames(specs: readonly PipelineDefinition[]): string[] {
   return [...new Set(specs.flatMap((spec) => bucketUses(spec).map((use) => use.name)))];
+}
+
+/**
+ * Whether an object the quarantine writes can match the watching trigger's key pattern: some key
+ * `quarantinePrefix + source.prefix + x + source.suffix` that is also `watch.prefix + y + watch.suffix`.
+ * Buckets are the caller's to compare. A '*' in a prefix or suffix is an EventBridge wildcard, so only
+ * the literal part before (or after) it counts: this may refuse a pattern that could not loop, never
+ * accept one that could.
+ */
+export function quarantineKeysMatch(
+  quarantinePrefix: string,
+  source: Pick<S3ObjectCreatedTrigger, 'prefix' | 'suffix'>,
+  watch: Pick<S3ObjectCreatedTrigger, 'prefix' | 'suffix'>,
+): boolean {
+  const start = `${quarantinePrefix}${literalPrefix(source.prefix)}`;
+  const end = literalSuffix(source.suffix);
+  const watchStart = literalPrefix(watch.prefix);
+  const watchEnd = literalSuffix(watch.suffix);
+  return (
+    (start.startsWith(watchStart) || watchStart.startsWith(start)) &&
+    (end.endsWith(watchEnd) || watchEnd.endsWith(end))
+  );
+}
+
+/** An S3 trigger that watches where a pipeline's own quarantine writes, in the spec's own names. */
+export interface WatchedQuarantine {
+  /** Where the watching trigger is, such as `triggers[0]`. */
+  readonly path: string;
+  readonly trigger: S3ObjectCreatedTrigger;
+  /** The trigger whose objects the quarantine moves. */
+  readonly source: S3ObjectCreatedTrigger;
+}
+
+/**
+ * The spec's own S3 triggers that would see what its quarantine writes: same bucket name, matching
+ * key. Each is a loop: the quarantined copy starts a run, which is quarantined again. The synth checks
+ * the same across every pipeline of the app, by real bucket.
+ */
+export function watchedQuarantines(spec: PipelineDefinition): WatchedQuarantine[] {
+  const triggers = spec.triggers.flatMap((trigger, index) =>
+    trigger.kind === 's3ObjectCreated' ? [{ path: `triggers[${index}]`, trigger }] : [],
+  );
+  const found: WatchedQuarantine[] = [];
+  for (const { trigger: source } of triggers) {
+    const target = spec.quarantine.bucket ?? source.bucket;
+    for (const watch of triggers) {
+      if (
+        watch.trigger.bucket === target &&
+        quarantineKeysMatch(spec.quarantine.prefix, source, watch.trigger)
+      ) {
+        found.push({ ...watch, source });
+      }
+    }
+  }
+  return found;
+}
+
+function literalPrefix(prefix: string | undefined): string {
+  return (prefix ?? '').split('*')[0] ?? '';
+}
+
+function literalSuffix(suffix: string | undefined): string {
+  return (suffix ?? '').split('*').at(-1) ?? '';
 }

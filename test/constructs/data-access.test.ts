@@ -8,6 +8,7 @@ import { buildApp } from '../../bin/build-app.ts';
 import { UnmappedBucketError } from '../../lib/constructs/data-access.ts';
 import { Pipeline } from '../../lib/constructs/pipeline.ts';
 import { PipelineStack } from '../../lib/constructs/pipeline-stack.ts';
+import { quarantineKeysMatch, watchedQuarantines } from '../../lib/spec/bucket-uses.ts';
 import { lambda, s3ObjectCreated } from '../../lib/spec/index.ts';
 import type { PipelineDefinition } from '../../lib/spec/types.ts';
 import { CHECK_HANDLER, STEP_HANDLER, testPipeline } from '../private/specs.ts';
@@ -351,6 +352,32 @@ describe('quarantine loops', () => {
       },
     );
     expect(() => synth([mover, watcher])).toThrow(/trigger triggers\[0\] \(s3ObjectCreated 'bad\/\*'\)/);
+  });
+
+  it('matches the keys a quarantine writes against a trigger’s prefix and suffix', () => {
+    const cases = [
+      ['quarantine/', { suffix: '.csv' }, { suffix: '.csv' }, true],
+      ['quarantine/', { prefix: 'orders/', suffix: '.csv' }, { prefix: 'orders/', suffix: '.csv' }, false],
+      ['quarantine/', { prefix: 'orders/' }, { prefix: 'quarantine/' }, true],
+      ['q/', {}, { prefix: 'q/orders/' }, true],
+      ['q/', { suffix: '.csv' }, { suffix: 'x.csv' }, true],
+      ['q/', { suffix: '.csv' }, { suffix: '.json' }, false],
+      ['q/', { prefix: 'in/' }, { prefix: 'in/*', suffix: '.csv' }, false],
+    ] as const;
+    expect(cases.map(([prefix, source, watch]) => quarantineKeysMatch(prefix, source, watch))).toEqual(
+      cases.map((c) => c[3]),
+    );
+  });
+
+  it('finds, from the spec alone, a trigger that watches its own quarantine', () => {
+    expect(watchedQuarantines(everyCsv('csv', { prefix: 'quarantine/' }))).toEqual([
+      {
+        path: 'triggers[0]',
+        trigger: { kind: 's3ObjectCreated', bucket: 'raw', suffix: '.csv' },
+        source: { kind: 's3ObjectCreated', bucket: 'raw', suffix: '.csv' },
+      },
+    ]);
+    expect(watchedQuarantines(everyCsv('csv', { prefix: 'quarantine/', bucket: 'rejects' }))).toEqual([]);
   });
 
   it('accepts a trigger prefix the quarantine keys do not start with, or a quarantine bucket of its own', () => {
