@@ -26,6 +26,9 @@ export class AccessDeniedError extends Error {
   }
 }
 
+/** Decisions kept before the cache starts over: far more than one local command makes distinct calls. */
+const MAX_CACHED_DECISIONS = 10_000;
+
 /** A request signed with an access key no local caller has. */
 export class UnknownAccessKeyError extends Error {
   override readonly name = 'UnknownAccessKeyError';
@@ -44,8 +47,13 @@ const TRANSPORT_CONTEXT = { 'aws:SecureTransport': 'true' };
  * kms:Decrypt, as SNS checks them. Calls signed with the owner's key are not checked.
  */
 export class Authorizer {
-  /** Evaluations run so far: what the benchmark and the tests count. */
+  /** Evaluations the simulator ran so far (a repeated question is answered from the cache). */
   evaluations = 0;
+  /**
+   * Decisions by caller, action and resource. An evaluation depends on nothing else (the policies are
+   * fixed for the deployment, and the context keys set here are constants), so a repeat is exact.
+   */
+  private readonly decisions = new Map<string, Promise<AccessDeniedError | undefined>>();
 
   constructor(private readonly model: AccessModel) {}
 
@@ -71,8 +79,17 @@ export class Authorizer {
   ): Promise<AccessDeniedError | undefined> {
     const caller = this.callerOf(accessKeyId);
     if (!caller) return undefined;
+    const quote = options.quoteResource ?? false;
     for (const permission of this.withImpliedPermissions(permissions)) {
-      const denial = await this.evaluate(caller, permission, options.quoteResource ?? false);
+      const key = `${caller.accessKeyId}\n${permission.action}\n${permission.resource}\n${quote}`;
+      let decision = this.decisions.get(key);
+      if (!decision) {
+        if (this.decisions.size >= MAX_CACHED_DECISIONS) this.decisions.clear();
+        decision = this.evaluate(caller, permission, quote);
+        this.decisions.set(key, decision);
+        decision.catch(() => this.decisions.delete(key));
+      }
+      const denial = await decision;
       if (denial) return denial;
     }
     return undefined;
