@@ -1,11 +1,19 @@
+import { pipelineConfigs } from '../dispatcher/config.ts';
+import type { DispatcherContext } from '../dispatcher/context.ts';
 import { recorderClients, recorderDeps } from '../recorder/environment.ts';
+import type { RecorderDeps } from '../recorder/record.ts';
 import { ReconcileError } from './errors.ts';
-import { reconcileRuns } from './reconcile.ts';
+import { type ReconcileFailure, reconcileRuns } from './reconcile.ts';
+import { repairSlots, type SlotRepair } from './slots.ts';
 
 export interface ReconcilerResult {
   readonly checked: number;
   readonly closed: number;
   readonly stillRunning: number;
+  /** Slots freed: holders whose execution had ended, or never started. */
+  readonly slotsReleased: number;
+  /** Queued runs started by the drain after the slot repair. */
+  readonly queuedStarted: number;
   readonly errors: number;
 }
 
@@ -13,29 +21,61 @@ const clients = recorderClients();
 
 /**
  * The reconciler, on a schedule: closes runs whose execution ended without the recorder hearing of it
- * (see `reconcileRuns`). Environment: the recorder's, plus RECONCILE_AFTER_MINUTES (default 10), the
- * grace period before a RUNNING run is checked. Throws at the end if any run could not be checked.
+ * (see `reconcileRuns`), then repairs every pipeline's concurrency slots and drains its queue (see
+ * `repairSlots`). Environment: the recorder's, the dispatcher's STEPWISE_PIPELINE_<NAME> variables,
+ * and RECONCILE_AFTER_MINUTES (default 10), the grace period before a RUNNING run is checked. Throws at
+ * the end if any run or pipeline could not be checked.
  */
 export async function handler(): Promise<ReconcilerResult> {
   const olderThanMinutes = minutes(process.env.RECONCILE_AFTER_MINUTES);
-  const summary = await reconcileRuns(recorderDeps(clients), { olderThanMinutes });
+  const deps = recorderDeps(clients);
+  const summary = await reconcileRuns(deps, { olderThanMinutes });
+  const failures: ReconcileFailure[] = [...summary.errors];
+  const repairs: SlotRepair[] = [];
+  for (const [pipeline, config] of pipelineConfigs(process.env)) {
+    try {
+      repairs.push(await repairSlots(dispatcherContext(deps), pipeline, config));
+    } catch (error) {
+      failures.push({
+        pipeline,
+        runId: '(slots)',
+        executionArn: undefined,
+        message: `repairing the slots: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+      });
+    }
+  }
   const result = {
     checked: summary.checked,
     closed: summary.closed,
     stillRunning: summary.stillRunning,
-    errors: summary.errors.length,
+    slotsReleased: repairs.reduce((n, r) => n + r.ended.length + r.neverStarted.length, 0),
+    queuedStarted: repairs.reduce((n, r) => n + r.started.length, 0),
+    errors: failures.length,
   };
   console.log(
     JSON.stringify({
-      level: summary.errors.length > 0 ? 'error' : 'info',
+      level: failures.length > 0 ? 'error' : 'info',
       message: 'reconciled running runs',
       olderThanMinutes,
       ...result,
-      failures: summary.errors,
+      repairs: repairs.filter(
+        (r) => r.ended.length + r.neverStarted.length + r.suspects.length + r.started.length > 0,
+      ),
+      failures,
     }),
   );
-  if (summary.errors.length > 0) throw new ReconcileError(summary.errors);
+  if (failures.length > 0) throw new ReconcileError(failures);
   return result;
+}
+
+function dispatcherContext(deps: RecorderDeps): DispatcherContext {
+  return {
+    dynamodb: deps.dynamodb,
+    sfn: deps.sfn,
+    table: deps.table,
+    now: deps.now,
+    alerts: { sns: deps.sns, topicArn: deps.alertTopicArn },
+  };
 }
 
 function minutes(text: string | undefined): number {

@@ -31,6 +31,27 @@ const RECONCILE_EVERY = Duration.minutes(10);
 const MACHINES_PER_RULE = 12;
 const PIPELINES_PER_RULE = 30;
 
+/**
+ * "The total size of all environment variables doesn't exceed 4 KB", counted here as the JSON of the
+ * variables, which is at least their keys and values.
+ *
+ * @see https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html
+ */
+const LAMBDA_ENVIRONMENT_BYTES = 4096;
+/** The longest a state machine ARN gets: aws-us-gov partition, 14-character region, 80-character name. */
+const WORST_CASE_STATE_MACHINE_ARN = `arn:aws-us-gov:states:${'r'.repeat(14)}:${'0'.repeat(12)}:stateMachine:${'n'.repeat(80)}`;
+/** The reconciler's own variables (a superset of the dispatcher's), tokens at their longest. */
+const WORST_CASE_OBSERVER_ENVIRONMENT = {
+  LEDGER_TABLE: 't'.repeat(255),
+  ALERT_TOPIC_ARN: `arn:aws-us-gov:sns:${'r'.repeat(14)}:${'0'.repeat(12)}:${'t'.repeat(256)}`,
+  EVENT_BUS_NAME: 'default',
+  RECONCILE_AFTER_MINUTES: '10',
+};
+
+function environmentSize(variables: Record<string, string>): number {
+  return Buffer.byteLength(JSON.stringify(variables), 'utf8');
+}
+
 /** What a pipeline tells the platform about itself. */
 export interface PipelineRegistration {
   readonly name: string;
@@ -63,7 +84,7 @@ export class StepwisePlatform extends Construct {
   readonly reconciler: HandlerFunction;
   private readonly statusChangeRules: RuleGroup;
   private readonly runFinishedRules: RuleGroup;
-  private readonly pipelines = new Set<string>();
+  private readonly pipelines = new Map<string, PipelineRegistration>();
 
   private constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -77,9 +98,11 @@ export class StepwisePlatform extends Construct {
       description: 'stepwise dispatcher: dedupes triggers, queues runs beyond the limit and starts them',
       memoryMb: 256,
       timeout: Duration.seconds(30),
-      environment: { LEDGER_TABLE: table.tableName },
+      // ALERT_TOPIC_ARN: a run Step Functions refuses to start is set aside with an alert.
+      environment: { LEDGER_TABLE: table.tableName, ALERT_TOPIC_ARN: this.alerts.topic.topicArn },
       deadLetterQueue: this.deadLetters.queue,
     });
+    this.alerts.grantPublish(this.dispatcher.role);
     this.dispatcher.role.addToPolicy(
       new iam.PolicyStatement({
         actions: [
@@ -118,6 +141,10 @@ export class StepwisePlatform extends Construct {
     });
     this.grantObserver(this.recorder, { statusIndex: false });
     this.grantObserver(this.reconciler, { statusIndex: true });
+    // The reconciler also repairs concurrency slots and drains the queue, as the dispatcher does.
+    this.reconciler.role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:DeleteItem'], resources: [table.tableArn] }),
+    );
 
     // Status-change events are best effort and Lambda is invoked asynchronously: EventBridge retries
     // a failed delivery, Lambda retries a failed invocation, and what still fails lands in the queue.
@@ -179,18 +206,29 @@ export class StepwisePlatform extends Construct {
    * "Run Finished" events back to the dispatcher.
    */
   /**
-   * The dispatcher reads each pipeline's settings from its environment, and Lambda allows 4 KB of
-   * environment in all. An ARN is a token at synth time, so each pipeline is counted at the size a
-   * state machine ARN reaches (about 230 bytes with a long region and name): refuse here, with the fix,
-   * rather than fail in the middle of a deploy.
+   * The dispatcher and the reconciler read each pipeline's settings from their environment, and Lambda
+   * allows 4 KB of environment variables per function. The state machine ARN is a token at synth time,
+   * so it is counted at its longest (aws-us-gov partition, a 14-character region, an 80-character
+   * name), as are the table name and the topic ARN; everything else is counted as it will be deployed.
+   * Refuse here, with the fix, rather than fail in the middle of a deploy.
    */
   private checkDispatcherEnvironment(): void {
-    const perPipeline = 230;
-    const budget = 4096 - 200; // LEDGER_TABLE and the SDK's own variables
-    const most = Math.floor(budget / perPipeline);
-    if (this.pipelines.size > most)
+    const size = environmentSize({
+      ...WORST_CASE_OBSERVER_ENVIRONMENT,
+      ...Object.fromEntries(
+        [...this.pipelines.values()].map((p) => [
+          pipelineVariable(p.name),
+          pipelineConfigJson({
+            stateMachineArn: WORST_CASE_STATE_MACHINE_ARN,
+            maxConcurrentRuns: p.maxConcurrentRuns,
+            retentionDays: p.retentionDays,
+          }),
+        ]),
+      ),
+    });
+    if (size > LAMBDA_ENVIRONMENT_BYTES)
       throw new Error(
-        `stack ${Stack.of(this).stackName} has ${this.pipelines.size} pipelines; one dispatcher serves at most ${most}, because Lambda allows 4 KB of environment variables. Split the pipelines over several stacks (each gets its own ledger, dispatcher and recorder).`,
+        `stack ${Stack.of(this).stackName} has ${this.pipelines.size} pipelines; their settings take up to ${size} bytes of the dispatcher's environment, and Lambda allows ${LAMBDA_ENVIRONMENT_BYTES}. Split the pipelines over several stacks (each gets its own ledger, dispatcher and recorder), or shorten their names.`,
       );
   }
 
@@ -199,23 +237,24 @@ export class StepwisePlatform extends Construct {
       throw new Error(
         `two pipelines are named '${pipeline.name}' in stack ${Stack.of(this).stackName}; pipeline names must be unique in a stack`,
       );
-    this.pipelines.add(pipeline.name);
+    this.pipelines.set(pipeline.name, pipeline);
     this.checkDispatcherEnvironment();
     const { stateMachine } = pipeline;
-    this.dispatcher.function.addEnvironment(
-      pipelineVariable(pipeline.name),
-      pipelineConfigJson({
-        stateMachineArn: stateMachine.stateMachineArn,
-        maxConcurrentRuns: pipeline.maxConcurrentRuns,
-        retentionDays: pipeline.retentionDays,
-      }),
-    );
-    this.dispatcher.role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['states:StartExecution'],
-        resources: [stateMachine.stateMachineArn],
-      }),
-    );
+    const settings = pipelineConfigJson({
+      stateMachineArn: stateMachine.stateMachineArn,
+      maxConcurrentRuns: pipeline.maxConcurrentRuns,
+      retentionDays: pipeline.retentionDays,
+    });
+    // The reconciler drains queues too, so it knows every pipeline and may start its runs.
+    for (const starter of [this.dispatcher, this.reconciler]) {
+      starter.function.addEnvironment(pipelineVariable(pipeline.name), settings);
+      starter.role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['states:StartExecution'],
+          resources: [stateMachine.stateMachineArn],
+        }),
+      );
+    }
     const executions = executionsArn(stateMachine);
     for (const observer of [this.recorder, this.reconciler]) {
       observer.role.addToPolicy(

@@ -76,7 +76,14 @@ describe('reconciler', () => {
       }),
     );
 
-    expect(await handler()).toEqual({ checked: 2, closed: 1, stillRunning: 1, errors: 0 });
+    expect(await handler()).toEqual({
+      checked: 2,
+      closed: 1,
+      stillRunning: 1,
+      slotsReleased: 0,
+      queuedStarted: 0,
+      errors: 0,
+    });
 
     expect(await getRun(harness.ledger.client, table, ended)).toMatchObject({
       status: 'TIMED_OUT',
@@ -99,7 +106,14 @@ describe('reconciler', () => {
     ]);
 
     // The next round finds only the run still running, and sends nothing again.
-    expect(await handler()).toEqual({ checked: 1, closed: 0, stillRunning: 1, errors: 0 });
+    expect(await handler()).toEqual({
+      checked: 1,
+      closed: 0,
+      stillRunning: 1,
+      slotsReleased: 0,
+      queuedStarted: 0,
+      errors: 0,
+    });
     expect(harness.sns.published).toHaveLength(1);
   });
 
@@ -126,7 +140,14 @@ describe('reconciler', () => {
 
     await runningRow('f', 3, 'ended');
     process.env.RECONCILE_AFTER_MINUTES = '1';
-    expect(await handler()).toEqual({ checked: 1, closed: 1, stillRunning: 0, errors: 0 });
+    expect(await handler()).toEqual({
+      checked: 1,
+      closed: 1,
+      stillRunning: 0,
+      slotsReleased: 0,
+      queuedStarted: 0,
+      errors: 0,
+    });
   });
 
   it('fails after checking every run when one cannot be checked, naming it', async () => {
@@ -162,7 +183,14 @@ describe('reconciler', () => {
     expect((await getRun(harness.ledger.client, table, ended))?.status).toBe('RUNNING');
     expect(harness.bus.entries).toHaveLength(0);
 
-    expect(await handler()).toEqual({ checked: 1, closed: 1, stillRunning: 0, errors: 0 });
+    expect(await handler()).toEqual({
+      checked: 1,
+      closed: 1,
+      stillRunning: 0,
+      slotsReleased: 0,
+      queuedStarted: 0,
+      errors: 0,
+    });
     expect(await getRun(harness.ledger.client, table, ended)).toMatchObject({
       status: 'TIMED_OUT',
       notifiedAt: expect.any(String),
