@@ -23,7 +23,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 // Baseline: the bare interpreter on the same definition.
 installStateTap();
 const scratch = mkdtempSync(join(tmpdir(), 'stepwise-bench-'));
-const { deployment } = synthesizeLocal([spec], scratch);
+const { deployment } = await synthesizeLocal([spec], scratch);
 const definition = (
   deployment.stateMachines[0] as unknown as { definition: { States: Record<string, never> } }
 ).definition;
@@ -74,7 +74,7 @@ const transitions: number[] = [];
 for (let i = 0; i < runs; i++) {
   const stateDir = mkdtempSync(join(tmpdir(), 'stepwise-bench-'));
   const t0 = performance.now();
-  synthesizeLocal([spec], stateDir);
+  await synthesizeLocal([spec], stateDir);
   synthMs.push(performance.now() - t0);
   const t1 = performance.now();
   const trigger = { kind: 's3', bucket: 'raw', key: `orders/bench-${i}.csv`, file: data } as const;

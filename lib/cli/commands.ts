@@ -177,7 +177,7 @@ export async function withLocalRuntime<T>(
   const unlock = lockStateDir(stateDir, command);
   let deployment: LocalDeployment;
   try {
-    deployment = synthesizeLocal(specs, stateDir).deployment;
+    deployment = (await synthesizeLocal(specs, stateDir)).deployment;
   } catch (error) {
     unlock();
     throw error;

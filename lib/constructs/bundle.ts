@@ -31,6 +31,11 @@ export class BundleError extends Error {
 }
 
 interface CacheManifest {
+  /**
+   * The directory of the bundle, named by its content: the CDK caches an asset by its path for the
+   * life of the process, so a new bundle must never take an older one's path.
+   */
+  readonly bundle: string;
   readonly inputs: Readonly<Record<string, string>>;
 }
 
@@ -54,8 +59,11 @@ export function bundleHandler(entry: string, cacheRoot: string = defaultCacheRoo
     }),
   );
   const slot = join(cacheRoot, key);
-  const outDir = join(slot, 'bundle');
-  if (isFresh(slot, outDir)) return outDir;
+  const cached = freshManifest(slot);
+  if (cached !== undefined) {
+    collecting?.push(cached.inputs);
+    return join(slot, cached.bundle);
+  }
 
   const staging = `${slot}.${process.pid}.${Date.now()}`;
   mkdirSync(join(staging, 'bundle'), { recursive: true });
@@ -94,7 +102,10 @@ export function bundleHandler(entry: string, cacheRoot: string = defaultCacheRoo
     const file = resolve(dirname(resolve(entry)), input);
     if (existsSync(file)) inputs[file] = sha256(readFileSync(file));
   }
-  writeFileSync(join(staging, 'manifest.json'), JSON.stringify({ inputs } satisfies CacheManifest));
+  const bundle = `bundle-${sha256(readFileSync(join(staging, 'bundle', BUNDLE_FILE))).slice(0, 16)}`;
+  renameSync(join(staging, 'bundle'), join(staging, bundle));
+  writeFileSync(join(staging, 'manifest.json'), JSON.stringify({ bundle, inputs } satisfies CacheManifest));
+  collecting?.push(inputs);
   rmSync(slot, { recursive: true, force: true });
   try {
     renameSync(staging, slot);
@@ -102,24 +113,47 @@ export function bundleHandler(entry: string, cacheRoot: string = defaultCacheRoo
     // Another process bundled the same handler at the same moment: its copy is as good as ours.
     rmSync(staging, { recursive: true, force: true });
   }
-  return outDir;
+  return join(slot, bundle);
 }
 
-function isFresh(slot: string, outDir: string): boolean {
-  if (!existsSync(join(outDir, BUNDLE_FILE))) return false;
+function freshManifest(slot: string): CacheManifest | undefined {
   let manifest: CacheManifest;
   try {
     manifest = JSON.parse(readFileSync(join(slot, 'manifest.json'), 'utf8')) as CacheManifest;
   } catch {
-    return false;
+    return undefined;
   }
-  return Object.entries(manifest.inputs).every(([file, hash]) => {
+  if (typeof manifest.bundle !== 'string' || !existsSync(join(slot, manifest.bundle, BUNDLE_FILE)))
+    return undefined;
+  return inputsUnchanged(manifest.inputs) ? manifest : undefined;
+}
+
+/** Whether every file still has the content hash recorded for it. */
+export function inputsUnchanged(inputs: Readonly<Record<string, string>>): boolean {
+  return Object.entries(inputs).every(([file, hash]) => {
     try {
       return sha256(readFileSync(file)) === hash;
     } catch {
       return false;
     }
   });
+}
+
+let collecting: Record<string, string>[] | undefined;
+
+/**
+ * Runs `work` (a synth) and returns, with its result, every file that went into the bundles it used
+ * with its content hash, so a cached synth can tell whether any handler or what it imports changed.
+ */
+export function withBundleInputs<T>(work: () => T): { result: T; inputs: Record<string, string> } {
+  const outer = collecting;
+  collecting = [];
+  try {
+    const result = work();
+    return { result, inputs: Object.assign({}, ...collecting) as Record<string, string> };
+  } finally {
+    collecting = outer;
+  }
 }
 
 /**
@@ -150,6 +184,6 @@ function repositoryAliases(): Record<string, string> {
   };
 }
 
-function sha256(data: string | Buffer): string {
+export function sha256(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }

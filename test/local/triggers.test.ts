@@ -104,7 +104,7 @@ describe('50 triggers at once for a pipeline with maxConcurrentRuns: 2', () => {
 
   beforeAll(async () => {
     const spec = await loadSpec(fixture('triggers/capped.ts'));
-    const { deployment } = synthesizeLocal([spec], state.dir);
+    const { deployment } = await synthesizeLocal([spec], state.dir);
     const runtime = await LocalRuntime.open(deployment, {
       stateDir: state.dir,
       command: 'test',
