@@ -45,6 +45,8 @@ export class FakeStepFunctions implements StepFunctionsApi {
   /** The most executions of each state machine that were running at once. */
   readonly maxRunning = new Map<string, number>();
   private failures: { count: number; afterRecording: boolean } = { count: 0, afterRecording: false };
+  /** Names Step Functions refuses to start for good, with the error code it answers. */
+  readonly refusals = new Map<string, string>();
 
   startExecution(request: { stateMachineArn: string; name?: string; input?: string }) {
     const name = request.name ?? `unnamed-${this.calls.length}`;
@@ -54,6 +56,8 @@ export class FakeStepFunctions implements StepFunctionsApi {
       this.failures.count--;
       throw new ApiError('InternalFailure', 'the fake Step Functions is failing on purpose');
     }
+    const refusal = this.refusals.get(name);
+    if (refusal) throw new ApiError(refusal, `the fake Step Functions refuses ${name} on purpose`);
     const executionArn = `${request.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
     const existing = this.executions.get(executionArn);
     if (existing) {
