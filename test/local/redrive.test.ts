@@ -21,7 +21,10 @@ function fakes(ids: readonly string[], broken: readonly string[]) {
       return { from: id };
     };
   }
-  return { tasks, inputs, fix: () => (fixed = true) };
+  const fix = () => {
+    fixed = true;
+  };
+  return { tasks, inputs, fix };
 }
 
 const definitionOf = (tasks: Record<string, TestTask>) =>
