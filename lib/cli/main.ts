@@ -1,6 +1,7 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { didYouMean } from '../spec/did-you-mean.ts';
 import { SpecError } from '../spec/errors.ts';
-import { CliUsageError } from './errors.ts';
+import { CliUsageError, UnknownPipelineError } from './errors.ts';
 import type { Output } from './render.ts';
 
 const USAGE = `stepwise: data pipelines on AWS Step Functions, runnable on this machine
@@ -15,6 +16,7 @@ Usage:
                [--state-dir DIR | --aws [--stack S] [--dispatcher F]]
   stepwise redrive <spec> <run-id> [--json] [--state-dir DIR | --aws [--stack S] [--table T]]
   stepwise demo [--state-dir DIR]      the reference pipeline: a good file, the same file again, a bad file
+  stepwise init [dir] [--name PIPELINE] a pipeline, a stack, a Jest test: a new CDK app, or added to one
 
 run: the first spec's pipeline runs; further specs are deployed beside it (downstream pipelines).
 
@@ -45,6 +47,7 @@ const OPTIONS = {
   'state-dir': { type: 'string' },
   status: { type: 'string' },
   limit: { type: 'string' },
+  name: { type: 'string' },
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
@@ -67,6 +70,7 @@ export type CliOptions = {
   'state-dir'?: string;
   status?: string;
   limit?: string;
+  name?: string;
   debug?: boolean;
 };
 
@@ -127,9 +131,13 @@ export async function main(
         );
       case 'demo':
         return await (await import('./demo.ts')).runDemo(values, output);
+      case 'init':
+        if (rest.length > 1)
+          throw new CliUsageError(`'stepwise init' takes at most one [dir], got ${rest.join(' ')}`);
+        return await (await import('./init.ts')).initCommand(rest[0], values, output);
       default:
         throw new CliUsageError(
-          `unknown command '${command}'; the commands are validate, graph, run, runs, backfill, redrive and demo`,
+          `unknown command '${command}'; the commands are validate, graph, run, runs, backfill, redrive, demo and init`,
         );
     }
   } catch (error) {
@@ -167,10 +175,31 @@ function reportError(error: unknown, output: Output, debug: boolean): number {
     return 1;
   }
   const e = error instanceof Error ? error : new Error(String(error));
-  const usage = e instanceof CliUsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-  output.err.write(`error: ${e.message}\n`);
+  const parseCode = (e as { code?: string }).code;
+  const usage = e instanceof CliUsageError || parseCode?.startsWith('ERR_PARSE_ARGS');
+  output.err.write(
+    `error: ${parseCode === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? unknownOption(e.message) : e.message}\n`,
+  );
   if (usage) output.err.write(`run 'stepwise --help' for usage\n`);
   if (debug && e.stack) output.err.write(`${e.stack}\n`);
-  else if (!usage) output.err.write('(run with --debug for the stack trace)\n');
+  else if (!usage && !isComplete(e)) output.err.write('(run with --debug for the stack trace)\n');
   return usage ? 2 : 1;
+}
+
+/**
+ * Errors whose message is the whole story (a missing file, a name with no runs): a stack trace would
+ * only show stepwise's own code. An error from the user's code (a spec that throws) keeps the hint.
+ */
+function isComplete(error: Error): boolean {
+  return (
+    error instanceof UnknownPipelineError || (error.name === 'SpecLoadError' && error.cause === undefined)
+  );
+}
+
+/** Node's "Unknown option '--x'. To specify a positional argument..." as ours, with a did-you-mean. */
+function unknownOption(message: string): string {
+  const option = /Unknown option '(-{1,2}[^']+)'/.exec(message)?.[1];
+  if (option === undefined) return message;
+  const names = Object.keys(OPTIONS).map((name) => `--${name}`);
+  return `unknown option '${option}'${didYouMean(option, names)}; the options are ${names.join(', ')}`;
 }
