@@ -49,10 +49,11 @@ export async function runCommand(
 
 /**
  * Prints what a run (or a redrive) did: the documented object with --json, else its summary and any
- * other runs it set off; dead letters as warnings. Returns the exit code.
+ * other runs it set off; dead letters as warnings, and notes (runs of a dead process closed, where a
+ * duplicate came from) on stderr. Returns the exit code.
  */
 export function printRunResult(
-  { report, others, deadLetters }: LocalRunResult,
+  { report, others, deadLetters, notes }: LocalRunResult,
   options: CliOptions,
   output: Output,
 ): number {
@@ -70,6 +71,7 @@ export function printRunResult(
     output.err.write(
       `warning: a delivery to ${letter.target} failed every attempt (${letter.error}); it is kept in dead-letters.jsonl in the state dir\n`,
     );
+  for (const note of notes) output.err.write(`note: ${note}\n`);
   return exitCode(report);
 }
 

@@ -197,8 +197,8 @@ export class LocalRuntime {
       const arns = new Map<string, string>();
       const onEngineEvent = (event: EngineEvent) => {
         emit(event);
-        if (event.type === 'task-succeeded') {
-          // Saved as it goes: a command killed mid-run leaves what succeeded, for the next to redrive.
+        if (event.type === 'task-started' || event.type === 'task-succeeded') {
+          // Saved as it goes: a command killed mid-run leaves what it did, for the next to close and redrive.
           const record = engine?.execution(arns.get(event.name) ?? '');
           if (record?.status === 'RUNNING') saveExecution(stateDir, record, owner);
           return;
@@ -307,7 +307,7 @@ export class LocalRuntime {
     if (rows.length === 0 && abandoned.length === 0) return [];
     const causes = new Map<string, string>();
     for (const saved of abandoned) {
-      const cause = abandonedCause(saved.owner);
+      const cause = abandonedCause(saved.owner, saved.name);
       causes.set(saved.name, cause);
       saveExecution(stateDir, engine.adoptAbandoned(saved, cause), saved.owner);
     }
@@ -315,7 +315,7 @@ export class LocalRuntime {
     // execution is known from the row alone, so that the reconciler can close it the same way.
     for (const row of rows) {
       if (!row.executionArn || engine.execution(row.executionArn)) continue;
-      const cause = abandonedCause(undefined);
+      const cause = abandonedCause(undefined, row.runId);
       causes.set(row.runId, cause);
       saveExecution(stateDir, engine.adoptAbandoned(savedFromRow(row), cause));
     }
@@ -340,7 +340,7 @@ export class LocalRuntime {
         cause:
           now?.status === 'RUNNING' && !outcome.ok
             ? `still RUNNING: the reconciler failed: ${outcome.errorType}: ${outcome.errorMessage}`
-            : (causes.get(row.runId) ?? abandonedCause(undefined)),
+            : (causes.get(row.runId) ?? abandonedCause(undefined, row.runId)),
       });
     }
     return recovered;
@@ -540,7 +540,9 @@ export class LocalRuntime {
     throw new Error(
       record
         ? `run ${runId} never reached the ledger: its execution ${record.status} with ${record.error ?? 'no error'}: ${record.cause ?? ''}${lettersNote}`
-        : `run ${runId} (${result.status}) has no ledger row and no execution${lettersNote}`,
+        : result.status === 'QUEUED'
+          ? `run ${runId} is still QUEUED after everything this command set off has ended: no concurrency slot of pipeline '${pipeline.name}' (maxConcurrentRuns ${pipeline.maxConcurrentRuns}) was freed for it, so it never started. It stays queued in the ledger and starts when a run of '${pipeline.name}' ends; 'stepwise runs ${pipeline.name} --status RUNNING' lists what holds the slots${lettersNote}`
+          : `run ${runId} (${result.status}) has no ledger row and no execution${lettersNote}`,
     );
   }
 
@@ -598,11 +600,11 @@ export class LocalRuntime {
 }
 
 /** Why an execution left running ended: its process died. */
-function abandonedCause(owner: ExecutionOwner | undefined): string {
+function abandonedCause(owner: ExecutionOwner | undefined, runId: string): string {
   const who = owner
     ? `the local process running it (pid ${owner.pid}, '${owner.command}')`
     : 'the local process running it';
-  return `${who} exited before the execution ended; the run is closed and its concurrency slot freed. Run it again with 'stepwise redrive <spec> <runId>'`;
+  return `${who} exited before the execution ended; the run is closed and its concurrency slot freed. Run it again with 'stepwise redrive <spec> ${runId}'`;
 }
 
 /** An execution as far as its run row tells: its input, as the dispatcher built it, and its start. */
