@@ -148,8 +148,15 @@ function inProcessHandler(serve: (req: IncomingMessage, res: ServerResponse) => 
         };
         serve(req as unknown as IncomingMessage, res as unknown as ServerResponse);
         process.nextTick(() => {
-          if (request.body !== undefined && request.body.length > 0)
-            req.emit('data', Buffer.from(request.body));
+          const { body } = request;
+          // The SDK's body may be a Uint8Array that warns when read as a string: copy its bytes.
+          const bytes =
+            typeof body === 'string'
+              ? Buffer.from(body)
+              : body === undefined
+                ? undefined
+                : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+          if (bytes !== undefined && bytes.length > 0) req.emit('data', bytes);
           req.emit('end');
         });
       });
