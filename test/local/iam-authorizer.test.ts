@@ -8,6 +8,7 @@ import {
 } from '../../lib/local/iam/api-actions.ts';
 import { Authorizer, OWNER_ACCESS_KEY_ID, UnknownAccessKeyError } from '../../lib/local/iam/authorizer.ts';
 import { s3Permissions, UnmappedRequestError } from '../../lib/local/iam/s3-actions.ts';
+import { authorizeLambdaInvoke } from '../../lib/local/integrations.ts';
 import { accessStack } from '../private/access-stack.ts';
 
 const { deployment, ids } = accessStack();
@@ -93,6 +94,26 @@ describe('resource policies', () => {
     const denial = await authorizer.authorize(ids.keylessPublisher, publish);
     expect(denial?.action).toBe('kms:GenerateDataKey');
     expect(denial?.resource).toBe(ids.keyArn);
+  });
+});
+
+describe("a state machine's calls", () => {
+  const integrations = { services: {} as never, authorizer, caller: ids.machine };
+  const arnOf = (id: string) => `arn:aws:lambda:us-east-1:000000000000:function:${id}`;
+
+  it('invokes a function its role may invoke', async () => {
+    await expect(authorizeLambdaInvoke(integrations, arnOf(ids.copier))).resolves.toBeUndefined();
+  });
+
+  it('fails when its role may not invoke the function, as Lambda.AWSLambdaException with the 403', async () => {
+    const error = await authorizeLambdaInvoke(integrations, arnOf(ids.reader)).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).name).toBe('Lambda.AWSLambdaException');
+    expect((error as Error).message).toMatch(
+      new RegExp(
+        `^User: arn:aws:sts::000000000000:assumed-role/MachineRole\\w+/${ids.machine} is not authorized to perform: lambda:InvokeFunction on resource: ${arnOf(ids.reader)} because no identity-based policy allows the lambda:InvokeFunction action \\(Service: AWSLambda; Status Code: 403; Error Code: AccessDeniedException; `,
+      ),
+    );
   });
 });
 

@@ -5,6 +5,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { type LocalDeployment, readDeployment, type Template } from '../../lib/local/template.ts';
 import { removeOutdir, testApp } from './synth.ts';
 
@@ -14,7 +16,8 @@ import { removeOutdir, testApp } from './synth.ts';
  * - `landing` (EventBridge on) and `curated` (EventBridge off, a bucket policy that denies DeleteObject);
  * - `Copier` reads landing and writes curated; `Reader` reads landing and curated and writes nothing;
  * - an encrypted topic: `Publisher` may publish and use its key, `KeylessPublisher` may only publish;
- * - a table `Ledger` that `Copier` may read.
+ * - a table `Ledger` that `Copier` may read;
+ * - a state machine `Machine` whose role may invoke `Copier` only.
  * Function and bucket local names are the logical ids below (functions) and `landing`, `curated`.
  */
 export function accessStack(): { deployment: LocalDeployment; template: Template; ids: AccessStackIds } {
@@ -57,6 +60,12 @@ export function accessStack(): { deployment: LocalDeployment; template: Template
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
     });
     table.grantReadData(copier);
+    // A state machine that may invoke Copier (its task's own grant) and nothing else.
+    const machine = new sfn.StateMachine(stack, 'Machine', {
+      definitionBody: sfn.DefinitionBody.fromChainable(
+        new tasks.LambdaInvoke(stack, 'Copy', { lambdaFunction: copier }),
+      ),
+    });
     const template = app.synth().getStackByName('AccessTest').template as Template;
     const id = (construct: { node: { defaultChild?: unknown } } | lambda.Function) =>
       stack.getLogicalId((construct as lambda.Function).node.defaultChild as lambda.CfnFunction);
@@ -69,6 +78,7 @@ export function accessStack(): { deployment: LocalDeployment; template: Template
         publisher: id(publisher),
         keylessPublisher: id(keyless),
         table: stack.getLogicalId(table.node.defaultChild as dynamodb.CfnTable),
+        machine: stack.getLogicalId(machine.node.defaultChild as sfn.CfnStateMachine),
         topicArn: `arn:aws:sns:us-east-1:000000000000:${stack.getLogicalId(topic.node.defaultChild as sns.CfnTopic)}`,
         keyArn: `arn:aws:kms:us-east-1:000000000000:key/${stack.getLogicalId(key.node.defaultChild as kms.CfnKey)}`,
       },
@@ -84,6 +94,7 @@ export interface AccessStackIds {
   readonly publisher: string;
   readonly keylessPublisher: string;
   readonly table: string;
+  readonly machine: string;
   readonly topicArn: string;
   readonly keyArn: string;
 }
