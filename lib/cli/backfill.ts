@@ -9,6 +9,9 @@ import type { Output } from './render.ts';
 
 const DEFAULT_CONCURRENCY = 4;
 
+/** Statuses of a run that has not ended: locally, once the backfill returns, none should be left. */
+const UNFINISHED: readonly string[] = ['QUEUED', 'STARTED', 'RUNNING'];
+
 /**
  * `stepwise backfill <spec> --from ISO --to ISO [--concurrency N]`: replays every schedule slot in
  * [from, to), in the spec's time zone, through the same run-key path as the live schedule, so a slot
@@ -74,7 +77,17 @@ export async function backfillCommand(
             .join(', ') || 'nothing to do'
         }${remaining > 0 ? `; ${remaining} slots not sent (stopped)` : ''}\n`,
       );
-    const bad = results.some((r) => !['SUCCEEDED', 'DEDUPLICATED', 'STARTED', 'QUEUED'].includes(r.status));
+    // The command waited for every run it caused; one that has still not ended is stranded, and said so.
+    const unfinished = options.aws ? [] : results.filter((r) => UNFINISHED.includes(r.status));
+    for (const r of unfinished)
+      output.err.write(
+        `error: slot ${r.slot}: run ${r.runId ?? '(none)'} is still ${r.status} after everything this backfill set off has ended${r.status === 'QUEUED' ? ': no concurrency slot was freed for it, so it never started; it stays queued in the ledger' : ''}\n`,
+      );
+    // On AWS the command ends once every slot is dispatched: a run STARTED or QUEUED there is fine.
+    const done = options.aws
+      ? ['SUCCEEDED', 'DEDUPLICATED', 'STARTED', 'QUEUED']
+      : ['SUCCEEDED', 'DEDUPLICATED'];
+    const bad = results.some((r) => !done.includes(r.status));
     return bad || remaining > 0 ? 1 : 0;
   } finally {
     process.removeListener('SIGINT', stop);

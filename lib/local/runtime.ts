@@ -435,6 +435,7 @@ export class LocalRuntime {
         `pipeline '${pipeline.name}' has no schedule trigger to backfill; add schedule('cron(...)') to its triggers`,
       );
     const results: BackfillSlotResult[] = [];
+    const entries: { slot: string; result?: DispatchResult; error?: string }[] = [];
     for (let i = 0; i < slots.length; i += options.concurrency) {
       if (options.shouldStop?.()) break;
       const wave = slots.slice(i, i + options.concurrency);
@@ -451,10 +452,19 @@ export class LocalRuntime {
       for (const entry of dispatched) {
         const slotResult = await this.slotResult(pipeline, entry);
         results.push(slotResult);
+        entries.push(entry);
         options.onSlot?.(slotResult, results.length);
       }
     }
-    return results;
+    // A run queued in one wave may have started and ended in a later one: read them all again.
+    await this.live.fabric.idle();
+    return Promise.all(
+      results.map((r, i) =>
+        r.status === 'QUEUED' || r.status === 'STARTED' || r.status === 'RUNNING'
+          ? this.slotResult(pipeline, entries[i] as (typeof entries)[number])
+          : r,
+      ),
+    );
   }
 
   /** The run asked for, every other run started since `before` (downstream, queued), and dead letters. */
