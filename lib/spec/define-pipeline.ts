@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type * as z from 'zod';
 import { stackFiles } from '../stack-files.ts';
 import { checkDurationLimits } from './aws-limits.ts';
+import { type WatchedQuarantine, watchedQuarantines } from './bucket-uses.ts';
 import { didYouMean } from './did-you-mean.ts';
 import { parseDuration } from './duration.ts';
 import { formatPath, SpecError, type SpecIssue } from './errors.ts';
@@ -76,7 +77,27 @@ export function definePipeline(spec: PipelineSpec, options: DefinePipelineOption
   const name = typeof raw.name === 'string' ? raw.name : undefined;
   if (issues.length > 0 || !parsed.success)
     throw new SpecError(issues, name === undefined ? {} : { pipeline: name });
-  return resolvePipeline(parsed.data, specFile);
+  const pipeline = resolvePipeline(parsed.data, specFile);
+  const loops = watchedQuarantines(pipeline).map(quarantineLoopIssue);
+  if (loops.length > 0) throw new SpecError(loops, { pipeline: pipeline.name });
+  return pipeline;
+}
+
+/**
+ * A quarantine its own S3 trigger watches: S3 sends "Object Created" for the quarantine's copy, so each
+ * quarantined object would start a run that is quarantined again. The synth checks the same across
+ * every pipeline of an app, by real bucket.
+ */
+function quarantineLoopIssue({ path, trigger }: WatchedQuarantine): SpecIssue {
+  const watched = `${trigger.prefix ?? ''}*${trigger.suffix ?? ''}`;
+  return {
+    path: 'quarantine.prefix',
+    message:
+      `objects quarantined to '${trigger.bucket}' would start this pipeline again: its trigger ${path} ` +
+      `(s3ObjectCreated '${watched}') watches the quarantine's keys, and S3 sends "Object Created" for the ` +
+      `quarantine's copy; give the trigger a prefix the quarantine's keys do not start with (such as ` +
+      `prefix: 'incoming/'), or set quarantine.bucket to a bucket no trigger watches`,
+  };
 }
 
 function resolvePipeline(data: ParsedPipeline, specFile: string | undefined): PipelineDefinition {

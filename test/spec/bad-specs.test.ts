@@ -331,6 +331,12 @@ const BAD_SPECS: Record<string, BadSpec> = {
       "triggers[0].kind: expected a trigger such as schedule('cron(0 2 * * ? *)'), s3ObjectCreated({ bucket, prefix }), afterPipeline('orders') or onEvent({ source: ['my.app'] }), received 'cron'",
     ],
   },
+  'a quarantine its own trigger watches': {
+    spec: "{ name: 'bad', triggers: [s3ObjectCreated({ bucket: 'landing', suffix: '.csv' })], tasks: { a: { run: h } } }",
+    problems: [
+      `quarantine.prefix: objects quarantined to 'landing' would start this pipeline again: its trigger triggers[0] (s3ObjectCreated '*.csv') watches the quarantine's keys, and S3 sends "Object Created" for the quarantine's copy; give the trigger a prefix the quarantine's keys do not start with (such as prefix: 'incoming/'), or set quarantine.bucket to a bucket no trigger watches`,
+    ],
+  },
   'an empty quarantine prefix': {
     spec: "{ name: 'bad', quarantine: { prefix: '' }, tasks: { a: { run: h } } }",
     problems: ["quarantine.prefix: is empty; give the key prefix bad objects move under, like 'quarantine/'"],
