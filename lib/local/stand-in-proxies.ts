@@ -68,7 +68,12 @@ export function startS3Proxy(upstream: string, options: S3ProxyOptions): Promise
       const reason = createdBy(request, response);
       const { bucket, key } = s3Target(request.path);
       if (!reason || bucket === undefined || key === undefined) return;
-      const stored = await options.describe(bucket, key);
+      // The write succeeded, so its event is sent whatever happens next: if the object is already
+      // gone (deleted in between), the event carries what the request itself says.
+      const stored = await options.describe(bucket, key).catch(() => ({
+        size: Number(request.headers['x-amz-decoded-content-length'] ?? request.body.length),
+        etag: String(response.headers.etag ?? ''),
+      }));
       options.onObjectCreated({ bucket, key, ...stored, reason });
     },
   });
