@@ -11,7 +11,15 @@ import {
 } from './aws.ts';
 
 /** What the dispatcher answered for one schedule event (its `DispatchResult.status`). */
-export type DispatchStatus = 'STARTED' | 'QUEUED' | 'DEDUPLICATED' | 'DROPPED' | 'WAITING' | 'RELEASED';
+export type DispatchStatus =
+  | 'STARTED'
+  | 'QUEUED'
+  | 'DEDUPLICATED'
+  | 'DROPPED'
+  | 'WAITING'
+  | 'RELEASED'
+  /** Step Functions refused the start for good; the dispatcher recorded the run FAILED, with `reason`. */
+  | 'FAILED';
 
 /** A slot's outcome: the dispatcher's answer, or FAILED when the dispatcher could not be invoked or threw. */
 export type BackfillSlotStatus = DispatchStatus | 'FAILED';
@@ -23,6 +31,7 @@ const DISPATCH_STATUSES: readonly string[] = [
   'DROPPED',
   'WAITING',
   'RELEASED',
+  'FAILED',
 ];
 
 export interface BackfillSlotResult {
