@@ -3,7 +3,7 @@ import type { PipelineConfig } from './config.ts';
 import type { DispatcherContext, PendingRun } from './context.ts';
 import { parkRun } from './park.ts';
 import { dequeue, enqueue, oldestQueued } from './queue.ts';
-import { acquireSlot, releaseSlot } from './slots.ts';
+import { acquireSlot, readSlots, releaseSlot } from './slots.ts';
 import { startExecution } from './start.ts';
 import { countMetric, log } from './telemetry.ts';
 
@@ -71,14 +71,15 @@ export async function admit(
   run: PendingRun,
   recovering: boolean,
 ): Promise<Admission> {
-  const slot = await acquireSlot(ctx, run.pipeline, run.runId, config.maxConcurrentRuns);
-  if (slot === 'released') {
-    // Read as CLAIMED, yet it has run and ended (or was set aside) since: the read was stale.
+  const acquired = await acquireSlot(ctx, run.pipeline, run.runId, config.maxConcurrentRuns);
+  // Refused: all slots are taken, or (only for a claim an earlier delivery made) the run released its
+  // own: read as CLAIMED, it has run and ended (or was set aside) since, so the read was stale.
+  if (!acquired && recovering && (await readSlots(ctx, run.pipeline)).released.includes(run.runId)) {
     await markStarted(ctx, run, undefined);
-    if (recovering) await dequeue(ctx, run);
+    await dequeue(ctx, run);
     return { outcome: 'exists' };
   }
-  if (slot === 'acquired') {
+  if (acquired) {
     const start = await startExecution(ctx, config.stateMachineArn, run);
     switch (start.outcome) {
       case 'started':
@@ -128,54 +129,78 @@ export async function drain(
   const drained: Drained = { started: [], failed: [] };
   for (;;) {
     const queued = await oldestQueued(ctx, pipeline, DRAIN_PAGE);
-    let gaveBack = false;
-    for (const run of queued) {
-      // An item whose run started or was set aside is left over from a dispatcher that stopped before
-      // removing it, or was read before another drain removed it: remove it, start nothing.
-      const claim = await readClaim(ctx, pipeline, run.runKey);
-      if (claim?.state === 'STARTED') {
+    if (queued.length === 0) return drained;
+    const page = await drainPage(ctx, config, pipeline, queued, drained);
+    // After giving a slot back, read the queue again even if this page was the last, or the slots were
+    // full: a run queued meanwhile may have found them full because of the hold just given back.
+    if (page.gaveBack) continue;
+    if (page.full || queued.length < DRAIN_PAGE) return drained;
+  }
+}
+
+/** Starts what it can of one page of the queue. */
+async function drainPage(
+  ctx: DispatcherContext,
+  config: PipelineConfig,
+  pipeline: string,
+  queued: readonly PendingRun[],
+  drained: Drained,
+): Promise<{ full: boolean; gaveBack: boolean }> {
+  // Read once a page: most drains find the slots full and stop here, at two reads.
+  const slots = await readSlots(ctx, pipeline);
+  const holders = new Set(slots.active);
+  let gaveBack = false;
+  for (const run of queued) {
+    if (slots.released.includes(run.runId)) {
+      // It ran and ended (or was set aside) before its item was removed.
+      await markStarted(ctx, run, undefined);
+      await dequeue(ctx, run);
+      continue;
+    }
+    if (holders.size >= config.maxConcurrentRuns && !holders.has(run.runId)) return { full: true, gaveBack };
+    // An item whose run started or was set aside is left over from a dispatcher that stopped before
+    // removing it, or was read before another drain removed it: remove it, start nothing.
+    const claim = await readClaim(ctx, pipeline, run.runKey);
+    if (claim?.state === 'STARTED') {
+      await dequeue(ctx, run);
+      continue;
+    }
+    if (claim?.state === 'FAILED') {
+      await setAside(ctx, run);
+      holders.delete(run.runId);
+      gaveBack = true;
+      continue;
+    }
+    // Refused: the slots filled since the read, or the run released its own since. Whoever freed a
+    // slot since drains after freeing it, with a fresh read.
+    if (!(await acquireSlot(ctx, pipeline, run.runId, config.maxConcurrentRuns)))
+      return { full: true, gaveBack };
+    holders.add(run.runId);
+    const start = await startExecution(ctx, config.stateMachineArn, run);
+    switch (start.outcome) {
+      case 'started':
+        await markStarted(ctx, run, start.executionArn);
+        drained.started.push({ runId: run.runId, executionArn: start.executionArn });
+        log('info', 'queued run started', { pipeline, runId: run.runId, runKey: run.runKey });
         await dequeue(ctx, run);
-        continue;
-      }
-      if (claim?.state === 'FAILED') {
-        await setAside(ctx, run);
-        gaveBack = true;
-        continue;
-      }
-      const slot = await acquireSlot(ctx, pipeline, run.runId, config.maxConcurrentRuns);
-      if (slot === 'full') return drained;
-      if (slot === 'released') {
-        // It ran and ended before its item was removed.
+        break;
+      case 'exists':
+        // Started by a dispatcher that stopped before marking it, and closed since.
+        await releaseSlot(ctx, pipeline, run.runId);
         await markStarted(ctx, run, undefined);
         await dequeue(ctx, run);
-        continue;
-      }
-      const start = await startExecution(ctx, config.stateMachineArn, run);
-      switch (start.outcome) {
-        case 'started':
-          await markStarted(ctx, run, start.executionArn);
-          drained.started.push({ runId: run.runId, executionArn: start.executionArn });
-          log('info', 'queued run started', { pipeline, runId: run.runId, runKey: run.runKey });
-          await dequeue(ctx, run);
-          break;
-        case 'exists':
-          // Started by a dispatcher that stopped before marking it, and closed since.
-          await releaseSlot(ctx, pipeline, run.runId);
-          await markStarted(ctx, run, undefined);
-          await dequeue(ctx, run);
-          gaveBack = true;
-          break;
-        case 'refused':
-          await parkRun(ctx, run, start);
-          drained.failed.push({ runId: run.runId, reason: start.reason });
-          gaveBack = true;
-          break;
-      }
+        holders.delete(run.runId);
+        gaveBack = true;
+        break;
+      case 'refused':
+        await parkRun(ctx, run, start);
+        drained.failed.push({ runId: run.runId, reason: start.reason });
+        holders.delete(run.runId);
+        gaveBack = true;
+        break;
     }
-    // After giving a slot back, read the queue again even if this page was the last: a run queued
-    // meanwhile may have found the slots full because of the hold just given back.
-    if (queued.length < DRAIN_PAGE && !gaveBack) return drained;
   }
+  return { full: false, gaveBack };
 }
 
 /**

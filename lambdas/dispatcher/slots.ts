@@ -30,24 +30,18 @@ function slotsKey(pipeline: string): Record<string, AttributeValue> {
  */
 export const RELEASED_MEMORY_SECONDS = 900;
 
-export type SlotAcquisition =
-  /** The run holds a slot (it may have held it already). */
-  | 'acquired'
-  /** Every slot is taken by other runs. */
-  | 'full'
-  /** The run gave its slot back: it started and ended, or it can never start. Do not start it. */
-  | 'released';
-
 /**
- * Takes a slot for the run. Taking it again for a run that holds one succeeds without taking a second,
- * so a retried or racing start of the same run is harmless; a run that released its slot gets none.
+ * Takes a slot for the run, and returns whether it holds one. Taking it again for a run that holds one
+ * succeeds without taking a second, so a retried or racing start of the same run is harmless; a run
+ * that released its slot gets none. A refusal means every slot is taken by other runs, or the run
+ * released its own: {@link readSlots} tells which, when it matters.
  */
 export async function acquireSlot(
   ctx: DispatcherContext,
   pipeline: string,
   runId: string,
   maxConcurrentRuns: number,
-): Promise<SlotAcquisition> {
+): Promise<boolean> {
   try {
     await ctx.dynamodb.send(
       new UpdateItemCommand({
@@ -64,13 +58,11 @@ export async function acquireSlot(
         },
       }),
     );
-    return 'acquired';
+    return true;
   } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
   }
-  // Which condition failed: a released run stays released, so reading after the fact is exact for it.
-  const slots = await readSlots(ctx, pipeline);
-  return slots.released.includes(runId) ? 'released' : 'full';
 }
 
 /**
