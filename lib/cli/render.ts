@@ -70,9 +70,6 @@ export class ProgressRenderer {
       case 'execution-finished':
         this.stopSpinner();
         break;
-      case 'notice':
-        this.line(paint(33, `  note: ${event.message}`, this.tty));
-        break;
     }
   }
 

@@ -42,6 +42,8 @@ export type EngineEvent =
       readonly cause: string;
     }
   | { readonly type: 'alert'; readonly alert: SnsPublication }
+  /** The execution's history grew by a task attempt that started or ended: worth saving. */
+  | { readonly type: 'execution-progress'; readonly executionArn: string }
   | {
       readonly type: 'execution-finished';
       readonly executionArn: string;
@@ -285,14 +287,15 @@ export class LocalEngine implements StepFunctionsApi {
       }),
     };
     this.executions.set(arn, record);
-    const ended = () => record.status !== 'RUNNING';
+    /** Whether the execution has ended, or is ending on States.DataLimitExceeded. */
+    const ended = () => record.status !== 'RUNNING' || overLimit !== undefined;
     /**
      * States.DataLimitExceeded is terminal: no Retry or Catch sees it (not even States.ALL), so the
      * execution fails at once, at the state that exceeded the quota.
      */
     let overLimit: { state: string; cause: string } | undefined;
     const checkSize = (state: string, what: 'input' | 'output' | 'result', value: unknown): void => {
-      if (overLimit || ended()) return;
+      if (ended()) return;
       const bytes = Buffer.byteLength(JSON.stringify(value ?? null), 'utf8');
       if (bytes <= MAX_PAYLOAD_BYTES) return;
       overLimit = { state, cause: dataLimitCause(state, what, bytes) };
@@ -354,6 +357,7 @@ export class LocalEngine implements StepFunctionsApi {
         taskResourceLocalHandlers: this.taskHandlers(entry.machine.definition, log, {
           replay: redrive?.replay ?? new Map(),
           ended,
+          progress: () => emit({ type: 'execution-progress', executionArn: arn }),
           checkSize: (state, what, value) => {
             checkSize(state, what, value);
             if (overLimit) throw dataLimitError(overLimit.cause);
@@ -410,11 +414,14 @@ export class LocalEngine implements StepFunctionsApi {
       readonly replay: Map<string, unknown>;
       /** Whether the execution has ended: an attempt still running then is no longer recorded. */
       readonly ended: () => boolean;
+      /** Tells that an attempt started or ended. */
+      readonly progress: () => void;
       /** Throws States.DataLimitExceeded, ending the execution, for a payload over the quota. */
       readonly checkSize: (state: string, what: 'input' | 'result', value: unknown) => void;
     },
   ): Record<string, (input: unknown) => Promise<unknown>> {
     const { replay, ended, checkSize } = execution;
+    const progress = execution.progress;
     // Every call a Task state makes is the state machine's, under its role.
     const caller = this.deployment.stateMachines.find((m) => m.definition === definition)?.logicalId;
     const integrations = { ...this.integrations, caller };
@@ -433,13 +440,17 @@ export class LocalEngine implements StepFunctionsApi {
           replay.delete(name);
           return output;
         }
+        // The interpreter may still retry a state of an execution that has ended: nothing runs.
+        if (ended()) throw new Error('the execution has ended');
         const token = log.taskStarted(name, kind, resource, input);
+        progress();
         try {
           // The input after Parameters, which Step Functions checks before the task runs.
           checkSize(name, 'input', input);
           const output = await serve(input);
           checkSize(name, 'result', output);
           if (!ended()) log.taskSucceeded(name, token, resource, output);
+          progress();
           return output;
         } catch (error) {
           const e = error as Error & { cause?: unknown };
