@@ -70,6 +70,9 @@ export class ProgressRenderer {
       case 'execution-finished':
         this.stopSpinner();
         break;
+      case 'notice':
+        this.line(paint(33, `  note: ${event.message}`, this.tty));
+        break;
     }
   }
 

@@ -30,7 +30,7 @@ import { type DeadLetter, type EventBridgeEvent, LocalEventFabric } from './even
 import { type LocalEndpoint, startEventsServer } from './events-server.ts';
 import { HistoryLog } from './history-log.ts';
 import { NO_ACCESS_MODEL } from './iam/access-model.ts';
-import { Authorizer } from './iam/authorizer.ts';
+import { Authorizer, IAM_NOT_ENFORCED, loadIamSimulator } from './iam/authorizer.ts';
 import { LambdaHost } from './lambda-host.ts';
 import { objectCreatedEvent, sendsEventsToEventBridge } from './s3-events.ts';
 import {
@@ -66,7 +66,9 @@ export type RuntimeEvent =
   | EngineEvent
   | { readonly type: 'phase'; readonly phase: string; readonly ms: number }
   | { readonly type: 'dead-letter'; readonly letter: DeadLetter }
-  | { readonly type: 'recovered'; readonly runs: readonly RecoveredRun[] };
+  | { readonly type: 'recovered'; readonly runs: readonly RecoveredRun[] }
+  /** Something the user should know about this command's checks, such as IAM not being evaluated. */
+  | { readonly type: 'notice'; readonly message: string };
 
 /** A run an earlier command left RUNNING when its process died, closed by this one. */
 export interface RecoveredRun {
@@ -160,6 +162,7 @@ export class LocalRuntime {
       // Every call a function or a state machine makes is authorized against its role, as on AWS.
       const access = deployment.access ?? NO_ACCESS_MODEL;
       const authorizer = new Authorizer(access);
+      if ((await loadIamSimulator()) === undefined) emit({ type: 'notice', message: IAM_NOT_ENFORCED });
       const services = await startServices(options.stateDir, { authorizer });
       cleanups.push(() => services.close());
       await ensureTables(services.dynamodb, deployment.tables);

@@ -1,4 +1,5 @@
-import { getDenialReasons, runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
+import type * as IamSimulate from '@cloud-copilot/iam-simulate';
+import type { Simulation } from '@cloud-copilot/iam-simulate';
 import { LOCAL_ACCOUNT } from '../template.ts';
 import type { AccessModel, Caller, PolicyDocument } from './access-model.ts';
 import type { RequiredPermission } from './s3-actions.ts';
@@ -25,6 +26,25 @@ export class AccessDeniedError extends Error {
     );
   }
 }
+
+/**
+ * The IAM evaluator, loaded on first use. It is an optional peer dependency: @cloud-copilot/iam-simulate
+ * is AGPL-3.0-or-later, which an Apache-2.0 library should not install into every user's project
+ * unasked. Without it, local calls are not authorized, and the CLI says so on every local command.
+ */
+let simulator: Promise<typeof IamSimulate | undefined> | undefined;
+
+export function loadIamSimulator(): Promise<typeof IamSimulate | undefined> {
+  simulator ??= import('@cloud-copilot/iam-simulate').then(
+    (module) => module,
+    () => undefined,
+  );
+  return simulator;
+}
+
+/** What a local command says when IAM is not checked, and how to turn the checks on. */
+export const IAM_NOT_ENFORCED =
+  'IAM is not checked locally: install the evaluator to fail here where AWS would deny a call (npm install --save-dev @cloud-copilot/iam-simulate; it is AGPL-3.0-or-later)';
 
 /** Decisions kept before the cache starts over: far more than one local command makes distinct calls. */
 const MAX_CACHED_DECISIONS = 10_000;
@@ -125,6 +145,8 @@ export class Authorizer {
     permission: RequiredPermission,
     quoteResource: boolean,
   ): Promise<AccessDeniedError | undefined> {
+    const iam = await loadIamSimulator();
+    if (iam === undefined) return undefined;
     this.evaluations++;
     const role = this.model.roles.get(caller.roleLogicalId);
     const resourcePolicy = this.resourcePolicyFor(permission);
@@ -144,7 +166,7 @@ export class Authorizer {
       resourceControlPolicies: [],
       ...(resourcePolicy ? { resourcePolicy } : {}),
     };
-    const result = await runSimulation(simulation, {});
+    const result = await iam.runSimulation(simulation, {});
     if (result.resultType === 'error') {
       // The evaluator refuses input it cannot read (an unknown action, a malformed policy): a denial
       // that says so, rather than a pass nobody checked.
@@ -158,7 +180,7 @@ export class Authorizer {
     }
     if (result.overallResult === 'Allowed') return undefined;
     const analysis = result.resultType === 'single' ? result.result.analysis : result.results[0]?.analysis;
-    const reasons = analysis ? getDenialReasons(analysis) : [];
+    const reasons = analysis ? iam.getDenialReasons(analysis) : [];
     const explicit = reasons.find((r) => r.denialType === 'Explicit');
     const reason = explicit ?? reasons[0];
     const policyType = reason ? POLICY_TYPE_WORDS[reason.policyType] : 'identity-based';
