@@ -116,7 +116,9 @@ describe('kill -9 of a `stepwise run` mid-task, then the next command', () => {
   });
 
   it('alerts once about the dead run', () => {
-    expect(alertsOf(state.dir, killedRunId).map((a) => a.subject)).toEqual(['stepwise: faulty run ABORTED']);
+    expect(alertsOf(state.dir, killedRunId).map((a) => a.subject)).toEqual([
+      'stepwise: faulty run ABORTED at work',
+    ]);
   });
 
   it('runs a new file to success, and tells what it recovered', () => {

@@ -233,7 +233,7 @@ describe('fault suite', () => {
       ]);
       expect(report.error?.task).toBe('emit');
       expect(report.error?.error).toBe('States.DataLimitExceeded');
-      expect(report.error?.message).toMatch(/300013 bytes, over Step Functions' 262144 bytes \(256 KiB\)/);
+      expect(report.error?.message).toMatch(/300011 bytes, over Step Functions' 262144 bytes \(256 KiB\)/);
       expect(alertsOf(state.dir, report.runId).map((a) => a.subject)).toEqual([
         'stepwise: faulty run FAILED at emit',
       ]);
