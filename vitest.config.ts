@@ -18,5 +18,13 @@ export default defineConfig({
     hookTimeout: 180_000,
     allowOnly: false,
     pool: 'forks',
+    // Each fork reports to the main process over an RPC channel whose calls time out after 60 s, a
+    // limit vitest 3 does not let us raise ("Timeout calling onTaskUpdate"). Under load two things
+    // starved it: every line a test or a bundled Lambda prints travelled that channel (esbuild's
+    // bundling logs and the local functions' logs run to thousands of lines), and a fork busy in a
+    // long synchronous CDK synth could not read the reply in time. Console output goes straight to the
+    // fork's own stdout and stderr instead, and slow teardowns (local stand-ins closing) get time.
+    disableConsoleIntercept: true,
+    teardownTimeout: 60_000,
   },
 });
