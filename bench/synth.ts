@@ -1,97 +1,145 @@
-// Synth wall time and template size for the reference app and a generated 300-task pipeline.
-// Run: CDK_DISABLE_CLI_TELEMETRY=true node --import tsx bench/synth.ts [--runs N]
-// Each run synthesizes from scratch into a fresh directory, esbuild bundling and cdk-nag included.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// Synth at scale: time, template size, definition size, states and resources for generated pipelines of
+// 10, 100, 300 and 1,000 tasks (test/private/large-pipeline.ts: layers of ten, each task after two of the
+// layer before, a gate and a non-critical task per layer, a retry group every fifth layer, three
+// handler files), against a baseline built in the same run: hand-written aws-cdk-lib code
+// (bench/hand-written-stack.ts) with the same tasks as LambdaInvoke states (same retries, a Choice
+// after each gate, a Catch on each non-critical task), one Parallel per layer, and three functions.
+// Both synthesize in this process without cdk-nag; the bundles are built once before timing (both
+// use the same ones), so the times are the CDK's and stepwise's own work.
+// Run: node --import tsx bench/synth.ts [--runs N] [--sizes 10,100,300,1000]
+// Writes bench/results/synth.json.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, Validations } from 'aws-cdk-lib';
-import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
-import { AwsSolutionsChecks } from 'cdk-nag';
-import { buildApp } from '../bin/build-app.ts';
-import { PipelineStack } from '../lib/constructs/pipeline-stack.ts';
-import { largePipeline } from '../test/private/large-pipeline.ts';
+import { median, numberFlag, round, writeResult } from './measure.ts';
 
+const scratch = mkdtempSync(join(tmpdir(), 'stepwise-bench-synth-'));
+process.env.STEPWISE_CACHE_DIR = join(scratch, 'cache');
+process.env.CDK_DISABLE_CLI_TELEMETRY = 'true';
+
+const { App } = await import('aws-cdk-lib');
+const { PipelineStack } = await import('../lib/constructs/pipeline-stack.ts');
+const { largePipeline } = await import('../test/private/large-pipeline.ts');
+const { handWrittenStack } = await import('./hand-written-stack.ts');
+
+const runs = numberFlag('runs', 3);
+const sizesFlag = process.argv.indexOf('--sizes');
+const sizes =
+  sizesFlag === -1 ? [10, 100, 300, 1000] : (process.argv[sizesFlag + 1] ?? '').split(',').map(Number);
 const context = (
   JSON.parse(readFileSync(new URL('../cdk.json', import.meta.url), 'utf8')) as {
     context: Record<string, unknown>;
   }
 ).context;
 
-interface Figures {
-  readonly case: string;
-  readonly synthMs: number[];
-  readonly templateBytes: number;
-  readonly resources: number;
-  readonly definitionBytes: number;
-  readonly functions: number;
+/** Step Functions: "Maximum size of state machine definition: 1 MB", a hard quota. */
+const DEFINITION_LIMIT = 1024 * 1024;
+/** CloudFormation: resources a stack template may declare. */
+const RESOURCE_LIMIT = 500;
+/**
+ * A placeholder or token in a definition becomes an ARN or a name when deployed. A Lambda function ARN
+ * is at most 114 bytes (50 for arn:aws:lambda:<region>:<account>:function: and a 64-character name):
+ * every one is counted at that, so the deployed size is an upper bound.
+ */
+const DEPLOYED_TOKEN_BYTES = 114;
+
+interface Template {
+  Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
 }
 
-function measure(name: string, stackName: string, build: (outdir: string) => App, runs: number): Figures {
-  const synthMs: number[] = [];
-  let assembly: CloudAssembly | undefined;
-  let outdir = '';
-  for (let run = 0; run < runs; run++) {
-    if (outdir) rmSync(outdir, { recursive: true, force: true });
-    outdir = mkdtempSync(join(tmpdir(), 'stepwise-bench-'));
-    const started = performance.now();
-    assembly = build(outdir).synth();
-    synthMs.push(Math.round(performance.now() - started));
-  }
-  const text = readFileSync((assembly as CloudAssembly).getStackByName(stackName).templateFullPath, 'utf8');
-  rmSync(outdir, { recursive: true, force: true });
-  const resources = Object.values(
-    (
-      JSON.parse(text) as {
-        Resources: Record<string, { Type: string; Properties: { DefinitionString?: string } }>;
-      }
-    ).Resources,
-  );
+type Way = 'stepwise' | 'hand-written';
+
+function definitionText(definition: unknown): { raw: string; deployed: string } {
+  if (typeof definition === 'string')
+    return {
+      raw: definition,
+      deployed: definition.replace(/\$\{[A-Za-z0-9_]+\}/g, 'x'.repeat(DEPLOYED_TOKEN_BYTES)),
+    };
+  const join = (definition as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  if (!join) throw new Error(`unexpected DefinitionString: ${JSON.stringify(definition).slice(0, 200)}`);
+  const [sep, parts] = join;
   return {
-    case: name,
-    synthMs,
-    templateBytes: Buffer.byteLength(text),
-    resources: resources.length,
-    definitionBytes: resources
-      .filter((r) => r.Type === 'AWS::StepFunctions::StateMachine')
-      .reduce((sum, r) => sum + Buffer.byteLength(r.Properties.DefinitionString ?? ''), 0),
-    functions: resources.filter((r) => r.Type === 'AWS::Lambda::Function').length,
+    raw: parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(sep),
+    deployed: parts.map((p) => (typeof p === 'string' ? p : 'x'.repeat(DEPLOYED_TOKEN_BYTES))).join(sep),
   };
 }
 
-const runsFlag = process.argv.indexOf('--runs');
-const runs = runsFlag === -1 ? 3 : Number(process.argv[runsFlag + 1]);
-
-const results = [
-  measure(
-    'reference app (bin/app.ts: orders + data bucket)',
-    'Orders',
-    (outdir) => buildApp({ outdir, context }),
-    runs,
-  ),
-  measure(
-    '300-task pipeline (PipelineStack, 3 handler files)',
-    'Large',
-    (outdir) => {
-      const app = new App({ outdir, context });
-      Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-      new PipelineStack(app, 'Large', { pipelines: [largePipeline(300)] });
-      return app;
-    },
-    runs,
-  ),
-];
-
-const median = (values: readonly number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-for (const r of results) {
-  process.stdout.write(
-    `${r.case}\n  synth ${median(r.synthMs)} ms median of [${r.synthMs.join(', ')}]; template ${r.templateBytes} bytes, ` +
-      `${r.resources} resources (${r.functions} functions); definition ${r.definitionBytes} bytes\n`,
-  );
+function countStates(scope: { States?: Record<string, { Branches?: unknown[] }> }): number {
+  let n = 0;
+  for (const state of Object.values(scope.States ?? {})) {
+    n++;
+    for (const branch of state.Branches ?? []) n += countStates(branch as never);
+  }
+  return n;
 }
-const out = new URL('./results/', import.meta.url);
-mkdirSync(out, { recursive: true });
-writeFileSync(
-  new URL('synth.json', out),
-  `${JSON.stringify({ measuredAt: new Date().toISOString(), node: process.version, runs, results }, null, 2)}\n`,
-);
+
+function synthOnce(way: Way, size: number): { ms: number; template: string } {
+  const outdir = mkdtempSync(join(scratch, 'out-'));
+  const started = performance.now();
+  const app = new App({ outdir, context });
+  const spec = largePipeline(size);
+  if (way === 'stepwise') new PipelineStack(app, 'Large', { pipelines: [spec] });
+  else handWrittenStack(app, 'Large', spec);
+  const assembly = app.synth();
+  const ms = performance.now() - started;
+  const template = readFileSync(assembly.getStackByName('Large').templateFullPath, 'utf8');
+  rmSync(outdir, { recursive: true, force: true });
+  return { ms, template };
+}
+
+function figures(template: string) {
+  const resources = Object.values((JSON.parse(template) as Template).Resources);
+  const machines = resources.filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
+  const texts = machines.map((m) => definitionText(m.Properties?.DefinitionString));
+  const deployedBytes = texts.reduce((sum, t) => sum + Buffer.byteLength(t.deployed), 0);
+  return {
+    templateBytes: Buffer.byteLength(template),
+    resources: resources.length,
+    functions: resources.filter((r) => r.Type === 'AWS::Lambda::Function').length,
+    stateMachines: machines.length,
+    states: texts.reduce((sum, t) => sum + countStates(JSON.parse(t.deployed)), 0),
+    definitionBytes: texts.reduce((sum, t) => sum + Buffer.byteLength(t.raw), 0),
+    deployedDefinitionBytesAtMost: deployedBytes,
+    largestDeployedDefinitionBytes: Math.max(...texts.map((t) => Buffer.byteLength(t.deployed))),
+    resourceHeadroom: RESOURCE_LIMIT - resources.length,
+    definitionHeadroomBytes: DEFINITION_LIMIT - Math.max(...texts.map((t) => Buffer.byteLength(t.deployed))),
+  };
+}
+
+// Warm-up: loads the CDK's modules and builds the three handler bundles and the platform's.
+synthOnce('stepwise', 10);
+synthOnce('hand-written', 10);
+
+const rows: Record<string, unknown>[] = [];
+for (const size of sizes) {
+  const ms: Record<Way, number[]> = { stepwise: [], 'hand-written': [] };
+  const last: Partial<Record<Way, string>> = {};
+  for (let r = 0; r < runs; r++) {
+    for (const way of ['stepwise', 'hand-written'] as const) {
+      const { ms: took, template } = synthOnce(way, size);
+      ms[way].push(Math.round(took));
+      last[way] = template;
+    }
+  }
+  const stepwise = figures(last.stepwise as string);
+  const baseline = figures(last['hand-written'] as string);
+  rows.push({
+    tasks: size,
+    stepwise: { synthMs: ms.stepwise, synthMedianMs: median(ms.stepwise), ...stepwise },
+    handWritten: { synthMs: ms['hand-written'], synthMedianMs: median(ms['hand-written']), ...baseline },
+    synthRatio: round(median(ms.stepwise) / median(ms['hand-written']), 2),
+    definitionRatio: round(stepwise.definitionBytes / baseline.definitionBytes, 2),
+    overDefinitionLimit: stepwise.largestDeployedDefinitionBytes > DEFINITION_LIMIT,
+  });
+  process.stderr.write(`${size} tasks: ${JSON.stringify(rows.at(-1))}\n`);
+}
+rmSync(scratch, { recursive: true, force: true });
+writeResult('synth', 'node --import tsx bench/synth.ts --runs N', {
+  runs,
+  limits: {
+    definitionBytes: DEFINITION_LIMIT,
+    resources: RESOURCE_LIMIT,
+    deployedTokenBytes: DEPLOYED_TOKEN_BYTES,
+  },
+  sizes: rows,
+});

@@ -1,0 +1,260 @@
+// The local loop a user lives in: `stepwise run` of the reference pipeline (examples/orders) through the
+// built CLI (dist/bin/stepwise.js) in a child process, so Node's start-up and the CLI's own loading
+// count. Each round copies the example to a fresh temporary directory (edits touch no repository file)
+// with a fresh bundle cache (STEPWISE_CACHE_DIR) and state dir, then runs it three times:
+//   first     empty caches: everything is bundled and synthesized
+//   unchanged the same pipeline again: the cached assembly is reused
+//   edited    after an edit to one handler (transform.ts): that handler is bundled again, the app synthesized
+// Each run is split into the phases the CLI reports (synth, services, execution), with peak RSS from
+// /usr/bin/time. `--cpu-prof` also profiles each unchanged run and sums its CPU time by where it went.
+// Run: npm run build && node --import tsx bench/local-loop.ts [--rounds N] [--cpu-prof]
+// Writes bench/results/local-loop.json.
+import { spawn } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { median, numberFlag, round, writeResult } from './measure.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLI = join(ROOT, 'dist', 'bin', 'stepwise.js');
+const TIME = '/usr/bin/time';
+const rounds = numberFlag('rounds', 3);
+const profile = process.argv.includes('--cpu-prof');
+const KINDS = ['first', 'unchanged', 'edited'] as const;
+type Kind = (typeof KINDS)[number];
+
+if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first (npm run bench does)`);
+
+interface Phases {
+  readonly wallMs: number;
+  /** Node's start-up, loading the CLI and the spec, until the synth begins (from when its line arrives). */
+  readonly startupMs: number;
+  readonly synthMs: number;
+  readonly servicesMs: number;
+  /** The run itself: trigger, dispatcher, state machine with the handlers, recorder (`run (X executing)`). */
+  readonly executingMs: number;
+  /** The execution alone, start to end, as the run report gives it. */
+  readonly executionMs: number;
+  /** From the end of the run to the process's exit: stand-ins closed, the lock released. */
+  readonly shutdownMs: number;
+  /** The rest: closing runs of a dead process, between the phases. */
+  readonly otherMs: number;
+  readonly outsideExecutionMs: number;
+  readonly peakRssMb: number | null;
+  readonly transitions: number;
+}
+
+/** A duration as the CLI prints it (formatMs): 389ms, 43.5s, 1m0s. */
+function parseMs(text: string): number {
+  const m = /^(?:(\d+)m)?(?:([\d.]+)s)?(?:(\d+)ms)?$/.exec(text);
+  if (!m || text === '') throw new Error(`cannot read a duration from '${text}'`);
+  return Number(m[1] ?? 0) * 60_000 + Number(m[2] ?? 0) * 1000 + Number(m[3] ?? 0);
+}
+
+function phase(stdout: string, pattern: RegExp): string {
+  const m = pattern.exec(stdout);
+  if (!m) throw new Error(`the CLI did not print ${pattern}; its output was:\n${stdout}`);
+  return m[1] as string;
+}
+
+async function runCli(
+  { dir, cli }: { dir: string; cli: string },
+  key: string,
+  extraNode: readonly string[],
+): Promise<Phases> {
+  const timeFile = join(dir, 'time.txt');
+  const args = [
+    ...extraNode,
+    cli,
+    'run',
+    'orders/pipeline.ts',
+    '--s3-object',
+    `raw/orders/${key}.csv=orders/data/good/orders-2026-11-01.csv`,
+    '--state-dir',
+    join(dir, 'state'),
+  ];
+  const useTime = existsSync(TIME);
+  const [command, argv] = useTime
+    ? [TIME, ['-f', '%M', '-o', timeFile, process.execPath, ...args]]
+    : [process.execPath, args];
+  const started = performance.now();
+  const child = spawn(command, argv, {
+    cwd: dir,
+    env: { ...process.env, STEPWISE_CACHE_DIR: join(dir, 'cache'), NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  /** When each phase's line arrived, since the spawn. */
+  const arrived = new Map<string, number>();
+  child.stdout.on('data', (d) => {
+    stdout += d;
+    for (const name of ['synth', 'services', 'run (']) {
+      if (
+        !arrived.has(name) &&
+        stdout.includes(`  ${name}`) &&
+        /ready in/.test(stdout.split(`  ${name}`)[1] ?? '')
+      )
+        arrived.set(name, performance.now() - started);
+    }
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const wallMs = performance.now() - started;
+  if (code !== 0) throw new Error(`stepwise run exited ${code}:\n${stdout}\n${stderr}`);
+  const synthMs = parseMs(phase(stdout, /synth ready in (\S+)/));
+  const servicesMs = parseMs(phase(stdout, /services ready in (\S+)/));
+  const executingMs = parseMs(phase(stdout, /run \((\S+) executing\)/));
+  const summary = /SUCCEEDED orders run \S+ in (\S+) \((\d+) state transitions\)/.exec(stdout);
+  if (!summary) throw new Error(`the run did not succeed:\n${stdout}`);
+  const rssKb = useTime ? Number(readFileSync(timeFile, 'utf8').trim().split('\n').pop()) : Number.NaN;
+  const startupMs = Math.round((arrived.get('synth') ?? Number.NaN) - synthMs);
+  const shutdownMs = Math.round(wallMs - (arrived.get('run (') ?? Number.NaN));
+  return {
+    wallMs: Math.round(wallMs),
+    startupMs,
+    synthMs,
+    servicesMs,
+    executingMs,
+    executionMs: parseMs(summary[1] as string),
+    shutdownMs,
+    otherMs: Math.round(wallMs - startupMs - synthMs - servicesMs - executingMs - shutdownMs),
+    outsideExecutionMs: Math.round(wallMs - executingMs),
+    peakRssMb: Number.isFinite(rssKb) ? Math.round(rssKb / 1024) : null,
+    transitions: Number(summary[2]),
+  };
+}
+
+/**
+ * A copy of examples/orders in a project of its own, with stepwise installed as a user has it: the
+ * built package (dist/ and package.json) copied into its node_modules, every other dependency linked
+ * to this repository's. The copy keeps the run apart from edits and rebuilds made meanwhile in the
+ * working tree, which would change what the synth cache is keyed on.
+ */
+function copyExample(): { dir: string; cli: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'stepwise-bench-loop-'));
+  cpSync(join(ROOT, 'examples', 'orders'), join(dir, 'orders'), { recursive: true });
+  const modules = join(dir, 'node_modules');
+  const installed = join(modules, 'stepwise-cdk');
+  mkdirSync(installed, { recursive: true });
+  cpSync(join(ROOT, 'dist'), join(installed, 'dist'), { recursive: true });
+  cpSync(join(ROOT, 'package.json'), join(installed, 'package.json'));
+  for (const name of readdirSync(join(ROOT, 'node_modules')))
+    if (!name.startsWith('.') && name !== 'stepwise-cdk')
+      symlinkSync(join(ROOT, 'node_modules', name), join(modules, name));
+  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+  return { dir, cli: join(installed, 'dist', 'bin', 'stepwise.js') };
+}
+
+/** CPU time of a profile, summed by where the code lives: a package in node_modules, or stepwise's own. */
+function profileByArea(file: string): { totalMs: number; areas: Record<string, number> } {
+  const prof = JSON.parse(readFileSync(file, 'utf8')) as {
+    nodes: { id: number; children?: number[]; callFrame: { url: string; functionName: string } }[];
+    samples: number[];
+    timeDeltas: number[];
+  };
+  // Each sample goes to the nearest frame on its stack that is someone's code: a package, stepwise's
+  // build, the spec; Node's internals and native code count for whoever called them.
+  const own = (url: string): string | undefined => {
+    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
+    if (pkg) return pkg;
+    if (url.includes('/dist/')) return `stepwise ${/\/dist\/([^/]+\/[^/]+)/.exec(url)?.[1] ?? 'dist'}`;
+    if (url.includes('/orders/')) return 'the spec and handlers';
+    return undefined;
+  };
+  const parent = new Map<number, number>();
+  for (const node of prof.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const area = new Map<number, string>();
+  for (const node of prof.nodes) {
+    const fn = node.callFrame.functionName;
+    if (fn === '(idle)' || fn === '(garbage collector)' || fn === '(program)') {
+      area.set(node.id, fn);
+      continue;
+    }
+    let label: string | undefined;
+    for (let id: number | undefined = node.id; id !== undefined && !label; id = parent.get(id))
+      label = own(byId.get(id)?.callFrame.url ?? '');
+    area.set(node.id, label ?? 'Node start-up and internals');
+  }
+  const areas: Record<string, number> = {};
+  let totalUs = 0;
+  prof.samples.forEach((id, i) => {
+    const us = prof.timeDeltas[i] ?? 0;
+    totalUs += us;
+    const name = area.get(id) ?? 'other';
+    areas[name] = (areas[name] ?? 0) + us;
+  });
+  const top = Object.entries(areas)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 12)
+    .map(([k, us]) => [k, Math.round(us / 1000)] as const);
+  return { totalMs: Math.round(totalUs / 1000), areas: Object.fromEntries(top) };
+}
+
+const runs: Record<Kind, Phases[]> = { first: [], unchanged: [], edited: [] };
+const profiles: { totalMs: number; areas: Record<string, number> }[] = [];
+for (let r = 0; r < rounds; r++) {
+  const project = copyExample();
+  const { dir } = project;
+  try {
+    runs.first.push(await runCli(project, `first-${r}`, []));
+    const profDir = join(dir, 'prof');
+    runs.unchanged.push(
+      await runCli(project, `unchanged-${r}`, profile ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []),
+    );
+    // The main thread's profile (thread id 0); the Lambda worker threads write their own.
+    if (profile)
+      for (const f of readdirSync(profDir))
+        if (/\.\d+\.0\.\d+\.cpuprofile$/.test(f)) profiles.push(profileByArea(join(profDir, f)));
+    const handler = join(dir, 'orders', 'handlers', 'transform.ts');
+    const text = readFileSync(handler, 'utf8');
+    const edited = text.replace('changed after validation', `changed after validation (edit ${r})`);
+    if (edited === text) throw new Error(`${handler} no longer holds the text this benchmark edits`);
+    writeFileSync(handler, edited);
+    runs.edited.push(await runCli(project, `edited-${r}`, []));
+    process.stderr.write(
+      `round ${r + 1}/${rounds}: ${KINDS.map((k) => `${k} ${runs[k][r]?.wallMs} ms`).join(', ')}\n`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const medianOf = (kind: Kind) =>
+  Object.fromEntries(
+    (Object.keys(runs[kind][0] as Phases) as (keyof Phases)[]).map((k) => [
+      k,
+      runs[kind].some((p) => p[k] === null)
+        ? null
+        : Math.round(median(runs[kind].map((p) => p[k] as number))),
+    ]),
+  ) as Record<keyof Phases, number | null>;
+const medians = { first: medianOf('first'), unchanged: medianOf('unchanged'), edited: medianOf('edited') };
+// The issue's bar: the unchanged run spends at most 30% of the first run's time outside the execution.
+const perRound = runs.unchanged.map((u, i) => u.outsideExecutionMs / (runs.first[i] as Phases).wallMs);
+writeResult('local-loop', 'npm run build && node --import tsx bench/local-loop.ts --rounds N', {
+  rounds,
+  runs,
+  medians,
+  unchangedOutsideExecutionOverFirstWall: {
+    perRound: perRound.map((x) => round(x, 3)),
+    median: round(median(perRound), 3),
+    bar: 0.3,
+  },
+  ...(profile ? { unchangedCpuProfiles: profiles } : {}),
+});
+process.stdout.write(`${JSON.stringify(medians, null, 2)}\n`);
