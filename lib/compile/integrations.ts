@@ -7,6 +7,13 @@
 export const INTEGRATIONS = {
   dynamodbPutItem: 'arn:${Partition}:states:::dynamodb:putItem',
   dynamodbUpdateItem: 'arn:${Partition}:states:::dynamodb:updateItem',
+  dynamodbGetItem: 'arn:${Partition}:states:::dynamodb:getItem',
+  /**
+   * A latch wait: the AWS SDK integration (the optimized DynamoDB one has no callback pattern) writes
+   * the task token into the latch item, then the state waits until some other branch returns it.
+   */
+  latchWait: 'arn:${Partition}:states:::aws-sdk:dynamodb:updateItem.waitForTaskToken',
+  sendTaskSuccess: 'arn:${Partition}:states:::aws-sdk:sfn:sendTaskSuccess',
   s3CopyObject: 'arn:${Partition}:states:::aws-sdk:s3:copyObject',
   s3DeleteObject: 'arn:${Partition}:states:::aws-sdk:s3:deleteObject',
 } as const;
@@ -34,6 +41,27 @@ export const NON_RETRYABLE_ERRORS = [
   'GateOutputError',
   'TaskEventError',
   'TaskOutputError',
+];
+
+/**
+ * The latch wait's write is conditional on a dependency still running; when all are done it fails with
+ * this, and the state goes on at once. The AWS SDK integration names the service `DynamoDb`; the
+ * optimized one, `DynamoDB`: both are listed.
+ * @see https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html
+ */
+export const LATCH_ALREADY_DONE = [
+  'DynamoDb.ConditionalCheckFailedException',
+  'DynamoDB.ConditionalCheckFailedException',
+];
+
+/**
+ * SendTaskSuccess to a token no state waits on any more (a wait cut short before a redrive, which waits
+ * again with a new token): nothing to wake.
+ */
+export const STALE_TASK_TOKEN = [
+  'Sfn.TaskTimedOutException',
+  'Sfn.InvalidTokenException',
+  'Sfn.TaskDoesNotExistException',
 ];
 
 /** Errors that send a run to quarantine rather than to failure. */

@@ -6,11 +6,34 @@ export type Step =
   | { readonly kind: 'task'; readonly task: ResolvedTask }
   | { readonly kind: 'sequence'; readonly steps: readonly Step[] }
   | { readonly kind: 'parallel'; readonly branches: readonly Step[] }
-  | { readonly kind: 'retryGroup'; readonly task: ResolvedTask; readonly from: string; readonly body: Step };
+  | { readonly kind: 'retryGroup'; readonly task: ResolvedTask; readonly from: string; readonly body: Step }
+  | { readonly kind: 'latched'; readonly chains: readonly (readonly LatchedUnit[])[] };
+
+/**
+ * A unit (a task, or a retry group) on one chain of a latched step. The chains run side by side; a
+ * unit follows the one before it on its chain, and waits, through a latch in the ledger, for the units
+ * of other chains it depends on, and for nothing else.
+ */
+export interface LatchedUnit {
+  /** The unit's name in the latch: its task id, or `group:<task>` for a retry group. */
+  readonly key: string;
+  readonly step: Step;
+  /** Units of other chains this one waits for (their keys), none implied by another or by its chain. */
+  readonly waitsFor: readonly string[];
+  /** Tasks of other chains whose outputs this unit's tasks take as inputs, read from the latch. */
+  readonly reads: readonly string[];
+  /** Tasks of this unit whose outputs units of other chains read. */
+  readonly publishes: readonly string[];
+  /** Units that wait for this one, each with everything it waits for: this unit wakes it when all are done. */
+  readonly wakes: readonly { readonly key: string; readonly waitsFor: readonly string[] }[];
+}
 
 export interface Plan {
   readonly root: Step;
-  /** False when some dependency had to be made stricter than the spec asked, to fit a series-parallel shape. */
+  /**
+   * True when every task waits for exactly the tasks it depends on, directly or through others, so a
+   * run's makespan is its critical path. A retry group runs as one unit, which can make it false.
+   */
   readonly exact: boolean;
 }
 
@@ -21,11 +44,24 @@ interface Unit {
 }
 
 /**
- * Arranges a pipeline's tasks as nested sequences and parallel branches. A series-parallel DAG is
- * arranged exactly, so a run's makespan is its critical path. Any other DAG keeps every dependency, and
- * some tasks wait longer than they must; the plan says so with `exact: false`.
+ * Arranges a pipeline's tasks as nested sequences and parallel branches, which is exact for a
+ * series-parallel DAG and needs nothing but Parallel states. A part of the DAG that is not
+ * series-parallel cannot be nested that way without making some task wait for a task it does not
+ * depend on (fork-join nesting only expresses series-parallel orders), so it becomes a latched step:
+ * chains side by side, each unit waiting through a ledger latch for exactly its own dependencies.
  */
-export function planPipeline(pipeline: PipelineDefinition): Plan {
+export interface PlanOptions {
+  /**
+   * Whether a part that is not series-parallel becomes a latched step. Without latches it runs its
+   * units with no dependency inside it first, then the rest: every dependency is kept, some units wait
+   * for sources they do not need, and the plan is not exact.
+   * @default true
+   */
+  readonly latches?: boolean;
+}
+
+export function planPipeline(pipeline: PipelineDefinition, options: PlanOptions = {}): Plan {
+  const latches = options.latches ?? true;
   const byId = new Map(pipeline.tasks.map((t) => [t.id, t]));
   const ids = pipeline.tasks.map((t) => t.id);
   const edges = new Map(pipeline.tasks.map((t) => [t.id, t.after]));
@@ -38,7 +74,6 @@ export function planPipeline(pipeline: PipelineDefinition): Plan {
       members: retryGroupMembers(t.id, t.retryFrom as string, ids, ancestors),
     }))
     .sort((a, b) => b.members.size - a.members.size);
-  let exact = true;
 
   const planSet = (nodes: ReadonlySet<string>, outerGroup?: (typeof groups)[number]): Step => {
     // Retry groups inside this set that no other group inside it contains become single units.
@@ -79,15 +114,13 @@ export function planPipeline(pipeline: PipelineDefinition): Plan {
         }
       }
     }
-    const result = decompose(units, deps, ids);
-    if (!result.exact) exact = false;
-    return result.step;
+    return decompose(units, deps, ids, edges, unitOf, latches);
   };
 
   const root = planSet(new Set(ids));
   // A retry group runs as one unit, so a task outside it that needs only part of it still waits for
   // all of it, and the whole group waits for what any member needs. Check the waits the plan makes.
-  return { root, exact: exact && waitsOnlyForAncestors(root, ancestors) };
+  return { root, exact: waitsOnlyForAncestors(root, ancestors) };
 }
 
 /** True when no task waits for a task it does not depend on, directly or through others. */
@@ -109,18 +142,58 @@ function waitsOnlyForAncestors(root: Step, ancestors: ReadonlyMap<string, Readon
         return step.branches.flatMap((branch) => walk(branch, done));
       case 'retryGroup':
         return walk(step.body, done);
+      case 'latched':
+        return walkLatched(step.chains, done, (unit, before) => walk(unit.step, before));
     }
   };
   walk(root, []);
   return only;
 }
 
+/**
+ * Walks a latched step's units in an order where each comes after the unit before it on its chain and
+ * after every unit it waits for. `visit` gets the tasks finished before the unit starts and returns
+ * the unit's own tasks; the result is every task of the step.
+ */
+export function walkLatched(
+  chains: readonly (readonly LatchedUnit[])[],
+  done: readonly string[],
+  visit: (unit: LatchedUnit, before: readonly string[]) => readonly string[],
+): string[] {
+  const finished = new Map<string, readonly string[]>();
+  const inside: string[] = [];
+  const position = chains.map(() => 0);
+  let progressed = true;
+  while (progressed) {
+    progressed = false;
+    for (const [c, chain] of chains.entries()) {
+      const unit = chain[position[c] as number];
+      if (!unit || !unit.waitsFor.every((key) => finished.has(key))) continue;
+      const previous = chain[(position[c] as number) - 1];
+      const before = new Set(done);
+      for (const id of previous ? (finished.get(previous.key) as readonly string[]) : []) before.add(id);
+      for (const key of unit.waitsFor)
+        for (const id of finished.get(key) as readonly string[]) before.add(id);
+      const own = visit(unit, [...before]);
+      inside.push(...own);
+      finished.set(unit.key, [...before, ...own]);
+      position[c] = (position[c] as number) + 1;
+      progressed = true;
+    }
+  }
+  if (chains.some((chain, c) => (position[c] as number) < chain.length))
+    throw new Error('a latched step waits in a cycle');
+  return inside;
+}
+
 function decompose(
   units: readonly Unit[],
   deps: ReadonlyMap<Unit, ReadonlySet<Unit>>,
   order: readonly string[],
-): { step: Step; exact: boolean } {
-  let exact = true;
+  edges: ReadonlyMap<string, readonly string[]>,
+  unitOf: ReadonlyMap<string, Unit>,
+  latches: boolean,
+): Step {
   const unitAncestors = ancestorSets(units, deps);
   const ancestorsOf = (u: Unit): Set<Unit> => unitAncestors.get(u) as Set<Unit>;
   const rank = (u: Unit) => Math.min(...[...u.members].map((m) => order.indexOf(m)));
@@ -140,16 +213,100 @@ function decompose(
         return sequence(build(head), build(tail));
       }
     }
-    // Not series-parallel: run the units with no dependency here first, then the rest. Every
-    // dependency is kept; some units wait for sources they do not need.
-    exact = false;
+    if (latches) return latched(sorted, deps, ancestorsOf, edges, unitOf);
     const inSet = new Set(set);
     const sources = sorted.filter((u) => ![...(deps.get(u) ?? [])].some((d) => inSet.has(d)));
     const rest = sorted.filter((u) => !sources.includes(u));
     return sequence(build(sources), build(rest));
   };
 
-  return { step: build([...units].sort((a, b) => rank(a) - rank(b))), exact };
+  return build([...units].sort((a, b) => rank(a) - rank(b)));
+}
+
+/**
+ * A connected set that no series split divides, as chains that run side by side. Each unit, in
+ * topological order, extends the chain that ends in one of its direct dependencies (the one with the
+ * most ancestors, which covers the most), or starts a new chain. On its chain a unit follows a direct
+ * dependency, so the chain makes it wait only for its ancestors; what it needs from other chains it
+ * waits for through the latch. Everything outside the set that a unit depends on finished before the
+ * set started (the enclosing sequence), and every unit depends on all of that.
+ */
+export function hasLatches(step: Step): boolean {
+  switch (step.kind) {
+    case 'task':
+      return false;
+    case 'sequence':
+      return step.steps.some(hasLatches);
+    case 'parallel':
+      return step.branches.some(hasLatches);
+    case 'retryGroup':
+      return hasLatches(step.body);
+    case 'latched':
+      return true;
+  }
+}
+
+function latched(
+  sorted: readonly Unit[],
+  deps: ReadonlyMap<Unit, ReadonlySet<Unit>>,
+  ancestorsOf: (u: Unit) => Set<Unit>,
+  edges: ReadonlyMap<string, readonly string[]>,
+  unitOf: ReadonlyMap<string, Unit>,
+): Step {
+  const inSet = new Set(sorted);
+  const chainOf = new Map<Unit, Unit[]>();
+  const chains: Unit[][] = [];
+  for (const unit of sorted) {
+    const direct = [...(deps.get(unit) ?? [])].filter((d) => inSet.has(d));
+    const open = direct
+      .filter((d) => chainOf.get(d)?.at(-1) === d)
+      .sort((a, b) => ancestorsOf(b).size - ancestorsOf(a).size)[0];
+    const chain = open ? (chainOf.get(open) as Unit[]) : [];
+    if (!open) chains.push(chain);
+    chain.push(unit);
+    chainOf.set(unit, chain);
+  }
+  const keyOf = (u: Unit) => u.id;
+  const waits = new Map<Unit, Unit[]>();
+  const reads = new Map<Unit, string[]>();
+  const readBy = new Set<string>();
+  for (const unit of sorted) {
+    const chain = chainOf.get(unit) as Unit[];
+    const previous = chain[chain.indexOf(unit) - 1];
+    const covered = previous ? new Set([previous, ...ancestorsOf(previous)]) : new Set<Unit>();
+    const across = [...(deps.get(unit) ?? [])].filter((d) => inSet.has(d) && chainOf.get(d) !== chain);
+    const needed = across.filter((d) => !covered.has(d));
+    // A unit another waited unit depends on is done once that one is.
+    waits.set(
+      unit,
+      needed.filter((d) => !needed.some((o) => o !== d && ancestorsOf(o).has(d))),
+    );
+    const inputs = new Set<string>();
+    for (const member of unit.members) {
+      for (const dep of edges.get(member) ?? []) {
+        const depUnit = unitOf.get(dep);
+        if (depUnit && depUnit !== unit && inSet.has(depUnit) && chainOf.get(depUnit) !== chain)
+          inputs.add(dep);
+      }
+    }
+    reads.set(unit, [...inputs]);
+    for (const id of inputs) readBy.add(id);
+  }
+  return {
+    kind: 'latched',
+    chains: chains.map((chain) =>
+      chain.map((unit) => ({
+        key: keyOf(unit),
+        step: unit.step(),
+        waitsFor: (waits.get(unit) as Unit[]).map(keyOf),
+        reads: reads.get(unit) as string[],
+        publishes: [...unit.members].filter((m) => readBy.has(m)),
+        wakes: sorted
+          .filter((w) => waits.get(w)?.includes(unit))
+          .map((w) => ({ key: keyOf(w), waitsFor: (waits.get(w) as Unit[]).map(keyOf) })),
+      })),
+    ),
+  };
 }
 
 function sequence(a: Step, b: Step): Step {

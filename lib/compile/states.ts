@@ -6,11 +6,13 @@ import {
   handlerSubstitution,
   INTEGRATIONS,
   LAMBDA_SERVICE_ERRORS,
+  LATCH_ALREADY_DONE,
   NON_RETRYABLE_ERRORS,
   QUARANTINE_ERRORS,
+  STALE_TASK_TOKEN,
   SUBSTITUTIONS,
 } from './integrations.ts';
-import { type Plan, planPipeline, type Step } from './plan.ts';
+import { hasLatches, type LatchedUnit, type Plan, planPipeline, type Step } from './plan.ts';
 
 /** One Lambda function, shared by every task whose handler is the same file. */
 export interface HandlerFunction {
@@ -64,8 +66,24 @@ const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
 const DEFAULT_MEMORY_MB = 512;
 
 /** Compiles a checked pipeline into a Step Functions definition and the functions it needs. */
+/**
+ * Latches cost states (a wait, a read, a publish, a signal and a wake-up per edge between chains). A
+ * definition with latches over this size is compiled without them instead: Step Functions takes at
+ * most 1 MB, and the DefinitionSubstitutions (function ARNs in place of placeholders) still add to it.
+ */
+export const LATCHED_DEFINITION_BUDGET = 800_000;
+
 export function compilePipeline(pipeline: PipelineDefinition): CompiledPipeline {
   const plan = planPipeline(pipeline);
+  const compiled = compilePlan(pipeline, plan);
+  if (!hasLatches(plan.root)) return compiled;
+  if (Buffer.byteLength(JSON.stringify(compiled.definition), 'utf8') <= LATCHED_DEFINITION_BUDGET)
+    return compiled;
+  return compilePlan(pipeline, planPipeline(pipeline, { latches: false }));
+}
+
+/** Renders a given plan of the pipeline's tasks; `compilePipeline` passes the one `planPipeline` makes. */
+export function compilePlan(pipeline: PipelineDefinition, plan: Plan): CompiledPipeline {
   const handlers = handlerFunctions(pipeline.tasks);
   const handlerByTask = new Map(handlers.flatMap((h) => h.tasks.map((t) => [t, h.name] as const)));
   const renderer = new StateRenderer(pipeline, handlerByTask);
@@ -110,6 +128,9 @@ const sub = (key: string) => `\${${key}}`;
 class StateRenderer {
   private readonly names = new Set<string>(Object.values(STATE));
   private parallelCount = 0;
+  private latchCount = 0;
+  /** The latch ids in scope (`$.latch1`, ...): each Parallel inside a latched step carries them through. */
+  private readonly live: string[] = [];
 
   constructor(
     private readonly pipeline: PipelineDefinition,
@@ -138,7 +159,7 @@ class StateRenderer {
         Comment:
           'The task graph, in one branch so that bad data is caught in one place. Any other failure fails the execution at the task, so RedriveExecution runs that task again; the recorder closes the run.',
         Branches: [{ StartAt: graph.startAt, States: graph.states }],
-        ...mergeResults(1),
+        ...mergeResults(1, []),
         Catch: [
           { ErrorEquals: QUARANTINE_ERRORS, ResultPath: '$.error', Next: STATE.rejectedByGate },
         ] satisfies Catcher[],
@@ -199,7 +220,7 @@ class StateRenderer {
             [name]: {
               Type: 'Parallel',
               Branches: branches,
-              ...mergeResults(branches.length as 1 | 2),
+              ...mergeResults(branches.length as 1 | 2, this.live),
               ...link(next),
             },
           },
@@ -214,14 +235,276 @@ class StateRenderer {
               Type: 'Parallel',
               Comment: `On failure, '${step.from}' through '${step.task.id}' run again as a group.`,
               Branches: [this.branch(step.body)],
-              ...mergeResults(1),
+              ...mergeResults(1, this.live),
               Retry: [noRetry(), policyRetry(step.task.retry)],
               ...link(next),
             },
           },
         };
       }
+      case 'latched':
+        return this.latched(step.chains, next);
     }
+  }
+
+  /**
+   * Chains side by side, in Parallel states of two branches as above, after a state that opens a new
+   * latch: an id of its own, so a retry group that runs again starts from an empty latch, while a
+   * redrive (which does not run the opening state again) finds what finished before it.
+   */
+  private latched(chains: readonly (readonly LatchedUnit[])[], next: string | null): Fragment {
+    const field = `latch${++this.latchCount}`;
+    const open = this.uniqueName(`Open latch ${this.latchCount}`);
+    const key = this.uniqueName(`Key latch ${this.latchCount}`);
+    this.live.push(field);
+    const branches = chains.map((chain) => this.latchChain(chain, field));
+    const joined = this.parallelOfBranches(branches, next);
+    this.live.pop();
+    return {
+      startAt: open,
+      states: {
+        [open]: {
+          Type: 'Pass',
+          Comment:
+            "Chains side by side. A unit waits for other chains through a latch in the ledger: its wait stores a task token unless what it waits for is done (the write's condition fails, and it goes on); the unit that finishes last returns the token. Outputs go through the latch too.",
+          Parameters: { 'id.$': 'States.UUID()' },
+          ResultPath: `$.${field}`,
+          Next: key,
+        },
+        [key]: {
+          Type: 'Pass',
+          Parameters: { 'pk.$': `States.Format('LATCH#{}', $.${field}.id)` },
+          ResultPath: `$.${field}`,
+          Next: joined.startAt,
+        },
+        ...joined.states,
+      },
+    };
+  }
+
+  private parallelOfBranches(branches: readonly Branch[], next: string | null): Fragment {
+    if (branches.length === 1) {
+      const only = branches[0] as Branch;
+      if (next === null) return { startAt: only.StartAt, states: only.States };
+    }
+    if (branches.length > 2) {
+      const mid = Math.ceil(branches.length / 2);
+      const half = (part: readonly Branch[]): Branch => {
+        if (part.length === 1) return part[0] as Branch;
+        const inner = this.parallelOfBranches(part, null);
+        return { StartAt: inner.startAt, States: inner.states };
+      };
+      return this.parallelOfBranches([half(branches.slice(0, mid)), half(branches.slice(mid))], next);
+    }
+    const name = this.uniqueName(`Parallel ${++this.parallelCount}: latched chains`);
+    return {
+      startAt: name,
+      states: {
+        [name]: {
+          Type: 'Parallel',
+          Branches: [...branches],
+          ...mergeResults(branches.length as 1 | 2, this.live),
+          ...link(next),
+        },
+      },
+    };
+  }
+
+  /** One chain: each unit, with its wait and reads before it and its publish and wake-ups after it. */
+  private latchChain(chain: readonly LatchedUnit[], field: string): Branch {
+    let next: string | null = null;
+    const states: Record<string, State> = {};
+    for (const unit of [...chain].reverse()) {
+      const after = this.latchSignal(unit, field, next, states);
+      // A task takes what it read from `$.latched`; a retry group's tasks read `$.results`, into which
+      // a Pass merges what the group read.
+      const body =
+        unit.step.kind === 'task'
+          ? this.task(unit.step.task, after, new Set(unit.reads))
+          : this.step(unit.step, after);
+      Object.assign(states, body.states);
+      next = this.latchWait(unit, field, body.startAt, unit.step.kind !== 'task', states);
+    }
+    return { StartAt: next as string, States: states };
+  }
+
+  /** The latch item's key: `LATCH#<id>` with `WAIT` (done flags, task tokens) or `OUT` (outputs). */
+  private latchKey(field: string, item: 'WAIT' | 'OUT'): JsonObject {
+    return { pk: { 'S.$': `$.${field}.pk` }, sk: { S: item } };
+  }
+
+  /** Before a unit: wait until what it waits for is done, then read the outputs it takes from other chains. */
+  private latchWait(
+    unit: LatchedUnit,
+    field: string,
+    start: string,
+    mergeReads: boolean,
+    states: Record<string, State>,
+  ): string {
+    if (unit.reads.length === 0) return start;
+    const read = this.uniqueName(`${unit.key}: read inputs`);
+    const merge = mergeReads ? this.uniqueName(`${unit.key}: merge inputs`) : start;
+    const outNames = Object.fromEntries(unit.reads.map((id, i) => [`#o${i}`, `out:${id}`]));
+    states[read] = {
+      Type: 'Task',
+      Resource: INTEGRATIONS.dynamodbGetItem,
+      Parameters: {
+        TableName: sub(SUBSTITUTIONS.ledgerTable),
+        Key: this.latchKey(field, 'OUT'),
+        ConsistentRead: true,
+        ProjectionExpression: Object.keys(outNames).join(', '),
+        ExpressionAttributeNames: outNames,
+      },
+      ResultSelector: Object.fromEntries(
+        unit.reads.map((id) => [`${id}.$`, `States.StringToJson($.Item['out:${id}'].S)`]),
+      ),
+      ResultPath: '$.latched',
+      Retry: [integrationRetry()],
+      Next: merge,
+    };
+    if (mergeReads)
+      states[merge] = {
+        Type: 'Pass',
+        Parameters: {
+          ...this.carried(),
+          'results.$': 'States.JsonMerge($.results, $.latched, false)',
+        },
+        Next: start,
+      };
+    if (unit.waitsFor.length === 0) return read;
+    const wait = this.uniqueName(`${unit.key}: wait`);
+    const doneNames = Object.fromEntries(unit.waitsFor.map((key, i) => [`#d${i}`, `done:${key}`]));
+    states[wait] = {
+      Type: 'Task',
+      Resource: INTEGRATIONS.latchWait,
+      Parameters: {
+        TableName: sub(SUBSTITUTIONS.ledgerTable),
+        Key: this.latchKey(field, 'WAIT'),
+        UpdateExpression: 'SET #wait = :token, expiresAt = :expiresAt',
+        ConditionExpression: Object.keys(doneNames)
+          .map((name) => `attribute_not_exists(${name})`)
+          .join(' OR '),
+        ExpressionAttributeNames: { '#wait': `wait:${unit.key}`, ...doneNames },
+        ExpressionAttributeValues: {
+          ':token': { 'S.$': '$$.Task.Token' },
+          ':expiresAt': { 'N.$': '$.run.expiresAt' },
+        },
+      },
+      ResultPath: null,
+      Retry: [{ ErrorEquals: LATCH_ALREADY_DONE, MaxAttempts: 0 }, integrationRetry()],
+      Catch: [{ ErrorEquals: LATCH_ALREADY_DONE, ResultPath: null, Next: read }] satisfies Catcher[],
+      Next: read,
+    };
+    return wait;
+  }
+
+  /**
+   * After a unit: publish the outputs other chains read, mark the unit done, and wake each waiting
+   * unit whose waits are now all done. The done flag is written after the outputs, and the latch item
+   * is read back in the same write, so a waiter either sees the flag (and goes on) or has stored its
+   * token before the write (and is woken): no wake-up is lost.
+   */
+  private latchSignal(
+    unit: LatchedUnit,
+    field: string,
+    next: string | null,
+    states: Record<string, State>,
+  ): string | null {
+    let after = next;
+    if (unit.wakes.length > 0) {
+      if (after === null) {
+        after = this.uniqueName(`${unit.key}: signalled`);
+        states[after] = { Type: 'Succeed' };
+      }
+      for (const waiter of [...unit.wakes].reverse()) {
+        const ready = this.uniqueName(`${unit.key}: wake ${waiter.key}?`);
+        const wake = this.uniqueName(`${unit.key}: wake ${waiter.key}`);
+        states[ready] = {
+          Type: 'Choice',
+          Choices: [
+            {
+              And: [
+                { Variable: `$.signal.Attributes['wait:${waiter.key}']`, IsPresent: true },
+                ...waiter.waitsFor.map((key) => ({
+                  Variable: `$.signal.Attributes['done:${key}']`,
+                  IsPresent: true,
+                })),
+              ],
+              Next: wake,
+            },
+          ],
+          Default: after,
+        };
+        states[wake] = {
+          Type: 'Task',
+          Resource: INTEGRATIONS.sendTaskSuccess,
+          Parameters: { 'TaskToken.$': `$.signal.Attributes['wait:${waiter.key}'].S`, Output: '{}' },
+          ResultPath: null,
+          Retry: [{ ErrorEquals: STALE_TASK_TOKEN, MaxAttempts: 0 }, integrationRetry()],
+          Catch: [{ ErrorEquals: STALE_TASK_TOKEN, ResultPath: null, Next: after }] satisfies Catcher[],
+          Next: after,
+        };
+        after = ready;
+      }
+      const signal = this.uniqueName(`${unit.key}: signal`);
+      states[signal] = {
+        Type: 'Task',
+        Resource: INTEGRATIONS.dynamodbUpdateItem,
+        Parameters: {
+          TableName: sub(SUBSTITUTIONS.ledgerTable),
+          Key: this.latchKey(field, 'WAIT'),
+          UpdateExpression: 'SET #done = :done, expiresAt = :expiresAt',
+          ExpressionAttributeNames: { '#done': `done:${unit.key}` },
+          ExpressionAttributeValues: {
+            ':done': { BOOL: true },
+            ':expiresAt': { 'N.$': '$.run.expiresAt' },
+          },
+          ReturnValues: 'ALL_NEW',
+        },
+        ResultSelector: { 'Attributes.$': '$.Attributes' },
+        ResultPath: '$.signal',
+        Retry: [integrationRetry()],
+        Next: after,
+      };
+      after = signal;
+    }
+    if (unit.publishes.length > 0) {
+      const publish = this.uniqueName(`${unit.key}: publish`);
+      const names = Object.fromEntries(unit.publishes.map((id, i) => [`#o${i}`, `out:${id}`]));
+      states[publish] = {
+        Type: 'Task',
+        Resource: INTEGRATIONS.dynamodbUpdateItem,
+        Parameters: {
+          TableName: sub(SUBSTITUTIONS.ledgerTable),
+          Key: this.latchKey(field, 'OUT'),
+          UpdateExpression: `SET ${unit.publishes.map((_, i) => `#o${i} = :o${i}`).join(', ')}, expiresAt = :expiresAt`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: {
+            ...Object.fromEntries(
+              unit.publishes.map((id, i) => [
+                `:o${i}`,
+                { 'S.$': `States.JsonToString($.results${pathKey(id)})` },
+              ]),
+            ),
+            ':expiresAt': { 'N.$': '$.run.expiresAt' },
+          },
+        },
+        ResultPath: null,
+        Retry: [integrationRetry()],
+        ...link(after),
+      };
+      after = publish;
+    }
+    return after;
+  }
+
+  /** What a Pass that rebuilds the run state keeps besides the results. */
+  private carried(): JsonObject {
+    return {
+      'run.$': '$.run',
+      'ledger.$': '$.ledger',
+      ...Object.fromEntries(this.live.map((field) => [`${field}.$`, `$.${field}`])),
+    };
   }
 
   private branch(step: Step): Branch {
@@ -229,7 +512,11 @@ class StateRenderer {
     return { StartAt: fragment.startAt, States: fragment.states };
   }
 
-  private task(task: ResolvedTask, next: string | null): Fragment {
+  /**
+   * @param latched dependencies whose outputs the task takes from `$.latched` (read from a latch), not
+   * from `$.results`.
+   */
+  private task(task: ResolvedTask, next: string | null, latched: ReadonlySet<string> = new Set()): Fragment {
     const handler = this.handlerByTask.get(task.id) as string;
     const resultPath = `$.results${pathKey(task.id)}`;
     const ownRetry = task.retryFrom === undefined ? [policyRetry(task.retry)] : [];
@@ -252,7 +539,12 @@ class StateRenderer {
         'run.$': '$.run',
         task: task.id,
         gate: task.gate,
-        inputs: Object.fromEntries(task.after.map((dep) => [`${dep}.$`, `$.results${pathKey(dep)}`])),
+        inputs: Object.fromEntries(
+          task.after.map((dep) => [
+            `${dep}.$`,
+            `$.${latched.has(dep) ? 'latched' : 'results'}${pathKey(dep)}`,
+          ]),
+        ),
         params: literalParams(task),
         'retryCount.$': '$$.State.RetryCount',
       },
@@ -521,11 +813,21 @@ function link(next: string | null): { Next: string } | { End: true } {
   return next === null ? { End: true } : { Next: next };
 }
 
-/** Parallel branches each return the whole run state; merge their results back into one. */
-function mergeResults(branchCount: 1 | 2): JsonObject {
+/**
+ * Parallel branches each return the whole run state; merge their results back into one, and keep the
+ * ids of the latches in scope.
+ */
+function mergeResults(branchCount: 1 | 2, latches: readonly string[]): JsonObject {
   // ResultPath is left out, which means "$": the selected result replaces the state.
   const results = branchCount === 1 ? '$[0].results' : 'States.JsonMerge($[0].results, $[1].results, false)';
-  return { ResultSelector: { 'run.$': '$[0].run', 'ledger.$': '$[0].ledger', 'results.$': results } };
+  return {
+    ResultSelector: {
+      'run.$': '$[0].run',
+      'ledger.$': '$[0].ledger',
+      ...Object.fromEntries(latches.map((field) => [`${field}.$`, `$[0].${field}`])),
+      'results.$': results,
+    },
+  };
 }
 
 function noRetry(): Retrier {
@@ -561,6 +863,8 @@ function taskIds(step: Step): string[] {
       return step.branches.flatMap(taskIds);
     case 'retryGroup':
       return taskIds(step.body);
+    case 'latched':
+      return step.chains.flatMap((chain) => chain.flatMap((unit) => taskIds(unit.step)));
   }
 }
 

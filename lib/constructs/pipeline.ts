@@ -6,7 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { BUCKETS_VARIABLE } from '../../lambdas/task/buckets.ts';
-import { handlerSubstitution, SUBSTITUTIONS } from '../compile/integrations.ts';
+import { handlerSubstitution, INTEGRATIONS, SUBSTITUTIONS } from '../compile/integrations.ts';
 import { type CompiledPipeline, compilePipeline } from '../compile/states.ts';
 import { didYouMean } from '../spec/did-you-mean.ts';
 import type { PipelineDefinition } from '../spec/types.ts';
@@ -350,12 +350,27 @@ export class Pipeline extends Construct implements PipelineMetrics {
   private grantStateMachine(platform: StepwisePlatform): void {
     const role = this.stateMachine;
     for (const fn of this.functions.values()) fn.grantInvoke(role);
+    const latched = usesLatches(this.compiled);
     role.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        // A latch (a graph that is not series-parallel) reads the outputs of other chains back.
+        actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', ...(latched ? ['dynamodb:GetItem'] : [])],
         resources: [platform.ledger.table.tableArn],
       }),
     );
+    if (latched) {
+      // A latch returns a waiting state's task token. The role's default policy cannot name its own
+      // state machine (the machine depends on it), so this grant is a policy of its own.
+      new iam.Policy(this, 'LatchPolicy', {
+        roles: [this.stateMachine.role],
+        statements: [
+          new iam.PolicyStatement({
+            actions: ['states:SendTaskSuccess'],
+            resources: [this.stateMachine.stateMachineArn],
+          }),
+        ],
+      });
+    }
     const { prefix, bucket: quarantineBucket } = this.spec.quarantine;
     for (const trigger of this.spec.triggers) {
       if (trigger.kind !== 's3ObjectCreated') continue;
@@ -391,6 +406,11 @@ export class Pipeline extends Construct implements PipelineMetrics {
       );
     }
   }
+}
+
+/** Whether the definition has latched chains: it then waits on task tokens and returns them. */
+function usesLatches(compiled: CompiledPipeline): boolean {
+  return JSON.stringify(compiled.definition).includes(INTEGRATIONS.latchWait);
 }
 
 /** `StepwiseStateMachine<PascalName>`, a stack-level output holding the state machine's ARN. */

@@ -1,4 +1,5 @@
 import { StateMachine } from 'aws-local-stepfunctions';
+import { TASK_TOKENS } from './task-tokens.ts';
 
 /**
  * aws-local-stepfunctions 3 runs on Node 22; on Node 20 its one gap is Promise.withResolvers.
@@ -156,6 +157,12 @@ export function executionContext(
       },
       get EnteredTime() {
         return entered.get(current) ?? new Date().toISOString();
+      },
+    },
+    // A `.waitForTaskToken` state reads `$$.Task.Token` once, as it builds its parameters.
+    Task: {
+      get Token() {
+        return TASK_TOKENS.mint(execution.arn);
       },
     },
     [SINK_KEY]: tracking,

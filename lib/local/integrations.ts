@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { CopyObjectCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { INTEGRATIONS, type IntegrationName } from '../compile/integrations.ts';
 import type { Authorizer } from './iam/authorizer.ts';
 import type { CallerClients, LocalServices } from './services.ts';
+import { TASK_TOKENS, TaskTokenError } from './task-tokens.ts';
 
 export interface IntegrationContext {
   readonly services: LocalServices;
@@ -46,6 +47,35 @@ export const LOCAL_INTEGRATIONS: Record<IntegrationName, Serve> = {
     sdkCall('DynamoDB', () => clientsOf(ctx).dynamodb.send(new PutItemCommand(input as never))),
   dynamodbUpdateItem: (ctx, input) =>
     sdkCall('DynamoDB', () => clientsOf(ctx).dynamodb.send(new UpdateItemCommand(input as never))),
+  dynamodbGetItem: (ctx, input) =>
+    sdkCall('DynamoDB', () => clientsOf(ctx).dynamodb.send(new GetItemCommand(input as never))),
+  latchWait: async (ctx, input) => {
+    const [token] = TASK_TOKENS.tokensIn(input);
+    if (token === undefined)
+      throw new Error(
+        'a .waitForTaskToken state passed no task token ($$.Task.Token) in its parameters, so nothing could ever return it',
+      );
+    // The AWS SDK integration names the service DynamoDb; the optimized one, DynamoDB.
+    await sdkCall('DynamoDb', () => clientsOf(ctx).dynamodb.send(new UpdateItemCommand(input as never)));
+    return TASK_TOKENS.result(token);
+  },
+  sendTaskSuccess: async (ctx, input) => {
+    const token = String(input.TaskToken);
+    const stateMachineArn = TASK_TOKENS.stateMachineOf(token);
+    if (stateMachineArn && ctx.authorizer && ctx.caller) {
+      const denial = await ctx.authorizer.authorize(ctx.caller, [
+        { action: 'states:SendTaskSuccess', resource: stateMachineArn },
+      ]);
+      if (denial) throw named('Sfn.AccessDeniedException', denial.message);
+    }
+    try {
+      TASK_TOKENS.succeed(token, JSON.parse(String(input.Output ?? 'null')));
+    } catch (error) {
+      if (error instanceof TaskTokenError) throw named(`Sfn.${error.code}Exception`, error.message);
+      throw named('Sfn.InvalidOutputException', `Output is not JSON: ${(error as Error).message}`);
+    }
+    return {};
+  },
   s3CopyObject: (ctx, input) =>
     sdkCall('S3', () => clientsOf(ctx).s3.send(new CopyObjectCommand(input as never))),
   s3DeleteObject: (ctx, input) =>
@@ -59,6 +89,12 @@ export function integrationFor(resource: string): IntegrationName | undefined {
     if (arn.replace('${Partition}', 'aws') === resource) return name as IntegrationName;
   }
   return undefined;
+}
+
+function named(name: string, message: string): Error {
+  const error = new Error(message);
+  error.name = name;
+  return error;
 }
 
 /** Service errors surface in Step Functions as `<Service>.<Code>`, as the deployed integration reports them. */

@@ -61,6 +61,19 @@ const pipelines: [string, PipelineDefinition][] = [
     }),
   ],
   ['hyphenated ids', pipelineFromEdges({ 'load-eu': [], report: ['load-eu'] })],
+  ['the N shape (latched chains)', pipelineFromEdges({ a: [], b: [], c: ['a', 'b'], d: ['b'] })],
+  [
+    'latched chains with a gate, a non-critical task, a retry group and hyphenated ids',
+    testPipeline({
+      'load-a': { run: check, gate: true },
+      b: {},
+      c: { after: ['load-a', 'b'] },
+      e: { after: ['c'], retry: { from: 'c' } },
+      d: { after: ['b'], run: notify, critical: false },
+      f: { after: ['d', 'load-a'] },
+    }),
+  ],
+  ['60 tasks (latched, under the budget)', largePipeline(60)],
 ];
 // asl-validator builds its schemas again on every call, about a second each on this machine: a dozen
 // graphs of each kind here; test/compile/states.test.ts checks 150 for structure.
@@ -83,7 +96,7 @@ describe('every compiled definition', () => {
       aslValidatorErrors(substitute(definition)).map((error) => `${name}: ${error}`),
     );
     expect(problems).toEqual([]);
-    expect(definitions).toHaveLength(38);
+    expect(definitions).toHaveLength(41);
   });
 
   it('routes no caught States.ALL or States.TaskFailed to a Fail state', () => {

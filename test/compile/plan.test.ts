@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planPipeline } from '../../lib/compile/plan.ts';
+import { hasLatches, planPipeline, type Step } from '../../lib/compile/plan.ts';
 import type { PipelineDefinition } from '../../lib/spec/types.ts';
 import { ancestorsOf, checkPlanOrder, renderPlan } from '../private/plan-order.ts';
 import { type Edges, randomDag, randomSeriesParallelDag, seededRandom } from '../private/random-dags.ts';
@@ -79,29 +79,80 @@ describe('planPipeline', () => {
   });
 
   describe('graphs that are not series-parallel', () => {
-    it('keeps every dependency of the N shape and says it is not exact', () => {
+    it('plans the N shape exactly as two chains, c waiting for b through the latch', () => {
       const pipeline = pipelineFromEdges({ a: [], b: [], c: ['a', 'b'], d: ['b'] });
       const plan = planOf(pipeline);
-      expect(plan.exact).toBe(false);
-      expect(plan.text).toBe('(a | b) ; (c | d)');
-      expect(plan.order.broken).toEqual([]);
-      expect(plan.order.extraWaits).toEqual(['d waits for a']);
+      expect(plan.exact).toBe(true);
+      expect(plan.text).toBe('latched{a ; c<b> | b ; d}');
+      expect(plan.order).toEqual({ broken: [], extraWaits: [], missing: [] });
+      expect(plan.root).toMatchObject({
+        kind: 'latched',
+        chains: [
+          [
+            { key: 'a', waitsFor: [], reads: [], publishes: [], wakes: [] },
+            { key: 'c', waitsFor: ['b'], reads: ['b'], publishes: [], wakes: [] },
+          ],
+          [
+            { key: 'b', waitsFor: [], reads: [], publishes: ['b'], wakes: [{ key: 'c', waitsFor: ['b'] }] },
+            { key: 'd', waitsFor: [], reads: [], publishes: [], wakes: [] },
+          ],
+        ],
+      });
     });
 
-    it('keeps every dependency of a wider non-series-parallel graph', () => {
+    it('keeps the series-parallel parts around a latched part as sequences and parallels', () => {
+      const pipeline = pipelineFromEdges({
+        start: [],
+        a: ['start'],
+        b: ['start'],
+        c: ['a', 'b'],
+        d: ['b'],
+        end: ['c', 'd'],
+        side: [],
+      });
+      const plan = planOf(pipeline);
+      expect(plan.text).toBe('(start ; latched{a ; c<b> | b ; d} ; end) | side');
+      expect(plan.exact).toBe(true);
+      expect(plan.order).toEqual({ broken: [], extraWaits: [], missing: [] });
+    });
+
+    it('waits only for what its chain does not imply, and reads each input another chain made', () => {
       const pipeline = pipelineFromEdges({
         a: [],
         b: ['a'],
-        c: ['a'],
+        c: ['a', 'b'],
         d: ['b'],
         e: ['b', 'c'],
         f: ['d', 'e'],
+        g: ['a'],
+        h: ['g', 'c'],
       });
       const plan = planOf(pipeline);
+      expect(plan.exact).toBe(true);
+      expect(plan.order).toEqual({ broken: [], extraWaits: [], missing: [] });
+      // e needs b and c, both before it on its chain: no wait. f needs e (its chain) and d (another).
+      expect(plan.text).toBe('a ; latched{b ; c ; e ; f<d> | d<b> | g ; h<c>}');
+      const units = (plan.root as Extract<Step, { kind: 'sequence' }>).steps[1] as Extract<
+        Step,
+        { kind: 'latched' }
+      >;
+      const unit = (key: string) => units.chains.flat().find((u) => u.key === key);
+      expect(unit('b')).toMatchObject({ publishes: ['b'], wakes: [{ key: 'd', waitsFor: ['b'] }] });
+      expect(unit('c')).toMatchObject({ publishes: ['c'], wakes: [{ key: 'h', waitsFor: ['c'] }] });
+      expect(unit('e')).toMatchObject({ waitsFor: [], reads: [], publishes: [], wakes: [] });
+      expect(unit('h')).toMatchObject({ waitsFor: ['c'], reads: ['c'] });
+    });
+
+    it('without latches, keeps every dependency of the N shape and says it is not exact', () => {
+      const pipeline = pipelineFromEdges({ a: [], b: [], c: ['a', 'b'], d: ['b'] });
+      const plan = planPipeline(pipeline, { latches: false });
       expect(plan.exact).toBe(false);
-      expect(plan.order.broken).toEqual([]);
-      expect(plan.order.missing).toEqual([]);
-      expect(plan.order.extraWaits.length).toBeGreaterThan(0);
+      expect(renderPlan(plan.root)).toBe('(a | b) ; (c | d)');
+      expect(checkPlanOrder(pipeline, plan.root)).toEqual({
+        broken: [],
+        extraWaits: ['d waits for a'],
+        missing: [],
+      });
     });
   });
 
@@ -192,15 +243,37 @@ describe('planPipeline', () => {
       expect(failures).toEqual([]);
     });
 
-    it('keeps every dependency of any graph, and calls a plan exact only when it adds no wait', () => {
+    it('plans any graph exactly, keeping every dependency and adding none', () => {
       const failures: string[] = [];
-      let inexact = 0;
+      let latchedPlans = 0;
       for (const { seed, edges } of cases(300, (random, seed) =>
         randomDag(random, 2 + (seed % 30), 0.05 + random() * 0.4),
       )) {
         const pipeline = pipelineFromEdges(edges);
         const plan = planOf(pipeline);
         const { broken, extraWaits, missing } = plan.order;
+        if (hasLatches(plan.root)) latchedPlans++;
+        if (!plan.exact || broken.length + extraWaits.length + missing.length > 0) {
+          failures.push(
+            `seed ${seed}: exact=${plan.exact} ${[...broken, ...missing, ...extraWaits].join(', ')}`,
+          );
+        }
+      }
+      expect(failures).toEqual([]);
+      // The generator must produce graphs that are not series-parallel, or the property says little.
+      expect(latchedPlans).toBeGreaterThan(30);
+      expect(latchedPlans).toBeLessThan(270);
+    });
+
+    it('without latches, keeps every dependency of any graph, and calls a plan exact only when it adds no wait', () => {
+      const failures: string[] = [];
+      let inexact = 0;
+      for (const { seed, edges } of cases(300, (random, seed) =>
+        randomDag(random, 2 + (seed % 30), 0.05 + random() * 0.4),
+      )) {
+        const pipeline = pipelineFromEdges(edges);
+        const plan = planPipeline(pipeline, { latches: false });
+        const { broken, extraWaits, missing } = checkPlanOrder(pipeline, plan.root);
         if (!plan.exact) inexact++;
         if (broken.length + missing.length > 0 || plan.exact !== (extraWaits.length === 0)) {
           failures.push(
@@ -209,9 +282,39 @@ describe('planPipeline', () => {
         }
       }
       expect(failures).toEqual([]);
-      // The generator must produce graphs of both kinds, or the property above says little.
       expect(inexact).toBeGreaterThan(30);
       expect(inexact).toBeLessThan(270);
+    });
+
+    it('waits through the latch only for units of other chains, none implied by its chain or another wait', () => {
+      const failures: string[] = [];
+      for (const { seed, edges } of cases(200, (random, seed) =>
+        randomDag(random, 4 + (seed % 30), 0.05 + random() * 0.3),
+      )) {
+        const pipeline = pipelineFromEdges(edges);
+        const plan = planPipeline(pipeline);
+        const ancestors = ancestorsOf(pipeline);
+        const visit = (step: Step): void => {
+          if (step.kind === 'sequence') step.steps.forEach(visit);
+          if (step.kind === 'parallel') step.branches.forEach(visit);
+          if (step.kind !== 'latched') return;
+          for (const [c, chain] of step.chains.entries()) {
+            for (const [i, unit] of chain.entries()) {
+              const before = chain[i - 1]?.key;
+              for (const key of unit.waitsFor) {
+                if (step.chains[c]?.some((u) => u.key === key))
+                  failures.push(`seed ${seed}: ${unit.key} waits for ${key} on its own chain`);
+                if (before !== undefined && (before === key || ancestors.get(before)?.has(key)))
+                  failures.push(`seed ${seed}: ${unit.key} waits for ${key}, which ${before} implies`);
+                if (unit.waitsFor.some((o) => ancestors.get(o)?.has(key)))
+                  failures.push(`seed ${seed}: ${unit.key} waits for ${key}, which another wait implies`);
+              }
+            }
+          }
+        };
+        visit(plan.root);
+      }
+      expect(failures).toEqual([]);
     });
 
     it('keeps every dependency when a random retry group is added, and stays honest about exactness', () => {

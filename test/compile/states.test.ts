@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Retrier, State, StateMachineDefinition } from '../../lib/compile/asl.ts';
 import { LAMBDA_SERVICE_ERRORS, NON_RETRYABLE_ERRORS } from '../../lib/compile/integrations.ts';
-import { compilePipeline } from '../../lib/compile/states.ts';
+import { compilePipeline, LATCHED_DEFINITION_BUDGET } from '../../lib/compile/states.ts';
 import { allStates, structuralProblems, taskGraph } from '../private/asl.ts';
 import { largePipeline } from '../private/large-pipeline.ts';
 import { randomDag, randomSeriesParallelDag, seededRandom } from '../private/random-dags.ts';
@@ -1771,483 +1771,193 @@ describe('compilePipeline', () => {
         }
       `);
     });
+  });
 
-    it('compiles the N shape, which is not series-parallel, keeping every dependency', () => {
-      const definition = definitionOf(pipelineFromEdges({ a: [], b: [], c: ['a', 'b'], d: ['b'] }));
-      expect(taskGraph(definition)).toMatchInlineSnapshot(`
-        {
-          "StartAt": "Parallel 2: a, b",
-          "States": {
-            "Parallel 1: c, d": {
-              "Branches": [
-                {
-                  "StartAt": "c",
-                  "States": {
-                    "c": {
-                      "Catch": [
-                        {
-                          "ErrorEquals": [
-                            "DataError",
-                            "GateRejected",
-                          ],
-                          "Next": "c bad data",
-                          "ResultPath": "$.failure",
-                        },
-                      ],
-                      "End": true,
-                      "Parameters": {
-                        "gate": false,
-                        "inputs": {
-                          "a.$": "$.results.a",
-                          "b.$": "$.results.b",
-                        },
-                        "params": {},
-                        "retryCount.$": "$$.State.RetryCount",
-                        "run.$": "$.run",
-                        "task": "c",
-                      },
-                      "Resource": "\${Handler_step}",
-                      "ResultPath": "$.results.c",
-                      "Retry": [
-                        {
-                          "ErrorEquals": [
-                            "DataError",
-                            "GateRejected",
-                            "GateOutputError",
-                            "TaskEventError",
-                            "TaskOutputError",
-                          ],
-                          "MaxAttempts": 0,
-                        },
-                        {
-                          "BackoffRate": 2,
-                          "ErrorEquals": [
-                            "Lambda.ClientExecutionTimeoutException",
-                            "Lambda.ServiceException",
-                            "Lambda.AWSLambdaException",
-                            "Lambda.SdkClientException",
-                          ],
-                          "IntervalSeconds": 2,
-                          "MaxAttempts": 6,
-                        },
-                        {
-                          "BackoffRate": 2,
-                          "ErrorEquals": [
-                            "States.ALL",
-                          ],
-                          "IntervalSeconds": 2,
-                          "JitterStrategy": "FULL",
-                          "MaxAttempts": 2,
-                          "MaxDelaySeconds": 60,
-                        },
-                      ],
-                      "TimeoutSeconds": 900,
-                      "Type": "Task",
-                    },
-                    "c bad data": {
-                      "Next": "c raise",
-                      "Parameters": {
-                        "ExpressionAttributeNames": {
-                          "#error": "error",
-                        },
-                        "ExpressionAttributeValues": {
-                          ":cause": {
-                            "S.$": "$.failure.Cause",
-                          },
-                          ":error": {
-                            "S.$": "$.failure.Error",
-                          },
-                          ":task": {
-                            "S": "c",
-                          },
-                        },
-                        "Key": {
-                          "pk": {
-                            "S.$": "$.ledger.pk",
-                          },
-                          "sk": {
-                            "S.$": "$.ledger.sk",
-                          },
-                        },
-                        "TableName": "\${LedgerTableName}",
-                        "UpdateExpression": "SET failedTask = :task, #error = :error, errorCause = :cause",
-                      },
-                      "Resource": "arn:\${Partition}:states:::dynamodb:updateItem",
-                      "ResultPath": null,
-                      "Retry": [
-                        {
-                          "BackoffRate": 2,
-                          "ErrorEquals": [
-                            "States.TaskFailed",
-                          ],
-                          "IntervalSeconds": 1,
-                          "MaxAttempts": 3,
-                        },
-                      ],
-                      "Type": "Task",
-                    },
-                    "c raise": {
-                      "CausePath": "$.failure.Cause",
-                      "ErrorPath": "$.failure.Error",
-                      "Type": "Fail",
-                    },
-                  },
-                },
-                {
-                  "StartAt": "d",
-                  "States": {
-                    "d": {
-                      "Catch": [
-                        {
-                          "ErrorEquals": [
-                            "DataError",
-                            "GateRejected",
-                          ],
-                          "Next": "d bad data",
-                          "ResultPath": "$.failure",
-                        },
-                      ],
-                      "End": true,
-                      "Parameters": {
-                        "gate": false,
-                        "inputs": {
-                          "b.$": "$.results.b",
-                        },
-                        "params": {},
-                        "retryCount.$": "$$.State.RetryCount",
-                        "run.$": "$.run",
-                        "task": "d",
-                      },
-                      "Resource": "\${Handler_step}",
-                      "ResultPath": "$.results.d",
-                      "Retry": [
-                        {
-                          "ErrorEquals": [
-                            "DataError",
-                            "GateRejected",
-                            "GateOutputError",
-                            "TaskEventError",
-                            "TaskOutputError",
-                          ],
-                          "MaxAttempts": 0,
-                        },
-                        {
-                          "BackoffRate": 2,
-                          "ErrorEquals": [
-                            "Lambda.ClientExecutionTimeoutException",
-                            "Lambda.ServiceException",
-                            "Lambda.AWSLambdaException",
-                            "Lambda.SdkClientException",
-                          ],
-                          "IntervalSeconds": 2,
-                          "MaxAttempts": 6,
-                        },
-                        {
-                          "BackoffRate": 2,
-                          "ErrorEquals": [
-                            "States.ALL",
-                          ],
-                          "IntervalSeconds": 2,
-                          "JitterStrategy": "FULL",
-                          "MaxAttempts": 2,
-                          "MaxDelaySeconds": 60,
-                        },
-                      ],
-                      "TimeoutSeconds": 900,
-                      "Type": "Task",
-                    },
-                    "d bad data": {
-                      "Next": "d raise",
-                      "Parameters": {
-                        "ExpressionAttributeNames": {
-                          "#error": "error",
-                        },
-                        "ExpressionAttributeValues": {
-                          ":cause": {
-                            "S.$": "$.failure.Cause",
-                          },
-                          ":error": {
-                            "S.$": "$.failure.Error",
-                          },
-                          ":task": {
-                            "S": "d",
-                          },
-                        },
-                        "Key": {
-                          "pk": {
-                            "S.$": "$.ledger.pk",
-                          },
-                          "sk": {
-                            "S.$": "$.ledger.sk",
-                          },
-                        },
-                        "TableName": "\${LedgerTableName}",
-                        "UpdateExpression": "SET failedTask = :task, #error = :error, errorCause = :cause",
-                      },
-                      "Resource": "arn:\${Partition}:states:::dynamodb:updateItem",
-                      "ResultPath": null,
-                      "Retry": [
-                        {
-                          "BackoffRate": 2,
-                          "ErrorEquals": [
-                            "States.TaskFailed",
-                          ],
-                          "IntervalSeconds": 1,
-                          "MaxAttempts": 3,
-                        },
-                      ],
-                      "Type": "Task",
-                    },
-                    "d raise": {
-                      "CausePath": "$.failure.Cause",
-                      "ErrorPath": "$.failure.Error",
-                      "Type": "Fail",
-                    },
-                  },
-                },
-              ],
-              "End": true,
-              "ResultSelector": {
-                "ledger.$": "$[0].ledger",
-                "results.$": "States.JsonMerge($[0].results, $[1].results, false)",
-                "run.$": "$[0].run",
-              },
-              "Type": "Parallel",
-            },
-            "Parallel 2: a, b": {
-              "Branches": [
-                {
-                  "StartAt": "a",
-                  "States": {
-                    "a": {
-                      "Catch": [
-                        {
-                          "ErrorEquals": [
-                            "DataError",
-                            "GateRejected",
-                          ],
-                          "Next": "a bad data",
-                          "ResultPath": "$.failure",
-                        },
-                      ],
-                      "End": true,
-                      "Parameters": {
-                        "gate": false,
-                        "inputs": {},
-                        "params": {},
-                        "retryCount.$": "$$.State.RetryCount",
-                        "run.$": "$.run",
-                        "task": "a",
-                      },
-                      "Resource": "\${Handler_step}",
-                      "ResultPath": "$.results.a",
-                      "Retry": [
-                        {
-                          "ErrorEquals": [
-                            "DataError",
-                            "GateRejected",
-                            "GateOutputError",
-                            "TaskEventError",
-                            "TaskOutputError",
-                          ],
-                          "MaxAttempts": 0,
-                        },
-                        {
-                          "BackoffRate": 2,
-                          "ErrorEquals": [
-                            "Lambda.ClientExecutionTimeoutException",
-                            "Lambda.ServiceException",
-                            "Lambda.AWSLambdaException",
-                            "Lambda.SdkClientException",
-                          ],
-                          "IntervalSeconds": 2,
-                          "MaxAttempts": 6,
-                        },
-                        {
-                          "BackoffRate": 2,
-                          "ErrorEquals": [
-                            "States.ALL",
-                          ],
-                          "IntervalSeconds": 2,
-                          "JitterStrategy": "FULL",
-                          "MaxAttempts": 2,
-                          "MaxDelaySeconds": 60,
-                        },
-                      ],
-                      "TimeoutSeconds": 900,
-                      "Type": "Task",
-                    },
-                    "a bad data": {
-                      "Next": "a raise",
-                      "Parameters": {
-                        "ExpressionAttributeNames": {
-                          "#error": "error",
-                        },
-                        "ExpressionAttributeValues": {
-                          ":cause": {
-                            "S.$": "$.failure.Cause",
-                          },
-                          ":error": {
-                            "S.$": "$.failure.Error",
-                          },
-                          ":task": {
-                            "S": "a",
-                          },
-                        },
-                        "Key": {
-                          "pk": {
-                            "S.$": "$.ledger.pk",
-                          },
-                          "sk": {
-                            "S.$": "$.ledger.sk",
-                          },
-                        },
-                        "TableName": "\${LedgerTableName}",
-                        "UpdateExpression": "SET failedTask = :task, #error = :error, errorCause = :cause",
-                      },
-                      "Resource": "arn:\${Partition}:states:::dynamodb:updateItem",
-                      "ResultPath": null,
-                      "Retry": [
-                        {
-                          "BackoffRate": 2,
-                          "ErrorEquals": [
-                            "States.TaskFailed",
-                          ],
-                          "IntervalSeconds": 1,
-                          "MaxAttempts": 3,
-                        },
-                      ],
-                      "Type": "Task",
-                    },
-                    "a raise": {
-                      "CausePath": "$.failure.Cause",
-                      "ErrorPath": "$.failure.Error",
-                      "Type": "Fail",
-                    },
-                  },
-                },
-                {
-                  "StartAt": "b",
-                  "States": {
-                    "b": {
-                      "Catch": [
-                        {
-                          "ErrorEquals": [
-                            "DataError",
-                            "GateRejected",
-                          ],
-                          "Next": "b bad data",
-                          "ResultPath": "$.failure",
-                        },
-                      ],
-                      "End": true,
-                      "Parameters": {
-                        "gate": false,
-                        "inputs": {},
-                        "params": {},
-                        "retryCount.$": "$$.State.RetryCount",
-                        "run.$": "$.run",
-                        "task": "b",
-                      },
-                      "Resource": "\${Handler_step}",
-                      "ResultPath": "$.results.b",
-                      "Retry": [
-                        {
-                          "ErrorEquals": [
-                            "DataError",
-                            "GateRejected",
-                            "GateOutputError",
-                            "TaskEventError",
-                            "TaskOutputError",
-                          ],
-                          "MaxAttempts": 0,
-                        },
-                        {
-                          "BackoffRate": 2,
-                          "ErrorEquals": [
-                            "Lambda.ClientExecutionTimeoutException",
-                            "Lambda.ServiceException",
-                            "Lambda.AWSLambdaException",
-                            "Lambda.SdkClientException",
-                          ],
-                          "IntervalSeconds": 2,
-                          "MaxAttempts": 6,
-                        },
-                        {
-                          "BackoffRate": 2,
-                          "ErrorEquals": [
-                            "States.ALL",
-                          ],
-                          "IntervalSeconds": 2,
-                          "JitterStrategy": "FULL",
-                          "MaxAttempts": 2,
-                          "MaxDelaySeconds": 60,
-                        },
-                      ],
-                      "TimeoutSeconds": 900,
-                      "Type": "Task",
-                    },
-                    "b bad data": {
-                      "Next": "b raise",
-                      "Parameters": {
-                        "ExpressionAttributeNames": {
-                          "#error": "error",
-                        },
-                        "ExpressionAttributeValues": {
-                          ":cause": {
-                            "S.$": "$.failure.Cause",
-                          },
-                          ":error": {
-                            "S.$": "$.failure.Error",
-                          },
-                          ":task": {
-                            "S": "b",
-                          },
-                        },
-                        "Key": {
-                          "pk": {
-                            "S.$": "$.ledger.pk",
-                          },
-                          "sk": {
-                            "S.$": "$.ledger.sk",
-                          },
-                        },
-                        "TableName": "\${LedgerTableName}",
-                        "UpdateExpression": "SET failedTask = :task, #error = :error, errorCause = :cause",
-                      },
-                      "Resource": "arn:\${Partition}:states:::dynamodb:updateItem",
-                      "ResultPath": null,
-                      "Retry": [
-                        {
-                          "BackoffRate": 2,
-                          "ErrorEquals": [
-                            "States.TaskFailed",
-                          ],
-                          "IntervalSeconds": 1,
-                          "MaxAttempts": 3,
-                        },
-                      ],
-                      "Type": "Task",
-                    },
-                    "b raise": {
-                      "CausePath": "$.failure.Cause",
-                      "ErrorPath": "$.failure.Error",
-                      "Type": "Fail",
-                    },
-                  },
-                },
-              ],
-              "Next": "Parallel 1: c, d",
-              "ResultSelector": {
-                "ledger.$": "$[0].ledger",
-                "results.$": "States.JsonMerge($[0].results, $[1].results, false)",
-                "run.$": "$[0].run",
-              },
-              "Type": "Parallel",
-            },
+  describe('latched chains (graphs that are not series-parallel)', () => {
+    const nShape = definitionOf(pipelineFromEdges({ a: [], b: [], c: ['a', 'b'], d: ['b'] }));
+
+    it('opens a latch with an id of its own, then runs the chains side by side', () => {
+      const graph = taskGraph(nShape);
+      expect(graph.StartAt).toBe('Open latch 1');
+      expect(stateOf(nShape, 'Open latch 1')).toMatchObject({
+        Type: 'Pass',
+        Parameters: { 'id.$': 'States.UUID()' },
+        ResultPath: '$.latch1',
+        Next: 'Key latch 1',
+      });
+      expect(stateOf(nShape, 'Key latch 1')).toMatchObject({
+        Parameters: { 'pk.$': "States.Format('LATCH#{}', $.latch1.id)" },
+        ResultPath: '$.latch1',
+        Next: 'Parallel 1: latched chains',
+      });
+      const parallel = stateOf(nShape, 'Parallel 1: latched chains');
+      expect((parallel.Branches as { StartAt: string }[]).map((b) => b.StartAt)).toEqual(['a', 'b']);
+      expect(parallel.ResultSelector).toEqual({
+        'run.$': '$[0].run',
+        'ledger.$': '$[0].ledger',
+        'latch1.$': '$[0].latch1',
+        'results.$': 'States.JsonMerge($[0].results, $[1].results, false)',
+      });
+      expect(parallel.End).toBe(true);
+    });
+
+    it('stores a waiting task token unless what the task waits for is done, and goes on either way', () => {
+      expect(stateOf(nShape, 'a').Next).toBe('c: wait');
+      expect(stateOf(nShape, 'c: wait')).toEqual({
+        Type: 'Task',
+        Resource: `arn:${sub('Partition')}:states:::aws-sdk:dynamodb:updateItem.waitForTaskToken`,
+        Parameters: {
+          TableName: sub('LedgerTableName'),
+          Key: { pk: { 'S.$': '$.latch1.pk' }, sk: { S: 'WAIT' } },
+          UpdateExpression: 'SET #wait = :token, expiresAt = :expiresAt',
+          ConditionExpression: 'attribute_not_exists(#d0)',
+          ExpressionAttributeNames: { '#wait': 'wait:c', '#d0': 'done:b' },
+          ExpressionAttributeValues: {
+            ':token': { 'S.$': '$$.Task.Token' },
+            ':expiresAt': { 'N.$': '$.run.expiresAt' },
           },
-        }
-      `);
+        },
+        ResultPath: null,
+        Retry: [
+          {
+            ErrorEquals: [
+              'DynamoDb.ConditionalCheckFailedException',
+              'DynamoDB.ConditionalCheckFailedException',
+            ],
+            MaxAttempts: 0,
+          },
+          { ErrorEquals: ['States.TaskFailed'], IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2 },
+        ],
+        Catch: [
+          {
+            ErrorEquals: [
+              'DynamoDb.ConditionalCheckFailedException',
+              'DynamoDB.ConditionalCheckFailedException',
+            ],
+            ResultPath: null,
+            Next: 'c: read inputs',
+          },
+        ],
+        Next: 'c: read inputs',
+      });
+    });
+
+    it('reads the outputs a task takes from other chains, and hands them to it', () => {
+      expect(stateOf(nShape, 'c: read inputs')).toMatchObject({
+        Resource: `arn:${sub('Partition')}:states:::dynamodb:getItem`,
+        Parameters: {
+          Key: { pk: { 'S.$': '$.latch1.pk' }, sk: { S: 'OUT' } },
+          ConsistentRead: true,
+          ProjectionExpression: '#o0',
+          ExpressionAttributeNames: { '#o0': 'out:b' },
+        },
+        ResultSelector: { 'b.$': "States.StringToJson($.Item['out:b'].S)" },
+        ResultPath: '$.latched',
+        Next: 'c',
+      });
+      expect((stateOf(nShape, 'c').Parameters as { inputs: unknown }).inputs).toEqual({
+        'a.$': '$.results.a',
+        'b.$': '$.latched.b',
+      });
+    });
+
+    it('publishes what other chains read, marks the task done, and wakes a waiter whose waits are all done', () => {
+      expect(stateOf(nShape, 'b').Next).toBe('b: publish');
+      expect(stateOf(nShape, 'b: publish')).toMatchObject({
+        Resource: `arn:${sub('Partition')}:states:::dynamodb:updateItem`,
+        Parameters: {
+          Key: { pk: { 'S.$': '$.latch1.pk' }, sk: { S: 'OUT' } },
+          UpdateExpression: 'SET #o0 = :o0, expiresAt = :expiresAt',
+          ExpressionAttributeNames: { '#o0': 'out:b' },
+          ExpressionAttributeValues: { ':o0': { 'S.$': 'States.JsonToString($.results.b)' } },
+        },
+        ResultPath: null,
+        Next: 'b: signal',
+      });
+      expect(stateOf(nShape, 'b: signal')).toMatchObject({
+        Parameters: {
+          Key: { pk: { 'S.$': '$.latch1.pk' }, sk: { S: 'WAIT' } },
+          UpdateExpression: 'SET #done = :done, expiresAt = :expiresAt',
+          ExpressionAttributeNames: { '#done': 'done:b' },
+          ReturnValues: 'ALL_NEW',
+        },
+        ResultSelector: { 'Attributes.$': '$.Attributes' },
+        ResultPath: '$.signal',
+        Next: 'b: wake c?',
+      });
+      expect(stateOf(nShape, 'b: wake c?')).toEqual({
+        Type: 'Choice',
+        Choices: [
+          {
+            And: [
+              { Variable: "$.signal.Attributes['wait:c']", IsPresent: true },
+              { Variable: "$.signal.Attributes['done:b']", IsPresent: true },
+            ],
+            Next: 'b: wake c',
+          },
+        ],
+        Default: 'd',
+      });
+      expect(stateOf(nShape, 'b: wake c')).toMatchObject({
+        Resource: `arn:${sub('Partition')}:states:::aws-sdk:sfn:sendTaskSuccess`,
+        Parameters: { 'TaskToken.$': "$.signal.Attributes['wait:c'].S", Output: '{}' },
+        ResultPath: null,
+        Catch: [
+          {
+            ErrorEquals: [
+              'Sfn.TaskTimedOutException',
+              'Sfn.InvalidTokenException',
+              'Sfn.TaskDoesNotExistException',
+            ],
+            ResultPath: null,
+            Next: 'd',
+          },
+        ],
+        Next: 'd',
+      });
+    });
+
+    it('merges what a retry group read into $.results, where its tasks look, and carries the latch through its Parallel', () => {
+      const definition = definitionOf(
+        testPipeline({
+          a: {},
+          b: {},
+          c: { after: ['a', 'b'] },
+          e: { after: ['c'], retry: { from: 'c' } },
+          d: { after: ['b'] },
+        }),
+      );
+      const group = stateOf(definition, 'Retry c to e');
+      expect(group.ResultSelector).toMatchObject({ 'latch1.$': '$[0].latch1' });
+      expect(stateOf(definition, 'group:e: read inputs').Next).toBe('group:e: merge inputs');
+      expect(stateOf(definition, 'group:e: merge inputs')).toEqual({
+        Type: 'Pass',
+        Parameters: {
+          'run.$': '$.run',
+          'ledger.$': '$.ledger',
+          'latch1.$': '$.latch1',
+          'results.$': 'States.JsonMerge($.results, $.latched, false)',
+        },
+        Next: 'Retry c to e',
+      });
+      expect((stateOf(definition, 'c').Parameters as { inputs: unknown }).inputs).toEqual({
+        'a.$': '$.results.a',
+        'b.$': '$.results.b',
+      });
+    });
+
+    it('compiles without latches when they would take the definition over its budget', () => {
+      const compiled = compilePipeline(largePipeline(300));
+      const resources = allStates(compiled.definition).map((s) => String(s.state.Resource));
+      expect(resources.filter((r) => r.includes('waitForTaskToken'))).toEqual([]);
+      expect(compiled.plan.exact).toBe(false);
+      const smaller = compilePipeline(largePipeline(60));
+      expect(
+        allStates(smaller.definition).some((s) => String(s.state.Resource).includes('waitForTaskToken')),
+      ).toBe(true);
+      expect(Buffer.byteLength(JSON.stringify(smaller.definition))).toBeLessThanOrEqual(
+        LATCHED_DEFINITION_BUDGET,
+      );
     });
   });
 
@@ -2574,6 +2284,23 @@ describe('compilePipeline', () => {
       expect(() => compilePipeline(smuggled)).toThrowErrorMatchingInlineSnapshot(
         `[ParamPathKeyError: tasks.load.params.nested[0].file.$: a params key ending in '.$' would be read by Step Functions as a path, not passed to the handler; rename the key]`,
       );
+    });
+
+    it('writes the latch integrations only for a graph that is not series-parallel', () => {
+      const resources = new Set(
+        allStates(definitionOf(pipelineFromEdges({ a: [], b: [], c: ['a', 'b'], d: ['b'] })))
+          .map((s) => s.state.Resource)
+          .filter((r): r is string => typeof r === 'string' && r.includes(':states:::')),
+      );
+      expect([...resources].sort()).toEqual([
+        `arn:${sub('Partition')}:states:::aws-sdk:dynamodb:updateItem.waitForTaskToken`,
+        `arn:${sub('Partition')}:states:::aws-sdk:s3:copyObject`,
+        `arn:${sub('Partition')}:states:::aws-sdk:s3:deleteObject`,
+        `arn:${sub('Partition')}:states:::aws-sdk:sfn:sendTaskSuccess`,
+        `arn:${sub('Partition')}:states:::dynamodb:getItem`,
+        `arn:${sub('Partition')}:states:::dynamodb:putItem`,
+        `arn:${sub('Partition')}:states:::dynamodb:updateItem`,
+      ]);
     });
 
     it('writes service integrations as their Step Functions resources', () => {

@@ -1,4 +1,4 @@
-import type { Step } from '../../lib/compile/plan.ts';
+import { type Step, walkLatched } from '../../lib/compile/plan.ts';
 import type { PipelineDefinition } from '../../lib/spec/types.ts';
 
 /**
@@ -31,6 +31,10 @@ export function finishedBefore(root: Step): Map<string, ReadonlySet<string>> {
       }
       case 'retryGroup':
         return walk(step.body, done);
+      case 'latched':
+        return new Set(
+          walkLatched(step.chains, [...done], (unit, before) => [...walk(unit.step, new Set(before))]),
+        );
     }
   };
   walk(root, new Set());
@@ -98,5 +102,16 @@ export function renderPlan(step: Step): string {
         .join(' | ');
     case 'retryGroup':
       return `retry[${step.from}..${step.task.id}]{${renderPlan(step.body)}}`;
+    case 'latched':
+      return `latched{${step.chains
+        .map((chain) =>
+          chain
+            .map((unit) => {
+              const step = unit.step.kind === 'task' ? renderPlan(unit.step) : `(${renderPlan(unit.step)})`;
+              return unit.waitsFor.length > 0 ? `${step}<${unit.waitsFor.join(',')}>` : step;
+            })
+            .join(' ; '),
+        )
+        .join(' | ')}}`;
   }
 }

@@ -1,7 +1,13 @@
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { StateMachine } from 'aws-local-stepfunctions';
+import dynalite from 'dynalite';
 import type { StateMachineDefinition } from '../../lib/compile/asl.ts';
-import { SUBSTITUTIONS } from '../../lib/compile/integrations.ts';
+import { INTEGRATIONS, SUBSTITUTIONS } from '../../lib/compile/integrations.ts';
+import { integrationFor, LOCAL_INTEGRATIONS } from '../../lib/local/integrations.ts';
 import { isRedriveState, type RedriveHistoryEvent } from '../../lib/local/redrive.ts';
+import type { LocalServices } from '../../lib/local/services.ts';
+import { TASK_TOKENS } from '../../lib/local/task-tokens.ts';
 import { allStates } from './asl.ts';
 
 // aws-local-stepfunctions 3 uses Promise.withResolvers, which Node 20 lacks.
@@ -59,11 +65,55 @@ export interface LocalRun {
   readonly history: readonly RedriveHistoryEvent[];
 }
 
+/** The integrations of a latched step: a definition with any of them reads the ledger back. */
+const LATCH_RESOURCES = new Set<string>(
+  [INTEGRATIONS.latchWait, INTEGRATIONS.sendTaskSuccess, INTEGRATIONS.dynamodbGetItem].map((arn) =>
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the DefinitionSubstitutions placeholder
+    arn.replace('${Partition}', 'aws'),
+  ),
+);
+
+let ledger: Promise<DynamoDBClient> | undefined;
+
+/**
+ * An in-memory dynalite with the ledger table, started once per test process: the DynamoDB stand-in
+ * the local engine uses, so a latch's conditional writes and read-backs behave as they do there.
+ */
+function ledgerStandIn(): Promise<DynamoDBClient> {
+  ledger ??= (async () => {
+    const server = dynalite({ createTableMs: 0 });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    server.unref();
+    const client = new DynamoDBClient({
+      region: FAKE.region,
+      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    await client.send(
+      new CreateTableCommand({
+        TableName: FAKE.ledgerTable,
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    return client;
+  })();
+  return ledger;
+}
+
 /**
  * Runs a compiled definition with aws-local-stepfunctions, after the substitutions CloudFormation would
- * make. Task states of the graph run the given fakes; service integrations are recorded and succeed
- * (the definition never reads the ledger back, so a fake that answers nothing is enough). Retries wait
- * no time.
+ * make. Task states of the graph run the given fakes. Service integrations are recorded and succeed;
+ * a definition with a latched step reads the ledger back, so there DynamoDB and SendTaskSuccess are
+ * served by the local engine's integrations, against an in-memory dynalite (S3 is still recorded only).
+ * Retries wait no time.
  */
 export async function runDefinition(
   definition: StateMachineDefinition,
@@ -77,11 +127,20 @@ export async function runDefinition(
   const attempts: string[] = [];
   const handlers: Record<string, (input: never) => unknown> = {};
   const retryIntervalOverrides: Record<string, number> = {};
-  for (const { name, state } of allStates(substituted)) {
+  const found = allStates(substituted);
+  const latched = found.some(({ state }) => LATCH_RESOURCES.has(String(state.Resource)));
+  const services = latched ? ({ dynamodb: await ledgerStandIn() } as unknown as LocalServices) : undefined;
+  for (const { name, state } of found) {
     if (state.Retry) retryIntervalOverrides[name] = 0;
     if (state.Type !== 'Task') continue;
     const resource = state.Resource as string;
-    if (resource.startsWith('arn:aws:lambda:')) {
+    const integration = integrationFor(resource);
+    if (services && integration && !resource.includes(':s3:')) {
+      handlers[name] = async (parameters: Record<string, unknown>) => {
+        calls.push({ state: name, resource, parameters });
+        return LOCAL_INTEGRATIONS[integration]({ services }, parameters);
+      };
+    } else if (resource.startsWith('arn:aws:lambda:')) {
       handlers[name] = async (event: { task: string; inputs: Record<string, unknown> }) => {
         attempts.push(event.task);
         const fake = tasks[event.task];
@@ -114,6 +173,11 @@ export async function runDefinition(
       context: {
         Execution: { Id: FAKE.executionId, Name: 'run-1', StartTime: '2026-11-01T02:00:01Z' },
         State: { Name: 'any', EnteredTime: '2026-11-01T02:00:02Z', RetryCount: 0 },
+        Task: {
+          get Token() {
+            return TASK_TOKENS.mint(FAKE.executionId);
+          },
+        },
       } as never,
     },
   );

@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+
+interface OpenToken {
+  readonly stateMachineArn: string;
+  readonly result: Promise<unknown>;
+  readonly resolve: (output: unknown) => void;
+}
+
+/** A task token SendTaskSuccess cannot use, named as the Step Functions API names the error. */
+export class TaskTokenError extends Error {
+  constructor(
+    readonly code: 'InvalidToken' | 'TaskTimedOut',
+    message: string,
+  ) {
+    super(message);
+    this.name = code;
+  }
+}
+
+/**
+ * The task tokens of `.waitForTaskToken` states run locally: `$$.Task.Token` mints one as the state
+ * reads its parameters, the state waits on it, and SendTaskSuccess returns it with an output. A token
+ * is used once, as on AWS; sending to it again is TaskTimedOut, and to one never minted, InvalidToken.
+ */
+export class TaskTokens {
+  private readonly open = new Map<string, OpenToken>();
+  private readonly closed = new Set<string>();
+
+  mint(executionArn: string): string {
+    const token = `local-task-token:${randomUUID()}`;
+    let resolve!: (output: unknown) => void;
+    const result = new Promise<unknown>((res) => {
+      resolve = res;
+    });
+    const stateMachineArn = executionArn.replace(':execution:', ':stateMachine:').replace(/:[^:]*$/, '');
+    this.open.set(token, { stateMachineArn, result, resolve });
+    return token;
+  }
+
+  /** The tokens among the strings of a state's parameters that are waiting to be returned. */
+  tokensIn(value: unknown): string[] {
+    if (typeof value === 'string') return this.open.has(value) ? [value] : [];
+    if (Array.isArray(value)) return value.flatMap((item) => this.tokensIn(item));
+    if (value !== null && typeof value === 'object')
+      return Object.values(value).flatMap((v) => this.tokensIn(v));
+    return [];
+  }
+
+  /** The state machine whose execution the token belongs to, for the caller's authorization. */
+  stateMachineOf(token: string): string | undefined {
+    return this.open.get(token)?.stateMachineArn;
+  }
+
+  /** Resolves once SendTaskSuccess returns the token, with its output. */
+  result(token: string): Promise<unknown> {
+    const open = this.open.get(token);
+    if (!open) throw new TaskTokenError('InvalidToken', `Invalid Token: '${token}' is not waiting`);
+    return open.result;
+  }
+
+  succeed(token: string, output: unknown): void {
+    const open = this.open.get(token);
+    if (!open) {
+      if (this.closed.has(token))
+        throw new TaskTokenError('TaskTimedOut', "Task Timed Out: 'Provided task does not exist anymore'");
+      throw new TaskTokenError('InvalidToken', `Invalid Token: '${token}'`);
+    }
+    this.open.delete(token);
+    this.closed.add(token);
+    open.resolve(output);
+  }
+}
+
+/** One registry for the process: tokens are random, and an engine's states and integrations share it. */
+export const TASK_TOKENS = new TaskTokens();
