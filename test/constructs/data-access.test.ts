@@ -333,8 +333,25 @@ describe('quarantine loops', () => {
   }
 
   it('fails when a pipeline triggered by every .csv quarantines into the same bucket, naming both', () => {
-    expect(() => synth([everyCsv('csv', { prefix: 'quarantine/' })])).toThrow(
-      /pipeline 'csv': quarantine \(prefix 'quarantine\/'\) moves bad objects to 'quarantine\/\*\.csv' in bucket 'raw', which its own trigger triggers\[0\] \(s3ObjectCreated '\*\.csv'\) watches/,
+    // The spec alone shows this loop, so definePipeline (and validate) refuses it before any synth.
+    expect(() => everyCsv('csv', { prefix: 'quarantine/' })).toThrow(
+      /quarantine\.prefix: objects quarantined to 'raw' would start this pipeline again: its trigger triggers\[0\] \(s3ObjectCreated '\*\.csv'\) watches/,
+    );
+    // Two pipelines on one real bucket: only the synth, which knows the real buckets, sees the loop.
+    const watcher = testPipeline(
+      { scan: {} },
+      {
+        name: 'scan',
+        triggers: [s3ObjectCreated({ bucket: 'raw', suffix: '.csv' })],
+        quarantine: { prefix: 'quarantine/', bucket: 'rejects' },
+      },
+    );
+    const mover = testPipeline(
+      { load: {} },
+      { name: 'mover', triggers: [s3ObjectCreated({ bucket: 'raw', prefix: 'in/', suffix: '.csv' })] },
+    );
+    expect(() => synth([mover, watcher])).toThrow(
+      /pipeline 'mover': quarantine \(prefix 'quarantine\/'\) moves bad objects to 'quarantine\/in\/\*\.csv' in bucket 'raw', which pipeline 'scan' trigger triggers\[0\] \(s3ObjectCreated '\*\.csv'\) watches/,
     );
   });
 
@@ -370,14 +387,16 @@ describe('quarantine loops', () => {
   });
 
   it('finds, from the spec alone, a trigger that watches its own quarantine', () => {
-    expect(watchedQuarantines(everyCsv('csv', { prefix: 'quarantine/' }))).toEqual([
+    const elsewhere = everyCsv('csv', { prefix: 'quarantine/', bucket: 'rejects' });
+    const looping = { ...elsewhere, quarantine: { prefix: 'quarantine/' } };
+    expect(watchedQuarantines(looping)).toEqual([
       {
         path: 'triggers[0]',
         trigger: { kind: 's3ObjectCreated', bucket: 'raw', suffix: '.csv' },
         source: { kind: 's3ObjectCreated', bucket: 'raw', suffix: '.csv' },
       },
     ]);
-    expect(watchedQuarantines(everyCsv('csv', { prefix: 'quarantine/', bucket: 'rejects' }))).toEqual([]);
+    expect(watchedQuarantines(elsewhere)).toEqual([]);
   });
 
   it('accepts a trigger prefix the quarantine keys do not start with, or a quarantine bucket of its own', () => {
