@@ -121,6 +121,8 @@ export async function runDefinition(
   run: Record<string, unknown> = {},
   /** The execution input, in place of the one built from `run`: a redrive's, for one. */
   input?: unknown,
+  /** Told of each service-integration call as it is made, before it is served. */
+  onCall: (call: ServiceCall) => void = () => undefined,
 ): Promise<LocalRun> {
   const substituted = substitute(definition);
   const calls: ServiceCall[] = [];
@@ -137,7 +139,9 @@ export async function runDefinition(
     const integration = integrationFor(resource);
     if (services && integration && !resource.includes(':s3:')) {
       handlers[name] = async (parameters: Record<string, unknown>) => {
-        calls.push({ state: name, resource, parameters });
+        const call = { state: name, resource, parameters };
+        calls.push(call);
+        onCall(call);
         return LOCAL_INTEGRATIONS[integration]({ services }, parameters);
       };
     } else if (resource.startsWith('arn:aws:lambda:')) {
@@ -149,7 +153,9 @@ export async function runDefinition(
       };
     } else {
       handlers[name] = async (parameters: Record<string, unknown>) => {
-        calls.push({ state: name, resource, parameters });
+        const call = { state: name, resource, parameters };
+        calls.push(call);
+        onCall(call);
         return {};
       };
     }
