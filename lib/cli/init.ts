@@ -118,6 +118,10 @@ export async function initProject(dirArg: string, pipeline: string): Promise<Ini
         `run 'npx cdk init app --language typescript' there first, or give stepwise init a new directory (stepwise init my-pipelines)`,
     );
 
+  if (!existing && existsSync(join(dir, 'cdk.json')))
+    throw new NotCdkProjectError(
+      `${dir} has a cdk.json but no package.json: a CDK app in another language; stepwise pipelines and their stacks are TypeScript, so give stepwise init a new directory (stepwise init my-pipelines) or a TypeScript CDK app`,
+    );
   const manifest = existing ? readManifest(join(dir, 'package.json')) : undefined;
   const names: InitNames = {
     pipeline,

@@ -135,6 +135,17 @@ describe('stepwise init in a new directory', () => {
     expect(existsSync(join(dir, 'pipelines'))).toBe(false);
   });
 
+  it('fails when the directory holds a CDK app in another language (cdk.json, no package.json)', async () => {
+    const dir = project('init-python-cdk');
+    writeFileSync(join(dir, 'cdk.json'), '{"app":"python3 app.py"}\n');
+    const result = await stepwise('init', dir);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `error: ${dir} has a cdk.json but no package.json: a CDK app in another language; stepwise pipelines and their stacks are TypeScript, so give stepwise init a new directory (stepwise init my-pipelines) or a TypeScript CDK app\n`,
+    );
+    expect(existsSync(join(dir, 'pipelines'))).toBe(false);
+  });
+
   it('fails when --name is not a pipeline name', async () => {
     const dir = project('init-bad-name');
     const result = await stepwise('init', dir, '--name', 'Daily Sales');

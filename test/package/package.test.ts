@@ -1,9 +1,9 @@
 // The package as it is published: what `npm pack` puts in the tarball, the CLI from dist/, the reference
 // stack synthesized from dist/ with the oldest aws-cdk-lib the peer range admits, and the Jest test
 // `stepwise init` writes, run by Jest against the built package. All offline. These read dist/, so the
-// suite builds it first (incrementally: only what changed since the last build).
+// suite builds it first (incrementally) unless it was built after the last change to its sources.
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,33 @@ const node = process.execPath;
 const manifest = JSON.parse(readFileSync(join(repositoryRoot, 'package.json'), 'utf8'));
 const temps: { remove: () => void }[] = [];
 
+/**
+ * Whether dist/ was built after the last change to anything the build reads: build.mjs writes
+ * dist/package.json last, on every build. CI builds before testing (.ci/run), so there it is up to date.
+ */
+function distIsCurrent(): boolean {
+  const marker = join(repositoryRoot, 'dist', 'package.json');
+  if (!existsSync(marker)) return false;
+  const built = statSync(marker).mtimeMs;
+  const inputs = [
+    'lib',
+    'lambdas',
+    'bin/stepwise.ts',
+    'package.json',
+    'tsconfig.json',
+    'tsconfig.build.json',
+    'scripts/build.mjs',
+  ];
+  const newest = (path: string): number => {
+    const stat = statSync(path);
+    if (!stat.isDirectory()) return stat.mtimeMs;
+    return Math.max(stat.mtimeMs, ...readdirSync(path).map((name) => newest(join(path, name))));
+  };
+  return inputs.every((input) => newest(join(repositoryRoot, input)) < built);
+}
+
 beforeAll(async () => {
+  if (distIsCurrent()) return;
   try {
     await run(node, [join(repositoryRoot, 'scripts/build.mjs')], { cwd: repositoryRoot, timeout: 300_000 });
   } catch (error) {
