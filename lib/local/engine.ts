@@ -128,8 +128,10 @@ export class LocalEngine implements StepFunctionsApi {
     const input = request.input ?? '{}';
     const existing = this.executions.get(arn);
     if (existing) {
-      // Step Functions: the same name and input is idempotent; a different input is refused.
-      if (existing.input === input)
+      // Step Functions: the same name and input is idempotent while the execution is open; a different
+      // input, or any start once it has closed, is refused.
+      // @see https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html
+      if (existing.status === 'RUNNING' && existing.input === input)
         return { executionArn: arn, startDate: existing.startDate.getTime() / 1000 };
       throw new ApiError('ExecutionAlreadyExists', `Execution Already Exists: '${arn}'`);
     }
