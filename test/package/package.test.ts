@@ -141,7 +141,7 @@ describe('the project stepwise init makes', () => {
     const dir = join(temp.dir, 'app');
     await initProject(dir, 'sales');
     linkNodeModules(dir);
-    const env = { ...process.env, CI: 'true', CDK_DISABLE_CLI_TELEMETRY: 'true' };
+    const env: NodeJS.ProcessEnv = { ...process.env, CI: 'true', CDK_DISABLE_CLI_TELEMETRY: 'true' };
     delete env.VITEST; // the project is not this repository's test run
     const [jest, tsc] = await Promise.allSettled([
       run(node, [join(dir, 'node_modules/jest/bin/jest.js'), '--ci'], { cwd: dir, env, timeout: 240_000 }),
