@@ -6,6 +6,7 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { ledgerKeys } from '../../lib/names.ts';
 import type { DispatcherContext, PendingRun } from './context.ts';
 import type { RunRequest } from './run-key.ts';
 
@@ -22,7 +23,8 @@ export interface Claim extends PendingRun {
 }
 
 export function claimKey(pipeline: string, runKey: string): Record<string, AttributeValue> {
-  return { pk: { S: `RUNKEY#${pipeline}#${runKey}` }, sk: { S: 'RUNKEY' } };
+  const { pk, sk } = ledgerKeys.claim(pipeline, runKey);
+  return { pk: { S: pk }, sk: { S: sk } };
 }
 
 /**
@@ -174,12 +176,13 @@ export async function recordDuplicate(
 ): Promise<string> {
   const now = ctx.now().toISOString();
   const runId = `${duplicateOf.slice(0, 60)}-dup-${randomUUID().slice(0, 8)}`;
+  const key = ledgerKeys.run(request.pipeline, now, runId);
   await ctx.dynamodb.send(
     new PutItemCommand({
       TableName: ctx.table,
       Item: {
-        pk: { S: `PIPELINE#${request.pipeline}` },
-        sk: { S: `RUN#${now}#${runId}` },
+        pk: { S: key.pk },
+        sk: { S: key.sk },
         kind: { S: 'run' },
         pipeline: { S: request.pipeline },
         runId: { S: runId },

@@ -3,6 +3,7 @@ import {
   ConditionalCheckFailedException,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { ledgerKeys } from '../../lib/names.ts';
 import type { DispatcherContext } from './context.ts';
 import type { UpstreamRun } from './run-key.ts';
 
@@ -18,7 +19,8 @@ export async function recordArrival(
   upstream: UpstreamRun,
   expiresAt: number,
 ): Promise<UpstreamRun[]> {
-  const key = { pk: { S: `JOIN#${pipeline}#${logicalTime}` }, sk: { S: 'JOIN' } };
+  const { pk, sk } = ledgerKeys.join(pipeline, logicalTime);
+  const key = { pk: { S: pk }, sk: { S: sk } };
   const common = {
     ':upstream': { SS: [upstream.pipeline] },
     ':expiresAt': { N: String(expiresAt) },

@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PublishCommand } from '@aws-sdk/client-sns';
+import { ledgerKeys } from '../../lib/names.ts';
 import { markFailed } from './claim.ts';
 import type { DispatcherContext, PendingRun } from './context.ts';
 import { dequeue } from './queue.ts';
@@ -53,13 +54,14 @@ async function putFailedRunRow(
   refusal: { readonly error: string; readonly reason: string },
 ): Promise<void> {
   const { trigger, logicalTime, expiresAt } = runFromInput(run.input);
+  const key = ledgerKeys.run(run.pipeline, run.claimedAt, run.runId);
   try {
     await ctx.dynamodb.send(
       new PutItemCommand({
         TableName: ctx.table,
         Item: {
-          pk: { S: `PIPELINE#${run.pipeline}` },
-          sk: { S: `RUN#${run.claimedAt}#${run.runId}` },
+          pk: { S: key.pk },
+          sk: { S: key.sk },
           kind: { S: 'run' },
           pipeline: { S: run.pipeline },
           runId: { S: run.runId },

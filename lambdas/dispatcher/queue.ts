@@ -4,6 +4,7 @@ import {
   PutItemCommand,
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
+import { ledgerKeys } from '../../lib/names.ts';
 import type { DispatcherContext, PendingRun } from './context.ts';
 
 /**
@@ -12,7 +13,8 @@ import type { DispatcherContext, PendingRun } from './context.ts';
  * instead of a second one, and runs leave the queue in the order their triggers arrived.
  */
 function queueKey(run: Pick<PendingRun, 'pipeline' | 'runId' | 'claimedAt'>): Record<string, AttributeValue> {
-  return { pk: { S: `QUEUE#${run.pipeline}` }, sk: { S: `${run.claimedAt}#${run.runId}` } };
+  const { pk, sk } = ledgerKeys.queued(run.pipeline, run.claimedAt, run.runId);
+  return { pk: { S: pk }, sk: { S: sk } };
 }
 
 /** Queued runs never expire: a run waiting for a slot must not vanish however long it waits. */
@@ -44,7 +46,7 @@ export async function oldestQueued(
     new QueryCommand({
       TableName: ctx.table,
       KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': { S: `QUEUE#${pipeline}` } },
+      ExpressionAttributeValues: { ':pk': { S: ledgerKeys.queueOf(pipeline) } },
       ConsistentRead: true,
       ScanIndexForward: true,
       Limit: limit,

@@ -4,6 +4,7 @@ import {
   GetItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { ledgerKeys } from '../../lib/names.ts';
 import type { DispatcherContext } from './context.ts';
 
 /**
@@ -19,7 +20,8 @@ import type { DispatcherContext } from './context.ts';
  * nothing would ever take it out again.
  */
 function slotsKey(pipeline: string): Record<string, AttributeValue> {
-  return { pk: { S: `SLOTS#${pipeline}` }, sk: { S: 'SLOTS' } };
+  const { pk, sk } = ledgerKeys.slots(pipeline);
+  return { pk: { S: pk }, sk: { S: sk } };
 }
 
 /**

@@ -3,7 +3,7 @@
  * and embedded-metric-format lines, which CloudWatch turns into metrics without an API call.
  */
 
-export type DispatcherMetric = 'DroppedEvents' | 'DeduplicatedRuns' | 'QueuedRuns' | 'UnstartableRuns';
+import { type DispatcherMetricName, PIPELINE_DIMENSION, STEPWISE_NAMESPACE } from '../../lib/names.ts';
 
 export function log(
   level: 'info' | 'warn' | 'error',
@@ -17,20 +17,20 @@ export function log(
  * One EMF line counting one event. `pipeline` is given only for a pipeline this dispatcher serves: a
  * name taken from a malformed or unknown event would let garbage mint dimension values.
  */
-export function countMetric(metric: DispatcherMetric, pipeline?: string): void {
+export function countMetric(metric: DispatcherMetricName, pipeline?: string): void {
   console.log(
     JSON.stringify({
       _aws: {
         Timestamp: Date.now(),
         CloudWatchMetrics: [
           {
-            Namespace: 'stepwise',
-            Dimensions: [pipeline === undefined ? [] : ['Pipeline']],
+            Namespace: STEPWISE_NAMESPACE,
+            Dimensions: [pipeline === undefined ? [] : [PIPELINE_DIMENSION]],
             Metrics: [{ Name: metric, Unit: 'Count' }],
           },
         ],
       },
-      ...(pipeline === undefined ? {} : { Pipeline: pipeline }),
+      ...(pipeline === undefined ? {} : { [PIPELINE_DIMENSION]: pipeline }),
       [metric]: 1,
     }),
   );

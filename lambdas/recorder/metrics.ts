@@ -1,5 +1,6 @@
 import type { RunRow } from '../../lib/ledger/ledger.ts';
 import type { TaskAttempt } from '../../lib/ledger/task-attempts.ts';
+import { PIPELINE_DIMENSION, type RunMetricName, STEPWISE_NAMESPACE } from '../../lib/names.ts';
 
 /**
  * One CloudWatch embedded-metric-format line per finished run: CloudWatch Logs turns the numbers into
@@ -17,7 +18,7 @@ export function runMetrics(
   for (const a of attempts) perTask.set(a.task, (perTask.get(a.task) ?? 0) + 1);
   const retries = [...perTask.values()].reduce((sum, n) => sum + n - 1, 0);
   const end = row.endedAt ?? now.toISOString();
-  const values = {
+  const values: Record<RunMetricName, number> = {
     RunsSucceeded: row.status === 'SUCCEEDED' ? 1 : 0,
     RunsFailed: row.status === 'FAILED' ? 1 : 0,
     RunsQuarantined: row.status === 'QUARANTINED' ? 1 : 0,
@@ -31,8 +32,8 @@ export function runMetrics(
       Timestamp: now.getTime(),
       CloudWatchMetrics: [
         {
-          Namespace: 'stepwise',
-          Dimensions: [['Pipeline']],
+          Namespace: STEPWISE_NAMESPACE,
+          Dimensions: [[PIPELINE_DIMENSION]],
           Metrics: Object.keys(values).map((name) => ({
             Name: name,
             Unit: name === 'RunDuration' ? 'Milliseconds' : 'Count',
@@ -40,7 +41,7 @@ export function runMetrics(
         },
       ],
     },
-    Pipeline: row.pipeline,
+    [PIPELINE_DIMENSION]: row.pipeline,
     ...values,
     runId: row.runId,
     status: row.status,

@@ -10,7 +10,7 @@ import {
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import * as z from 'zod/mini';
 import { type Alert, alertFor, blamedTask } from '../../lib/ledger/alert-message.ts';
-import { type LedgerKey, summarizeExecutionHistory } from '../../lib/ledger/history.ts';
+import { summarizeExecutionHistory } from '../../lib/ledger/history.ts';
 import {
   completeRunRow,
   findRun,
@@ -22,6 +22,7 @@ import {
   writeAttempts,
 } from '../../lib/ledger/ledger.ts';
 import type { TaskAttempt } from '../../lib/ledger/task-attempts.ts';
+import { type LedgerKey, ledgerKeys } from '../../lib/names.ts';
 import { RunFinishedEventError } from './errors.ts';
 import { runMetrics } from './metrics.ts';
 import { runFinishedEntry } from './run-finished.ts';
@@ -100,7 +101,7 @@ export async function recordExecution(executionArn: string, deps: RecorderDeps):
     key = { pk: found.pk, sk: found.sk };
   } else {
     const startedAt = (execution.startDate ?? deps.now()).toISOString();
-    key = history.ledgerKey ?? { pk: `PIPELINE#${run.pipeline}`, sk: `RUN#${startedAt}#${run.runId}` };
+    key = history.ledgerKey ?? ledgerKeys.run(run.pipeline, startedAt, run.runId);
     createdRow = await putMissingRunRow(deps.dynamodb, deps.table, {
       key,
       pipeline: run.pipeline,

@@ -1,5 +1,6 @@
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { RunRow } from '../../lib/ledger/ledger.ts';
+import { RUN_FINISHED } from '../../lib/names.ts';
 
 /** What a "Run Finished" event carries; `status` is the ledger status (an aborted run is FAILED). */
 export interface RunFinishedDetail {
@@ -29,8 +30,8 @@ export function runFinishedEntry(row: RunRow, eventBusName: string): PutEventsRe
     ...(row.executionArn !== undefined ? { executionArn: row.executionArn } : {}),
   };
   return {
-    Source: 'stepwise',
-    DetailType: 'Run Finished',
+    Source: RUN_FINISHED.source,
+    DetailType: RUN_FINISHED.detailType,
     EventBusName: eventBusName,
     ...(row.executionArn !== undefined ? { Resources: [row.executionArn] } : {}),
     Detail: JSON.stringify(detail),

@@ -1,4 +1,5 @@
 import { basename, extname } from 'node:path';
+import { LEDGER_KEY_PREFIX, LEDGER_SORT_KEY } from '../names.ts';
 import { toSeconds } from '../spec/duration.ts';
 import type { PipelineDefinition, ResolvedRetry, ResolvedTask } from '../spec/types.ts';
 import type { Branch, Catcher, JsonObject, Retrier, State, StateMachineDefinition } from './asl.ts';
@@ -147,8 +148,8 @@ class StateRenderer {
           'run.$': '$.run',
           results: {},
           ledger: {
-            'pk.$': "States.Format('PIPELINE#{}', $.run.pipeline)",
-            'sk.$': "States.Format('RUN#{}#{}', $$.Execution.StartTime, $$.Execution.Name)",
+            'pk.$': `States.Format('${LEDGER_KEY_PREFIX.pipeline}{}', $.run.pipeline)`,
+            'sk.$': `States.Format('${LEDGER_KEY_PREFIX.run}{}#{}', $$.Execution.StartTime, $$.Execution.Name)`,
           },
         },
         Next: STATE.recordStart,
@@ -273,7 +274,7 @@ class StateRenderer {
         },
         [key]: {
           Type: 'Pass',
-          Parameters: { 'pk.$': `States.Format('LATCH#{}', $.${field}.id)` },
+          Parameters: { 'pk.$': `States.Format('${LEDGER_KEY_PREFIX.latch}{}', $.${field}.id)` },
           ResultPath: `$.${field}`,
           Next: joined.startAt,
         },
@@ -329,8 +330,8 @@ class StateRenderer {
   }
 
   /** The latch item's key: `LATCH#<id>` with `WAIT` (done flags, task tokens) or `OUT` (outputs). */
-  private latchKey(field: string, item: 'WAIT' | 'OUT'): JsonObject {
-    return { pk: { 'S.$': `$.${field}.pk` }, sk: { S: item } };
+  private latchKey(field: string, item: 'latchWait' | 'latchOutputs'): JsonObject {
+    return { pk: { 'S.$': `$.${field}.pk` }, sk: { S: LEDGER_SORT_KEY[item] } };
   }
 
   /** Before a unit: wait until what it waits for is done, then read the outputs it takes from other chains. */
@@ -350,7 +351,7 @@ class StateRenderer {
       Resource: INTEGRATIONS.dynamodbGetItem,
       Parameters: {
         TableName: sub(SUBSTITUTIONS.ledgerTable),
-        Key: this.latchKey(field, 'OUT'),
+        Key: this.latchKey(field, 'latchOutputs'),
         ConsistentRead: true,
         ProjectionExpression: Object.keys(outNames).join(', '),
         ExpressionAttributeNames: outNames,
@@ -379,7 +380,7 @@ class StateRenderer {
       Resource: INTEGRATIONS.latchWait,
       Parameters: {
         TableName: sub(SUBSTITUTIONS.ledgerTable),
-        Key: this.latchKey(field, 'WAIT'),
+        Key: this.latchKey(field, 'latchWait'),
         UpdateExpression: 'SET #wait = :token, expiresAt = :expiresAt',
         ConditionExpression: Object.keys(doneNames)
           .map((name) => `attribute_not_exists(${name})`)
@@ -452,7 +453,7 @@ class StateRenderer {
         Resource: INTEGRATIONS.dynamodbUpdateItem,
         Parameters: {
           TableName: sub(SUBSTITUTIONS.ledgerTable),
-          Key: this.latchKey(field, 'WAIT'),
+          Key: this.latchKey(field, 'latchWait'),
           UpdateExpression: 'SET #done = :done, expiresAt = :expiresAt',
           ExpressionAttributeNames: { '#done': `done:${unit.key}` },
           ExpressionAttributeValues: {
@@ -476,7 +477,7 @@ class StateRenderer {
         Resource: INTEGRATIONS.dynamodbUpdateItem,
         Parameters: {
           TableName: sub(SUBSTITUTIONS.ledgerTable),
-          Key: this.latchKey(field, 'OUT'),
+          Key: this.latchKey(field, 'latchOutputs'),
           UpdateExpression: `SET ${unit.publishes.map((_, i) => `#o${i} = :o${i}`).join(', ')}, expiresAt = :expiresAt`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: {

@@ -1,3 +1,4 @@
+export { type RunMetricName, STEPWISE_NAMESPACE } from '../names.ts';
 export { AlertTopic } from './alert-topic.ts';
 export {
   type BucketAccess,
@@ -12,7 +13,6 @@ export { DataBucket, type DataBucketProps } from './data-bucket.ts';
 export { DeadLetterQueue, type DeadLetterQueueProps } from './dead-letter-queue.ts';
 export { HandlerFunction, type HandlerFunctionProps } from './handler-function.ts';
 export { LedgerTable, type LedgerTableProps } from './ledger-table.ts';
-export { type RunMetricName, STEPWISE_NAMESPACE } from './metrics.ts';
 export { Pipeline, type PipelineProps } from './pipeline.ts';
 export type { PipelineMetrics } from './pipeline-metrics.ts';
 export { PipelineStack, type PipelineStackProps } from './pipeline-stack.ts';

@@ -1,6 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
+import { STATUS_INDEX } from '../names.ts';
 
 export interface LedgerTableProps {
   /**
@@ -16,7 +17,7 @@ export interface LedgerTableProps {
  * index lists runs by status across pipelines. Point-in-time recovery is on, and the table is encrypted.
  */
 export class LedgerTable extends Construct {
-  static readonly STATUS_INDEX = 'byStatus';
+  static readonly STATUS_INDEX = STATUS_INDEX;
   readonly table: dynamodb.TableV2;
 
   constructor(scope: Construct, id: string, props: LedgerTableProps = {}) {

@@ -1,18 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 
-/** The CloudWatch namespace of the metrics the recorder and dispatcher print as EMF lines. */
-export const STEPWISE_NAMESPACE = 'stepwise';
-
-/** Metrics the recorder prints once per finished run, with the dimension `Pipeline`. */
-export type RunMetricName =
-  | 'RunsSucceeded'
-  | 'RunsFailed'
-  | 'RunsQuarantined'
-  | 'RunsTimedOut'
-  | 'TaskRetries'
-  | 'TaskFailures'
-  | 'RunDuration';
+import { PIPELINE_DIMENSION, type RunMetricName, STEPWISE_NAMESPACE } from '../names.ts';
 
 /**
  * One of a pipeline's own metrics, summed over 5 minutes unless `props` says otherwise, as
@@ -26,7 +15,7 @@ export function pipelineMetric(
   return new cloudwatch.Metric({
     namespace: STEPWISE_NAMESPACE,
     metricName,
-    dimensionsMap: { Pipeline: pipeline },
+    dimensionsMap: { [PIPELINE_DIMENSION]: pipeline },
     statistic: cloudwatch.Stats.SUM,
     period: Duration.minutes(5),
     ...props,

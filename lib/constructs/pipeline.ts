@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { BUCKETS_VARIABLE } from '../../lambdas/task/buckets.ts';
 import { handlerSubstitution, INTEGRATIONS, SUBSTITUTIONS } from '../compile/integrations.ts';
 import { type CompiledPipeline, compilePipeline } from '../compile/states.ts';
+import { stateMachineOutputKey } from '../names.ts';
 import { didYouMean } from '../spec/did-you-mean.ts';
 import type { PipelineDefinition } from '../spec/types.ts';
 import {
@@ -416,7 +417,7 @@ function usesLatches(compiled: CompiledPipeline): boolean {
 /** `StepwiseStateMachine<PascalName>`, a stack-level output holding the state machine's ARN. */
 function addStateMachineOutput(pipeline: Pipeline, name: string, stateMachine: sfn.StateMachine): void {
   const stack = Stack.of(pipeline);
-  const id = `StepwiseStateMachine${pascalCase(name)}`;
+  const id = stateMachineOutputKey(name);
   const taken = stack.node.tryFindChild(id);
   if (taken) {
     throw new Error(
@@ -427,14 +428,6 @@ function addStateMachineOutput(pipeline: Pipeline, name: string, stateMachine: s
     value: stateMachine.stateMachineArn,
     description: `stepwise pipeline '${name}' (state machine ARN)`,
   });
-}
-
-/** `daily-sales` -> `DailySales`. */
-export function pascalCase(name: string): string {
-  return name
-    .split('-')
-    .map((part) => `${part.charAt(0).toUpperCase()}${part.slice(1)}`)
-    .join('');
 }
 
 const LAMBDA_DESCRIPTION_MAX = 256;

@@ -7,7 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { pipelineConfigJson, pipelineVariable } from '../../lambdas/dispatcher/config.ts';
-import { RUN_FINISHED } from '../spec/event-pattern.ts';
+import { RUN_FINISHED, STACK_OUTPUTS } from '../names.ts';
 import { stackFiles } from '../stack-files.ts';
 import { AlertTopic } from './alert-topic.ts';
 import { DeadLetterQueue } from './dead-letter-queue.ts';
@@ -186,15 +186,15 @@ export class StepwisePlatform extends Construct {
 
     // Stack-level outputs, so `stepwise ... --aws` finds the platform by fixed output keys.
     const stack = Stack.of(this);
-    new CfnOutput(stack, 'StepwiseLedgerTable', {
+    new CfnOutput(stack, STACK_OUTPUTS.table, {
       value: table.tableName,
       description: 'stepwise run ledger (DynamoDB table name)',
     });
-    new CfnOutput(stack, 'StepwiseDispatcherFunction', {
+    new CfnOutput(stack, STACK_OUTPUTS.dispatcher, {
       value: this.dispatcher.function.functionName,
       description: 'stepwise dispatcher (Lambda function name): manual runs and backfills go through it',
     });
-    new CfnOutput(stack, 'StepwiseAlertTopic', {
+    new CfnOutput(stack, STACK_OUTPUTS.alertTopic, {
       value: this.alerts.topic.topicArn,
       description: 'stepwise alerts (SNS topic ARN): subscribe to receive them',
     });

@@ -6,7 +6,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { RUN_FINISHED } from '../spec/event-pattern.ts';
+import { RUN_FINISHED } from '../names.ts';
 import type {
   AfterPipelineTrigger,
   OnEventTrigger,

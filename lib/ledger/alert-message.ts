@@ -1,4 +1,4 @@
-import type { LedgerKey } from './history.ts';
+import type { LedgerKey } from '../names.ts';
 import type { RunStatus } from './ledger.ts';
 import type { TaskAttempt } from './task-attempts.ts';
 

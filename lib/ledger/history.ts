@@ -1,4 +1,5 @@
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
+import type { LedgerKey } from '../names.ts';
 import type { TaskAttempt } from './task-attempts.ts';
 
 /**
@@ -40,11 +41,6 @@ export interface ExecutionHistorySummary {
   readonly ledgerKey: LedgerKey | undefined;
   /** How many times the execution was redriven: its `ExecutionRedriven` events. */
   readonly redrives: number;
-}
-
-export interface LedgerKey {
-  readonly pk: string;
-  readonly sk: string;
 }
 
 /** The compiled state machine's first state; its output is `{ run, ledger: {pk, sk}, results }`. */

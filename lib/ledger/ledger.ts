@@ -9,7 +9,7 @@ import {
   type QueryCommandInput,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import type { LedgerKey } from './history.ts';
+import { LEDGER_KEY_PREFIX, type LedgerKey, ledgerKeys, STATUS_INDEX } from '../names.ts';
 import { causeMessage, type TaskAttempt } from './task-attempts.ts';
 
 export type RunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'QUARANTINED' | 'DEDUPLICATED' | 'TIMED_OUT';
@@ -135,11 +135,6 @@ export function parseAttemptRow(item: Record<string, AttributeValue>): TaskAttem
   };
 }
 
-/** The key of one task attempt row: `RUN#<runId>` / `TASK#<task>#<attempt, zero-padded>`. */
-export function attemptKey(runId: string, task: string, attempt: number): { pk: string; sk: string } {
-  return { pk: `RUN#${runId}`, sk: `TASK#${task}#${String(attempt).padStart(4, '0')}` };
-}
-
 /**
  * Writes task attempts idempotently: the same attempt always lands on the same key with the same
  * attributes, so writing a history twice changes nothing. `expiresAt` (epoch seconds) is the run's TTL.
@@ -151,7 +146,7 @@ export async function writeAttempts(
   attempts: readonly TaskAttempt[],
 ): Promise<void> {
   const items = attempts.map((a) => {
-    const key = attemptKey(run.runId, a.task, a.attempt);
+    const key = ledgerKeys.attempt(run.runId, a.task, a.attempt);
     const item: Record<string, AttributeValue> = {
       pk: { S: key.pk },
       sk: { S: key.sk },
@@ -214,8 +209,8 @@ function runRows(
     TableName: table,
     KeyConditionExpression: 'pk = :pk AND begins_with(sk, :run)',
     ExpressionAttributeValues: {
-      ':pk': { S: `PIPELINE#${pipeline}` },
-      ':run': { S: 'RUN#' },
+      ':pk': { S: ledgerKeys.runsOf(pipeline) },
+      ':run': { S: LEDGER_KEY_PREFIX.run },
       ...filter?.values,
     },
     ...(filter ? { FilterExpression: filter.expression } : {}),
@@ -267,7 +262,10 @@ export async function readAttempts(
   const query: QueryCommandInput = {
     TableName: table,
     KeyConditionExpression: 'pk = :pk AND begins_with(sk, :task)',
-    ExpressionAttributeValues: { ':pk': { S: `RUN#${runId}` }, ':task': { S: 'TASK#' } },
+    ExpressionAttributeValues: {
+      ':pk': { S: ledgerKeys.attemptsOf(runId) },
+      ':task': { S: LEDGER_KEY_PREFIX.task },
+    },
   };
   for await (const item of queryItems(client, query)) attempts.push(parseAttemptRow(item));
   return attempts;
@@ -446,9 +444,6 @@ export async function markNotified(
     throw error;
   }
 }
-
-/** The GSI that lists runs by status and start time, across pipelines. */
-export const STATUS_INDEX = 'byStatus';
 
 /**
  * Run rows still RUNNING that started before `before` (an ISO time), oldest first, every page. Attempt

@@ -1,4 +1,5 @@
 import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { LEDGER_KEY_PREFIX, ledgerKeys } from '../names.ts';
 
 /**
  * The names of the pipelines with at least one run row, sorted. It scans the whole table, so it is
@@ -13,13 +14,16 @@ export async function pipelinesWithRuns(client: DynamoDBClient, table: string): 
         TableName: table,
         ProjectionExpression: 'pk',
         FilterExpression: 'begins_with(pk, :pipeline) AND begins_with(sk, :run)',
-        ExpressionAttributeValues: { ':pipeline': { S: 'PIPELINE#' }, ':run': { S: 'RUN#' } },
+        ExpressionAttributeValues: {
+          ':pipeline': { S: LEDGER_KEY_PREFIX.pipeline },
+          ':run': { S: LEDGER_KEY_PREFIX.run },
+        },
         ...(start ? { ExclusiveStartKey: start } : {}),
       }),
     );
     for (const item of page.Items ?? []) {
       const pk = item.pk?.S;
-      if (pk) names.add(pk.slice('PIPELINE#'.length));
+      if (pk) names.add(ledgerKeys.pipelineOf(pk));
     }
     start = page.LastEvaluatedKey;
   } while (start);

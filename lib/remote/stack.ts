@@ -4,6 +4,7 @@ import {
   DescribeStacksCommand,
   type Stack,
 } from '@aws-sdk/client-cloudformation';
+import { pascalName, STACK_OUTPUTS, STATE_MACHINE_OUTPUT_PREFIX, stateMachineOutputKey } from '../names.ts';
 import {
   type AwsOptions,
   awsErrorName,
@@ -14,32 +15,9 @@ import {
   withClient,
 } from './aws.ts';
 
-/**
- * The stack outputs `StepwisePlatform` adds, by what the CLI calls them. Each `Pipeline` adds one more,
- * `StepwiseStateMachine<PascalName>`: see {@link stateMachineOutputKey}.
- */
-export const STACK_OUTPUTS = {
-  table: 'StepwiseLedgerTable',
-  dispatcher: 'StepwiseDispatcherFunction',
-  alertTopic: 'StepwiseAlertTopic',
-} as const;
+export { pascalName, STACK_OUTPUTS, stateMachineOutputKey } from '../names.ts';
 
 export type StackOutputName = keyof typeof STACK_OUTPUTS;
-
-const STATE_MACHINE_PREFIX = 'StepwiseStateMachine';
-
-/** The output key of a pipeline's state machine ARN: `orders-daily` is `StepwiseStateMachineOrdersDaily`. */
-export function stateMachineOutputKey(pipeline: string): string {
-  return `${STATE_MACHINE_PREFIX}${pascalName(pipeline)}`;
-}
-
-/** `orders-daily` -> `OrdersDaily`: a pipeline name as it appears in output keys. */
-export function pascalName(pipeline: string): string {
-  return pipeline
-    .split('-')
-    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
-    .join('');
-}
 
 /** What an `--aws` command needs to reach a deployment, from the stack's outputs or from overrides. */
 export interface DeployedStack {
@@ -112,8 +90,8 @@ export async function resolveStack<N extends StackOutputName = never>(
       Object.assign(found, overrides);
       const stateMachines = Object.fromEntries(
         [...outputs]
-          .filter(([key]) => key.startsWith(STATE_MACHINE_PREFIX))
-          .map(([key, value]) => [key.slice(STATE_MACHINE_PREFIX.length), value]),
+          .filter(([key]) => key.startsWith(STATE_MACHINE_OUTPUT_PREFIX))
+          .map(([key, value]) => [key.slice(STATE_MACHINE_OUTPUT_PREFIX.length), value]),
       );
       const where = `stack '${stackName}' in ${region ?? 'the default region'}`;
       const status = stack.StackStatus ? ` (status ${stack.StackStatus})` : '';

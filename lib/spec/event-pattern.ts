@@ -1,7 +1,5 @@
+import { RUN_FINISHED } from '../names.ts';
 import { compilePattern, EventPatternError } from './event-pattern-match.ts';
-
-/** The source and detail type of the event the recorder sends when a stepwise run ends. */
-export const RUN_FINISHED = { source: 'stepwise', detailType: 'Run Finished' } as const;
 
 /** EventBridge's default quota on the size of one rule's pattern, in characters. */
 export const EVENT_PATTERN_MAX_CHARS = 2048;

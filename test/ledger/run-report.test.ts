@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { attemptKey, parseRunRow, type RunRow, runReport } from '../../lib/ledger/ledger.ts';
+import { parseRunRow, type RunRow, runReport } from '../../lib/ledger/ledger.ts';
 import type { TaskAttempt } from '../../lib/ledger/task-attempts.ts';
+import { ledgerKeys } from '../../lib/names.ts';
 
 const at = (s: number) => new Date(Date.UTC(2026, 10, 1, 2, 0, 0) + s * 1000).toISOString();
 
@@ -251,8 +252,8 @@ describe('runReport', () => {
 
 describe('ledger rows', () => {
   it('keys attempts so that they sort in order within a task', () => {
-    expect(attemptKey('run-1', 'load', 3)).toEqual({ pk: 'RUN#run-1', sk: 'TASK#load#0003' });
-    expect([attemptKey('r', 't', 10).sk, attemptKey('r', 't', 9).sk].sort()).toEqual([
+    expect(ledgerKeys.attempt('run-1', 'load', 3)).toEqual({ pk: 'RUN#run-1', sk: 'TASK#load#0003' });
+    expect([ledgerKeys.attempt('r', 't', 10).sk, ledgerKeys.attempt('r', 't', 9).sk].sort()).toEqual([
       'TASK#t#0009',
       'TASK#t#0010',
     ]);
