@@ -2,7 +2,7 @@ import * as z from 'zod/mini';
 import { TaskEventError } from './errors.ts';
 
 /** A new object in S3 started the run. */
-export interface S3Trigger {
+export interface S3RunTrigger {
   readonly type: 's3';
   readonly bucket: string;
   readonly key: string;
@@ -14,7 +14,7 @@ export interface S3Trigger {
 }
 
 /** A schedule slot started the run. */
-export interface ScheduleTrigger {
+export interface ScheduleRunTrigger {
   readonly type: 'schedule';
   /** The slot's scheduled time, ISO 8601. */
   readonly time: string;
@@ -26,7 +26,7 @@ export interface ScheduleTrigger {
  * Upstream runs that succeeded started this run (`afterPipeline`). One upstream, or, for a join, one
  * run of each upstream, all for the same logical time.
  */
-export interface PipelineTrigger {
+export interface PipelineRunTrigger {
   readonly type: 'pipeline';
   readonly upstreams: readonly { readonly pipeline: string; readonly runId: string }[];
   /** The upstream runs' logical time, ISO 8601: this run's logical time too. */
@@ -34,7 +34,7 @@ export interface PipelineTrigger {
 }
 
 /** An event matching the pipeline's `onEvent` pattern started the run. */
-export interface EventTrigger {
+export interface EventRunTrigger {
   readonly type: 'event';
   readonly source: string;
   readonly detailType: string;
@@ -44,21 +44,26 @@ export interface EventTrigger {
 }
 
 /** Someone started the run by hand (`stepwise run`, a backfill, the console). */
-export interface ManualTrigger {
+export interface ManualRunTrigger {
   readonly type: 'manual';
   /** Whatever the caller passed, such as `stepwise run --input JSON`. */
   readonly input?: unknown;
 }
 
 /** What started a run. Narrow it on `type`. */
-export type Trigger = S3Trigger | ScheduleTrigger | PipelineTrigger | EventTrigger | ManualTrigger;
+export type RunTrigger =
+  | S3RunTrigger
+  | ScheduleRunTrigger
+  | PipelineRunTrigger
+  | EventRunTrigger
+  | ManualRunTrigger;
 
 /** The run a task attempt belongs to. */
 export interface RunInfo {
   readonly id: string;
   /** The pipeline's name. */
   readonly pipeline: string;
-  readonly trigger: Trigger;
+  readonly trigger: RunTrigger;
   /**
    * The time the run stands for, ISO 8601: the schedule slot, the backfill date, or when the trigger
    * fired. Partition data by this, not by the wall clock, so reruns and backfills write the same place.

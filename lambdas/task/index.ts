@@ -10,11 +10,12 @@ export {
   ThrownValueError,
 } from './errors.ts';
 export type {
-  ManualTrigger,
-  PipelineTrigger,
+  EventRunTrigger,
+  ManualRunTrigger,
+  PipelineRunTrigger,
   RunInfo,
-  S3Trigger,
-  ScheduleTrigger,
+  RunTrigger,
+  S3RunTrigger,
+  ScheduleRunTrigger,
   TaskEvent,
-  Trigger,
 } from './event.ts';

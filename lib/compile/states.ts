@@ -16,7 +16,7 @@ import {
 import { hasLatches, type LatchedUnit, type Plan, planPipeline, type Step } from './plan.ts';
 
 /** One Lambda function, shared by every task whose handler is the same file. */
-export interface HandlerFunction {
+export interface CompiledHandler {
   /** Stable name used in construct ids and DefinitionSubstitutions, such as `ingest`. */
   readonly name: string;
   readonly entry: string;
@@ -31,7 +31,7 @@ export interface CompiledPipeline {
   readonly pipeline: PipelineDefinition;
   readonly plan: Plan;
   readonly definition: StateMachineDefinition;
-  readonly handlers: readonly HandlerFunction[];
+  readonly handlers: readonly CompiledHandler[];
 }
 
 /** Fixed state names outside the task graph. Task ids are lowercase, so these never collide with them. */
@@ -85,13 +85,13 @@ export function compilePipeline(pipeline: PipelineDefinition): CompiledPipeline 
 
 /** Renders a given plan of the pipeline's tasks; `compilePipeline` passes the one `planPipeline` makes. */
 export function compilePlan(pipeline: PipelineDefinition, plan: Plan): CompiledPipeline {
-  const handlers = handlerFunctions(pipeline.tasks);
+  const handlers = compiledHandlers(pipeline.tasks);
   const handlerByTask = new Map(handlers.flatMap((h) => h.tasks.map((t) => [t, h.name] as const)));
   const renderer = new StateRenderer(pipeline, handlerByTask);
   return { pipeline, plan, definition: renderer.render(plan.root), handlers };
 }
 
-export function handlerFunctions(tasks: readonly ResolvedTask[]): HandlerFunction[] {
+export function compiledHandlers(tasks: readonly ResolvedTask[]): CompiledHandler[] {
   const byEntry = new Map<string, { name: string; tasks: ResolvedTask[] }>();
   const usedNames = new Set<string>();
   for (const task of tasks) {

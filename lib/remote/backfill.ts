@@ -34,7 +34,7 @@ const DISPATCH_STATUSES: readonly string[] = [
   'FAILED',
 ];
 
-export interface BackfillSlotResult {
+export interface RemoteBackfillSlotResult {
   /** The slot as sent, in `<aws.scheduler.scheduled-time>` form: `2026-11-01T01:00:00Z`. */
   readonly slot: string;
   readonly status: BackfillSlotStatus;
@@ -46,7 +46,7 @@ export interface BackfillSlotResult {
 }
 
 /** Reported once per slot, as each finishes (in completion order, not slot order). */
-export interface BackfillProgress extends BackfillSlotResult {
+export interface BackfillProgress extends RemoteBackfillSlotResult {
   /** Slots finished so far, this one included. */
   readonly done: number;
   readonly total: number;
@@ -58,7 +58,7 @@ export interface BackfillSummary {
   /** How many slots ended in each status. */
   readonly counts: Readonly<Partial<Record<BackfillSlotStatus, number>>>;
   /** Every slot that was sent, in slot order. */
-  readonly results: readonly BackfillSlotResult[];
+  readonly results: readonly RemoteBackfillSlotResult[];
   /**
    * Slots to send again: those that FAILED and those never sent because the backfill stopped. Sending
    * a slot again is safe: its run key is the slot, so a run that did start is DEDUPLICATED.
@@ -100,7 +100,7 @@ export async function remoteBackfill(options: RemoteBackfillOptions): Promise<Ba
     () => new LambdaClient(clientConfig(options)),
     async (client) => {
       const region = await clientRegion(client);
-      const results: (BackfillSlotResult | undefined)[] = new Array(slots.length);
+      const results: (RemoteBackfillSlotResult | undefined)[] = new Array(slots.length);
       let next = 0;
       let done = 0;
       let stopped: string | undefined;
@@ -119,7 +119,7 @@ export async function remoteBackfill(options: RemoteBackfillOptions): Promise<Ba
         }
       };
       await Promise.all(Array.from({ length: Math.min(concurrency, slots.length) }, worker));
-      const sent = results.filter((r): r is BackfillSlotResult => r !== undefined);
+      const sent = results.filter((r): r is RemoteBackfillSlotResult => r !== undefined);
       const counts: Partial<Record<BackfillSlotStatus, number>> = {};
       for (const r of sent) counts[r.status] = (counts[r.status] ?? 0) + 1;
       const retry = slots
@@ -139,7 +139,7 @@ export async function remoteBackfill(options: RemoteBackfillOptions): Promise<Ba
 }
 
 interface SlotOutcome {
-  readonly result: BackfillSlotResult;
+  readonly result: RemoteBackfillSlotResult;
   /** Set when the error would fail every other slot too. */
   readonly stop?: string;
 }
@@ -181,7 +181,7 @@ async function sendSlot(
   }
 }
 
-function dispatchResult(slot: string, text: string): BackfillSlotResult {
+function dispatchResult(slot: string, text: string): RemoteBackfillSlotResult {
   let value: { status?: unknown; runId?: unknown; executionArn?: unknown; reason?: unknown } | undefined;
   try {
     value = JSON.parse(text);

@@ -1,11 +1,11 @@
 export { type AwsOptions, RemoteError } from './aws.ts';
 export {
   type BackfillProgress,
-  type BackfillSlotResult,
   type BackfillSlotStatus,
   type BackfillSummary,
   type DispatchStatus,
   type RemoteBackfillOptions,
+  type RemoteBackfillSlotResult,
   remoteBackfill,
 } from './backfill.ts';
 export { type RedriveResult, type RemoteRedriveOptions, remoteRedrive } from './redrive.ts';
