@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import orders from '../../examples/orders/pipeline.ts';
+import { compilePipeline } from '../../lib/compile/states.ts';
 import { Pipeline } from '../../lib/constructs/pipeline.ts';
 import { PipelineStack } from '../../lib/constructs/pipeline-stack.ts';
 import { afterPipeline, onEvent } from '../../lib/spec/index.ts';
@@ -548,7 +549,7 @@ describe('PipelineStack', () => {
       }
       // Alerts are the recorder's.
       expect(definition).not.toContain(':sns:');
-      expect(JSON.parse(definition)).toEqual(stack.pipelines.get('orders')?.compiled.definition);
+      expect(JSON.parse(definition)).toEqual(compilePipeline(orders).definition);
     });
 
     it('fill every placeholder of the definition through DefinitionSubstitutions', () => {
