@@ -204,7 +204,7 @@ const section = [
   '',
   `Reproduce: \`${COMMAND}\`. Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, load average (1, 5, 15 min) ${loadBefore.join(', ')} before and ${loadAfter.join(', ')} after, on ${process.version}.`,
   'Each task sleeps its time (N shape: a and d 3,000 ms, b and c 300 ms; the others a seeded 200 to 2,000 ms).',
-  'Makespan is the first task start to the last task end. The execution column is the runner's whole',
+  "Makespan is the first task start to the last task end. The execution column is the runner's whole",
   'call: it builds the machine first (aws-local-stepfunctions validates the definition on construction,',
   '0.4 to 1.7 s on this load, measured apart), then runs it, ledger writes included. Both compiles of',
   'each DAG run in the same process, one after the other, through the',

@@ -278,7 +278,7 @@ export class Pipeline extends Construct implements PipelineMetrics {
     acknowledgeWildcardResource(
       role,
       '*',
-      'X-Ray PutTraceSegments/PutTelemetryRecords and the CloudWatch Logs vended-delivery actions that CDK grants for execution logging do not support resource-level permissions, so AWS requires Resource "*".',
+      `X-Ray PutTraceSegments/PutTelemetryRecords and the CloudWatch Logs vended-delivery actions that CDK grants for execution logging${usesLatches(this.compiled) ? ', and states:SendTaskSuccess, with which a latch returns a task token,' : ''} do not support resource-level permissions, so AWS requires Resource "*".`,
     );
     for (const resource of this.s3Resources) {
       acknowledgeWildcardResource(
@@ -360,17 +360,11 @@ export class Pipeline extends Construct implements PipelineMetrics {
       }),
     );
     if (latched) {
-      // A latch returns a waiting state's task token. The role's default policy cannot name its own
-      // state machine (the machine depends on it), so this grant is a policy of its own.
-      new iam.Policy(this, 'LatchPolicy', {
-        roles: [this.stateMachine.role],
-        statements: [
-          new iam.PolicyStatement({
-            actions: ['states:SendTaskSuccess'],
-            resources: [this.stateMachine.stateMachineArn],
-          }),
-        ],
-      });
+      // A latch returns a waiting state's task token. SendTaskSuccess supports no resource-level
+      // permissions (the Service Authorization Reference lists no resource type for it): Resource "*".
+      role.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['states:SendTaskSuccess'], resources: ['*'] }),
+      );
     }
     const { prefix, bucket: quarantineBucket } = this.spec.quarantine;
     for (const trigger of this.spec.triggers) {

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
 interface OpenToken {
-  readonly stateMachineArn: string;
   readonly result: Promise<unknown>;
   readonly resolve: (output: unknown) => void;
 }
@@ -26,14 +25,13 @@ export class TaskTokens {
   private readonly open = new Map<string, OpenToken>();
   private readonly closed = new Set<string>();
 
-  mint(executionArn: string): string {
+  mint(): string {
     const token = `local-task-token:${randomUUID()}`;
     let resolve!: (output: unknown) => void;
     const result = new Promise<unknown>((res) => {
       resolve = res;
     });
-    const stateMachineArn = executionArn.replace(':execution:', ':stateMachine:').replace(/:[^:]*$/, '');
-    this.open.set(token, { stateMachineArn, result, resolve });
+    this.open.set(token, { result, resolve });
     return token;
   }
 
@@ -44,11 +42,6 @@ export class TaskTokens {
     if (value !== null && typeof value === 'object')
       return Object.values(value).flatMap((v) => this.tokensIn(v));
     return [];
-  }
-
-  /** The state machine whose execution the token belongs to, for the caller's authorization. */
-  stateMachineOf(token: string): string | undefined {
-    return this.open.get(token)?.stateMachineArn;
   }
 
   /** Resolves once SendTaskSuccess returns the token, with its output. */

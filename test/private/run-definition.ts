@@ -181,7 +181,7 @@ export async function runDefinition(
         State: { Name: 'any', EnteredTime: '2026-11-01T02:00:02Z', RetryCount: 0 },
         Task: {
           get Token() {
-            return TASK_TOKENS.mint(FAKE.executionId);
+            return TASK_TOKENS.mint();
           },
         },
       } as never,
