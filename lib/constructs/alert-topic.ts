@@ -8,7 +8,17 @@ import { Construct } from 'constructs';
  * failures. Encrypted with its own KMS key (rotated), and it refuses publishes not made over TLS.
  */
 export class AlertTopic extends Construct {
+  /**
+   * The topic: subscribe to it to receive the alerts. `StepwisePlatform` adds its ARN as the stack
+   * output `StepwiseAlertTopic`.
+   * @see https://docs.aws.amazon.com/sns/latest/dg/sns-create-subscribe-endpoint-to-topic.html
+   */
   readonly topic: sns.Topic;
+  /**
+   * The customer-managed KMS key the topic is encrypted with, rotated yearly. CloudWatch alarms may
+   * use it to publish, which an AWS-managed SNS key would not allow.
+   * @see https://docs.aws.amazon.com/sns/latest/dg/sns-server-side-encryption.html
+   */
   readonly key: kms.Key;
 
   constructor(scope: Construct, id: string) {
@@ -32,7 +42,10 @@ export class AlertTopic extends Construct {
     });
   }
 
-  /** Lets a principal publish: sns:Publish on the topic and use of its key, with no wildcard actions. */
+  /**
+   * Lets a principal publish: sns:Publish on the topic and use of its key, with no wildcard actions.
+   * @see https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
+   */
   grantPublish(grantee: iam.IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [this.topic.topicArn] }),

@@ -38,7 +38,16 @@ export type DataBucketRef = IConstruct &
 
 /** What a function may do in one bucket: the union of what its tasks declared. */
 export interface BucketAccess {
+  /**
+   * Whether a task reads the bucket (`reads` in the spec): {@link READ_OBJECT_ACTIONS} on its objects
+   * and {@link READ_BUCKET_ACTIONS} on the bucket.
+   * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
+   */
   readonly read: boolean;
+  /**
+   * Whether a task writes the bucket (`writes` in the spec): {@link WRITE_OBJECT_ACTIONS} on its objects.
+   * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions
+   */
   readonly write: boolean;
 }
 

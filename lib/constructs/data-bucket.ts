@@ -2,8 +2,14 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
+/** Settings of a `DataBucket`. */
 export interface DataBucketProps {
-  /** @default RemovalPolicy.RETAIN */
+  /**
+   * What happens to the bucket and its access-log bucket when the stack is deleted, or when they
+   * leave it.
+   * @default RemovalPolicy.RETAIN - the data outlives the stack
+   * @see https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html
+   */
   readonly removalPolicy?: RemovalPolicy;
 }
 
@@ -12,7 +18,16 @@ export interface DataBucketProps {
  * (a run key pins the exact version), encrypted, TLS only, with server access logs in a second bucket.
  */
 export class DataBucket extends Construct {
+  /**
+   * The data bucket: map a spec's bucket name to it in `buckets`. Versioned, and it sends every event
+   * to EventBridge, where `s3ObjectCreated` triggers match "Object Created".
+   * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/EventBridge.html
+   */
   readonly bucket: s3.Bucket;
+  /**
+   * The bucket that receives the data bucket's server access logs, under `access/`.
+   * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/ServerLogs.html
+   */
   readonly accessLogs: s3.Bucket;
 
   constructor(scope: Construct, id: string, props: DataBucketProps = {}) {

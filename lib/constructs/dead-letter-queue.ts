@@ -5,8 +5,12 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
+/** Settings of a `DeadLetterQueue`. */
 export interface DeadLetterQueueProps {
-  /** Where the alarm on a non-empty queue goes. */
+  /**
+   * Where the alarm on a non-empty queue goes.
+   * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
+   */
   readonly alertTopic: sns.ITopic;
 }
 
@@ -17,7 +21,16 @@ export interface DeadLetterQueueProps {
  * raises an alarm. Encrypted, TLS only, and kept for the 14 days SQS allows, for a redrive.
  */
 export class DeadLetterQueue extends Construct {
+  /**
+   * The queue: the target of EventBridge rules' and schedules' dead letters, and of failed
+   * asynchronous Lambda invocations. Its messages are kept 14 days.
+   * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-event-delivery.html
+   */
   readonly queue: sqs.Queue;
+  /**
+   * The alarm that goes off when any message is visible in the queue, and notifies `alertTopic`.
+   * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html
+   */
   readonly alarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: DeadLetterQueueProps) {

@@ -9,14 +9,36 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BUNDLE_FILE, bundleHandler } from './bundle.ts';
 
+/** Settings of a `HandlerFunction`. */
 export interface HandlerFunctionProps {
-  /** The handler file esbuild bundles. */
+  /**
+   * The handler file esbuild bundles, an absolute path; its `handler` export is the function's handler.
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/nodejs-handler.html
+   */
   readonly entry: string;
+  /**
+   * Environment variables of the function.
+   * @default - none
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html
+   */
   readonly environment?: Readonly<Record<string, string>>;
-  /** @default 512 */
+  /**
+   * The function's memory in MB, which also sets its share of CPU.
+   * @default 512
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html
+   */
   readonly memoryMb?: number;
-  /** @default Duration.minutes(1) */
+  /**
+   * How long one invocation may run, at most 15 minutes.
+   * @default Duration.minutes(1)
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html
+   */
   readonly timeout?: Duration;
+  /**
+   * The function's description, at most 256 characters.
+   * @default - none
+   * @see https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html
+   */
   readonly description?: string;
   /**
    * Where an asynchronous invocation goes once Lambda's own retries fail, so an event is never lost
@@ -33,7 +55,16 @@ export interface HandlerFunctionProps {
  * until granted more. A stack that skips bundling (`aws:cdk:bundling-stacks`) gets a placeholder asset.
  */
 export class HandlerFunction extends Construct {
+  /**
+   * The Lambda function: Node.js 24 on ARM64, its bundle an ESM file.
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/lambda-nodejs.html
+   */
   readonly function: lambda.Function;
+  /**
+   * The function's execution role. It may write to the function's own log group and nothing else
+   * until granted more.
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html
+   */
   readonly role: iam.Role;
 
   constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
@@ -63,11 +94,18 @@ export class HandlerFunction extends Construct {
     });
   }
 
+  /**
+   * The function's ARN, unqualified (no version or alias).
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/configuration-versions.html
+   */
   get functionArn(): string {
     return this.function.functionArn;
   }
 
-  /** Allows invoking the unqualified function, with no version wildcard. */
+  /**
+   * Allows invoking the unqualified function, with no version wildcard.
+   * @see https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
+   */
   grantInvoke(grantee: iam.IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.function.functionArn] }),

@@ -3,10 +3,12 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { STATUS_INDEX } from '../names.ts';
 
+/** Settings of a `LedgerTable`. */
 export interface LedgerTableProps {
   /**
    * What happens to the ledger when the stack is deleted.
    * @default RemovalPolicy.RETAIN - run history outlives the stack
+   * @see https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html
    */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -17,7 +19,17 @@ export interface LedgerTableProps {
  * index lists runs by status across pipelines. Point-in-time recovery is on, and the table is encrypted.
  */
 export class LedgerTable extends Construct {
+  /**
+   * The name of the global secondary index (`status`, `startedAt`) that lists runs by status and
+   * start time across pipelines.
+   * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/GSI.html
+   */
   static readonly STATUS_INDEX = STATUS_INDEX;
+  /**
+   * The table (`pk`, `sk`, TTL attribute `expiresAt`). `StepwisePlatform` adds its name as the stack
+   * output `StepwiseLedgerTable`.
+   * @see README.md, "The ledger"
+   */
   readonly table: dynamodb.TableV2;
 
   constructor(scope: Construct, id: string, props: LedgerTableProps = {}) {

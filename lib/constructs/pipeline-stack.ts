@@ -7,8 +7,12 @@ import type { DataBucketRef } from './data-access.ts';
 import { DataBucket } from './data-bucket.ts';
 import { Pipeline } from './pipeline.ts';
 
+/** Settings of a `PipelineStack`: aws-cdk-lib's `StackProps`, the pipelines, and their buckets. */
 export interface PipelineStackProps extends StackProps {
-  /** The pipelines to deploy, as `definePipeline` returns them. They share one ledger, topic and dispatcher. */
+  /**
+   * The pipelines to deploy, as `definePipeline` returns them. They share one ledger, topic and dispatcher.
+   * @see README.md, "Deploying"
+   */
   readonly pipelines: readonly PipelineDefinition[];
   /**
    * The real bucket behind data-bucket names the specs use (in triggers, `reads`, `writes` and
@@ -19,14 +23,22 @@ export interface PipelineStackProps extends StackProps {
    * `buckets` on the stack gives it. So `new PipelineStack(app, 'Orders', { pipelines: [orders] })`
    * deploys as is, and a spec name is never taken for a real bucket's name.
    * @default - a new DataBucket for every name the specs use
+   * @see README.md, "Deploying"
    */
   readonly buckets?: Readonly<Record<string, DataBucketRef | string>>;
 }
 
 /** A stack holding one or more pipelines, the platform they share, and the data buckets not given. */
 export class PipelineStack extends Stack {
+  /**
+   * Each pipeline's construct, by the pipeline's name.
+   * @see README.md, "Deploying"
+   */
   readonly pipelines: ReadonlyMap<string, Pipeline>;
-  /** Every data bucket the pipelines use, by the name the specs use: given or created here. */
+  /**
+   * Every data bucket the pipelines use, by the name the specs use: given or created here.
+   * @see README.md, "Deploying"
+   */
   readonly buckets: ReadonlyMap<string, DataBucketRef>;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {

@@ -54,9 +54,26 @@ function environmentSize(variables: Record<string, string>): number {
 
 /** What a pipeline tells the platform about itself. */
 export interface PipelineRegistration {
+  /**
+   * The pipeline's name, unique in the stack: it names the pipeline in the dispatcher's settings and
+   * in ledger keys.
+   * @see README.md, "The ledger"
+   */
   readonly name: string;
+  /**
+   * The pipeline's state machine, which the dispatcher starts and the recorder and reconciler read.
+   * @see https://docs.aws.amazon.com/step-functions/latest/dg/concepts-standard-vs-express.html
+   */
   readonly stateMachine: sfn.StateMachine;
+  /**
+   * How many runs of the pipeline may run at once; the dispatcher queues the rest in the ledger.
+   * @see README.md, "Deploying"
+   */
   readonly maxConcurrentRuns: number;
+  /**
+   * How many days the pipeline's ledger rows are kept, through the table's TTL attribute `expiresAt`.
+   * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/TTL.html
+   */
   readonly retentionDays: number;
 }
 
@@ -67,7 +84,10 @@ export interface PipelineRegistration {
  * by the first `Pipeline` in it.
  */
 export class StepwisePlatform extends Construct {
-  /** The stack's platform, created on first use. */
+  /**
+   * The stack's platform, created on first use.
+   * @see README.md, "Deploying"
+   */
   static of(scope: Construct): StepwisePlatform {
     const stack = Stack.of(scope);
     return (
@@ -76,11 +96,38 @@ export class StepwisePlatform extends Construct {
     );
   }
 
+  /**
+   * The run ledger every pipeline of the stack writes.
+   * @see README.md, "The ledger"
+   */
   readonly ledger: LedgerTable;
+  /**
+   * The topic every alert goes to: failed and quarantined runs, alarms, runs that could not start.
+   * @see https://docs.aws.amazon.com/sns/latest/dg/sns-create-subscribe-endpoint-to-topic.html
+   */
   readonly alerts: AlertTopic;
+  /**
+   * Where undeliverable trigger events and failed asynchronous invocations go, with an alarm.
+   * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-event-delivery.html
+   */
   readonly deadLetters: DeadLetterQueue;
+  /**
+   * The Lambda every trigger goes through: it dedupes by run key, queues runs beyond
+   * `maxConcurrentRuns` and starts the executions.
+   * @see README.md, "Deploying"
+   */
   readonly dispatcher: HandlerFunction;
+  /**
+   * The Lambda that records each finished run from its execution history: task attempts, the alert,
+   * metrics and the "Run Finished" event.
+   * @see README.md, "Deploying"
+   */
   readonly recorder: HandlerFunction;
+  /**
+   * The Lambda that, every 10 minutes, closes runs whose end the recorder missed and repairs
+   * concurrency slots.
+   * @see README.md, "Deploying"
+   */
   readonly reconciler: HandlerFunction;
   private readonly statusChangeRules: RuleGroup;
   private readonly runFinishedRules: RuleGroup;
@@ -201,11 +248,6 @@ export class StepwisePlatform extends Construct {
   }
 
   /**
-   * Lets the dispatcher start runs of this pipeline and tells it the pipeline's settings; lets the
-   * recorder and reconciler read its executions; routes its status changes to the recorder and its
-   * "Run Finished" events back to the dispatcher.
-   */
-  /**
    * The dispatcher and the reconciler read each pipeline's settings from their environment, and Lambda
    * allows 4 KB of environment variables per function. The state machine ARN is a token at synth time,
    * so it is counted at its longest (aws-us-gov partition, a 14-character region, an 80-character
@@ -232,6 +274,13 @@ export class StepwisePlatform extends Construct {
       );
   }
 
+  /**
+   * Lets the dispatcher start runs of this pipeline and tells it the pipeline's settings; lets the
+   * recorder and reconciler read its executions; routes its status changes to the recorder and its
+   * "Run Finished" events back to the dispatcher. `Pipeline` calls it; a pipeline name is registered
+   * once per stack.
+   * @see README.md, "Deploying"
+   */
   registerPipeline(pipeline: PipelineRegistration): void {
     if (this.pipelines.has(pipeline.name))
       throw new Error(
