@@ -18,6 +18,7 @@ const specModules = {
   'test/fixtures/sales': () => import('../fixtures/sales/pipeline.ts'),
   'test/fixtures/local/diamond': () => import('../fixtures/local/diamond/pipeline.ts'),
   'test/fixtures/local/intake': () => import('../fixtures/local/intake/pipeline.ts'),
+  'test/fixtures/local/nshape': () => import('../fixtures/local/nshape/pipeline.ts'),
 };
 
 /** Every kind of state the compiler writes: a gate, a non-critical task, a retry group, a quarantine bucket. */
