@@ -35,7 +35,8 @@ function localLoop(r: Json): string {
     ['services (dynalite, s3rver, the Lambda hosts, the IAM evaluator)', 'servicesMs'],
     ['**executing**: dispatcher, state machine with the handlers, recorder', 'executingMs'],
     ["of which the execution itself (the run report's duration)", 'executionMs'],
-    ['shutdown (stand-ins closed, state saved)', 'shutdownMs'],
+    ['shutdown (stand-ins closed, state saved, until the summary prints)', 'shutdownMs'],
+    ['exit (from the summary until the process has ended)', 'exitMs'],
     ['**outside the execution** (wall minus executing)', 'outsideExecutionMs'],
   ] as const;
   const bar = r.unchangedOutsideExecutionOverFirstWall;
@@ -49,8 +50,22 @@ function localLoop(r: Json): string {
     'example into a fresh temporary project with stepwise installed in its node_modules (the built package,',
     'copied), a fresh bundle cache (`STEPWISE_CACHE_DIR`) and a fresh state dir, then runs it three times: with',
     'empty caches, again unchanged, and after an edit to one handler (`transform.ts`). The phases are the ones the',
-    'CLI prints; start-up and shutdown are timed from when those lines reach the parent. Peak RSS from',
-    `\`/usr/bin/time -f %M\`. Medians of ${r.rounds} round(s).`,
+    'CLI prints; start-up, shutdown and exit are timed from when those lines reach the parent. Peak RSS from',
+    `\`/usr/bin/time -f %M\`. Medians of ${r.runs.first.length} round(s)${
+      r.failures?.length
+        ? ` (${r.failures.length} more failed: ${r.failures
+            .map(
+              (f: Json) =>
+                `round ${f.round}: ${
+                  String(f.error)
+                    .split('\n')
+                    .find((l: string) => l.startsWith('error')) ?? String(f.error).slice(0, 120)
+                }`,
+            )
+            .join('; ')})`
+        : ''
+    }.`,
+    `The package was compiled for the benchmark in ${r.packageBuild?.seconds ?? '?'} s${r.packageBuild?.typeErrors ? ` (tsc reported ${r.packageBuild.typeErrors} type errors in the shared tree, and emitted)` : ''}.`,
     '',
     '| phase | first run (empty caches) | unchanged | after a handler edit |',
     '| --- | ---: | ---: | ---: |',
@@ -67,7 +82,7 @@ function localLoop(r: Json): string {
     ...(profile
       ? [
           '',
-          `Where the unchanged run's main thread spends its CPU (\`--cpu-prof\`, first round: ${n(profile.totalMs, ' ms')} sampled,`,
+          `Where an unchanged run's main thread spends its CPU (one more unchanged run under \`--cpu-prof\`, not among the timed ones; first round: ${n(profile.totalMs, ' ms')} sampled,`,
           'each sample given to the nearest package or stepwise module on its stack; idle is waiting on the workers,',
           'the stand-ins and I/O):',
           '',
@@ -129,7 +144,7 @@ function transitions(r: Json): string {
 
 function synth(r: Json): string {
   const kb = (b: number) => `${Math.round(b / 1024).toLocaleString('en-US')} KB`;
-  const big = r.sizes.find((x: Json) => x.tasks === 1000);
+  const big = r.sizes.find((x: Json) => x.tasks === 1000 && !x.stepwise.error);
   return [
     '## Synth at 10 to 1,000 tasks, against hand-written aws-cdk-lib',
     '',
@@ -141,17 +156,26 @@ function synth(r: Json): string {
     `Both in one process, without cdk-nag, bundles built once before timing; ${r.runs} synths each, interleaved, medians.`,
     `The deployed definition replaces each placeholder or token with ${r.limits.deployedTokenBytes} bytes (the longest Lambda ARN), so it is an upper bound.`,
     '',
+    `States per task, stepwise: ${r.sizes
+      .filter((x: Json) => !x.stepwise.error)
+      .map((x: Json) => `${(x.stepwise.states / x.tasks).toFixed(1)} at ${n(x.tasks)}`)
+      .join(', ')}; hand-written: ${r.sizes
+      .filter((x: Json) => !x.handWritten.error)
+      .map((x: Json) => `${(x.handWritten.states / x.tasks).toFixed(1)}`)
+      .join(', ')}.`,
+    '',
     '| tasks | synth stepwise | synth hand-written | ratio | template stepwise / hand-written | resources stepwise (headroom to 500) / hand-written | states stepwise / hand-written | definition deployed, stepwise (headroom to 1 MB) | hand-written |',
     '| ---: | ---: | ---: | ---: | --- | --- | --- | --- | ---: |',
-    ...r.sizes.map(
-      (x: Json) =>
-        `| ${n(x.tasks)} | ${s(x.stepwise.synthMedianMs)} | ${s(x.handWritten.synthMedianMs)} | ${x.synthRatio} | ${kb(x.stepwise.templateBytes)} / ${kb(x.handWritten.templateBytes)} | ${x.stepwise.resources} (${x.stepwise.resourceHeadroom}) / ${x.handWritten.resources} | ${n(x.stepwise.states)} / ${n(x.handWritten.states)} | ${kb(x.stepwise.largestDeployedDefinitionBytes)} (${x.stepwise.definitionHeadroomBytes < 0 ? `**${kb(-x.stepwise.definitionHeadroomBytes)} over**` : kb(x.stepwise.definitionHeadroomBytes)}) | ${kb(x.handWritten.largestDeployedDefinitionBytes)} |`,
+    ...r.sizes.map((x: Json) =>
+      x.stepwise.error || x.handWritten.error
+        ? `| ${n(x.tasks)} | ${x.stepwise.error ? `synth failed: ${x.stepwise.error}` : s(x.stepwise.synthMedianMs)} | ${x.handWritten.error ? `synth failed: ${x.handWritten.error}` : s(x.handWritten.synthMedianMs)} | | | | | | |`
+        : `| ${n(x.tasks)} | ${s(x.stepwise.synthMedianMs)} | ${s(x.handWritten.synthMedianMs)} | ${x.synthRatio} | ${kb(x.stepwise.templateBytes)} / ${kb(x.handWritten.templateBytes)} | ${x.stepwise.resources} (${x.stepwise.resourceHeadroom}) / ${x.handWritten.resources} | ${n(x.stepwise.states)} / ${n(x.handWritten.states)} | ${kb(x.stepwise.largestDeployedDefinitionBytes)} (${x.stepwise.definitionHeadroomBytes < 0 ? `**${kb(-x.stepwise.definitionHeadroomBytes)} over**` : kb(x.stepwise.definitionHeadroomBytes)}) | ${kb(x.handWritten.largestDeployedDefinitionBytes)} |`,
     ),
     '',
     ...(big
       ? [
           big.overDefinitionLimit
-            ? `**At 1,000 tasks the definition exceeds Step Functions' 1 MB** (${kb(big.stepwise.largestDeployedDefinitionBytes)} deployed, at most): such a pipeline would not deploy. The automatic split into nested state machines (issue 12, Build 3) is not built.`
+            ? `**At 1,000 tasks the definition exceeds Step Functions' 1 MB** (${kb(big.stepwise.definitionBytes)} as synthesized, ${kb(big.stepwise.largestDeployedDefinitionBytes)} deployed at most): such a pipeline would not deploy. The automatic split into nested state machines (issue 12, Build 3) is not built.${big.stepwise.validatorFindings?.length ? ` aws-cdk-lib's own template validation says so at synth, as a warning only: "${big.stepwise.validatorFindings[0]}".` : ''}`
             : `At 1,000 tasks the definition stays under Step Functions' 1 MB (${kb(big.stepwise.largestDeployedDefinitionBytes)} deployed, at most). The automatic split into nested state machines (issue 12, Build 3) is not built; nothing here needed it.`,
           `Resources do not grow with tasks (${big.stepwise.resources} at 1,000 tasks): they follow the handler files, not the tasks.`,
           `The template at 1,000 tasks is ${kb(big.stepwise.templateBytes)}; CloudFormation takes a template body from S3 up to 1 MB.`,

@@ -3,7 +3,7 @@
 // bench/results/. The sections it generates sit between `<!-- bench:NAME -->` markers and are replaced
 // on each run; every other heading in RESULTS.md (benchmarks that write their own prose) is kept.
 // Run: npm run bench [-- --only local-loop,synth] [-- --rounds N]
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -101,17 +101,51 @@ for (const bench of BENCHMARKS) {
 }
 
 // RESULTS.md: the generated blocks replaced or inserted, everything else kept as it is.
-const ran = new Set(log.filter((l) => l.status.startsWith('ok')).map((l) => l.name));
+// The run log keeps the last entry of each step, so a partial run (--only) keeps the others' lines.
+const LOG_FILE = join(ROOT, 'bench', 'results', 'run-log.json');
+const previous: (LogEntry & { at?: string })[] = existsSync(LOG_FILE)
+  ? JSON.parse(readFileSync(LOG_FILE, 'utf8'))
+  : [];
+const stamped = log.map((l) => ({ ...l, at: started.toISOString().slice(0, 16).replace('T', ' ') }));
+const merged = [...stamped, ...previous.filter((p) => !stamped.some((l) => l.name === p.name))].sort(
+  (a, b) =>
+    ['npm run build', ...BENCHMARKS.map((x) => x.name)].indexOf(a.name) -
+    ['npm run build', ...BENCHMARKS.map((x) => x.name)].indexOf(b.name),
+);
+writeFileSync(LOG_FILE, `${JSON.stringify(merged, null, 2)}\n`);
 let text = existsSync(RESULTS_MD) ? readFileSync(RESULTS_MD, 'utf8') : '# Benchmark results\n';
 const block = (name: string, body: string) =>
   `<!-- bench:${name} -->\n${body.trim()}\n<!-- /bench:${name} -->`;
+const git = (...args: string[]) => {
+  try {
+    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trimEnd();
+  } catch {
+    return '';
+  }
+};
+const nproc = (() => {
+  try {
+    return execFileSync('nproc', { encoding: 'utf8' }).trim();
+  } catch {
+    return '';
+  }
+})();
+const changed = git('status', '--porcelain', '--', 'lib', 'lambdas', 'bin', 'examples')
+  .split('\n')
+  .filter(Boolean);
 const header = [
   `Written by \`npm run bench\` (bench/run.ts), last run ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
-  `on ${availableParallelism()} cores (\`nproc\`: ${availableParallelism()}; ${cpus()[0]?.model ?? 'unknown CPU'}),`,
+  `on ${availableParallelism()} cores (\`nproc\`: ${nproc || 'not available'}; ${cpus()[0]?.model ?? 'unknown CPU'}),`,
   `${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}. The machine is shared: each section gives the`,
   'load average (1, 5 and 15 minutes) when its benchmark started and ended. Ratios are against a baseline',
   'measured in the same run; times are medians. Raw figures: `bench/results/*.json`. The sections between',
   '`<!-- bench:... -->` markers are generated; the others are written by hand with their benchmark.',
+  '',
+  `Code measured: commit ${git('rev-parse', '--short', 'HEAD') || 'unknown'}${
+    changed.length
+      ? `, with ${changed.length} uncommitted change(s) under lib/, lambdas/, bin/ or examples/ in the shared working tree (other areas' work in progress): ${changed.map((l) => l.slice(3)).join(', ')}`
+      : ', no uncommitted changes under lib/, lambdas/, bin/ or examples/'
+  }.`,
   '',
   '| step | status | took | load before | load after |',
   '| --- | --- | ---: | --- | --- |',
@@ -121,10 +155,11 @@ const header = [
   ),
 ].join('\n');
 
+// Every section is rendered from its JSON, which says when it was measured: a benchmark left out of
+// this run (--only) or failed keeps the figures of its last run, dated.
 const sections: [string, string][] = [['run', header]];
 for (const name of SECTION_ORDER) {
   const file = join(ROOT, 'bench', 'results', `${name}.json`);
-  if (!ran.has(name) && text.includes(`<!-- bench:${name} -->`)) continue; // keep the last figures
   if (!existsSync(file)) continue;
   sections.push([name, renderSection(name, JSON.parse(readFileSync(file, 'utf8')))]);
 }
@@ -140,6 +175,16 @@ for (const [name, body] of sections) {
   }
 }
 writeFileSync(RESULTS_MD, `${text.replace(/\n{3,}/g, '\n\n').trimEnd()}\n`);
+// The scripts write JSON.stringify's layout; the repository's formatter (biome, over every file) wants
+// its own. Only this area's results: the other benchmarks' files are theirs.
+await run(process.execPath, [
+  join(ROOT, 'node_modules', '@biomejs', 'biome', 'bin', 'biome'),
+  'format',
+  '--write',
+  ...[...SECTION_ORDER, 'run-log', 'dispatcher']
+    .map((name) => join(ROOT, 'bench', 'results', `${name}.json`))
+    .filter(existsSync),
+]);
 process.stderr.write(`\nwrote ${RESULTS_MD}\n`);
 for (const l of log) process.stderr.write(`  ${l.name}: ${l.status} (${l.seconds} s)\n`);
 process.exitCode = log.some((l) => l.status.startsWith('failed')) ? 1 : 0;

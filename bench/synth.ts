@@ -8,7 +8,7 @@
 // use the same ones), so the times are the CDK's and stepwise's own work.
 // Run: node --import tsx bench/synth.ts [--runs N] [--sizes 10,100,300,1000]
 // Writes bench/results/synth.json.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median, numberFlag, round, writeResult } from './measure.ts';
@@ -48,6 +48,8 @@ interface Template {
 }
 
 type Way = 'stepwise' | 'hand-written';
+// biome-ignore lint/suspicious/noExplicitAny: one side's figures, or the error its synth raised
+type Json = any;
 
 function definitionText(definition: unknown): { raw: string; deployed: string } {
   if (typeof definition === 'string')
@@ -73,7 +75,18 @@ function countStates(scope: { States?: Record<string, { Branches?: unknown[] }> 
   return n;
 }
 
-function synthOnce(way: Way, size: number): { ms: number; template: string } {
+/** What aws-cdk-lib's own template validation reported at synth (it writes validation-report.json). */
+function validatorFindings(outdir: string): string[] {
+  const file = join(outdir, 'validation-report.json');
+  if (!existsSync(file)) return [];
+  const text = readFileSync(file, 'utf8');
+  return [...new Set([...text.matchAll(/"([^"]*exceeds maximum[^"]*)"/g)].map((m) => m[1] as string))].slice(
+    0,
+    3,
+  );
+}
+
+function synthOnce(way: Way, size: number): { ms: number; template: string; findings: string[] } {
   const outdir = mkdtempSync(join(scratch, 'out-'));
   const started = performance.now();
   const app = new App({ outdir, context });
@@ -83,8 +96,9 @@ function synthOnce(way: Way, size: number): { ms: number; template: string } {
   const assembly = app.synth();
   const ms = performance.now() - started;
   const template = readFileSync(assembly.getStackByName('Large').templateFullPath, 'utf8');
+  const findings = validatorFindings(outdir);
   rmSync(outdir, { recursive: true, force: true });
-  return { ms, template };
+  return { ms, template, findings };
 }
 
 function figures(template: string) {
@@ -114,22 +128,42 @@ const rows: Record<string, unknown>[] = [];
 for (const size of sizes) {
   const ms: Record<Way, number[]> = { stepwise: [], 'hand-written': [] };
   const last: Partial<Record<Way, string>> = {};
+  const findings: Partial<Record<Way, string[]>> = {};
+  const errors: Partial<Record<Way, string>> = {};
   for (let r = 0; r < runs; r++) {
     for (const way of ['stepwise', 'hand-written'] as const) {
-      const { ms: took, template } = synthOnce(way, size);
-      ms[way].push(Math.round(took));
-      last[way] = template;
+      if (errors[way]) continue;
+      try {
+        const { ms: took, template, findings: found } = synthOnce(way, size);
+        ms[way].push(Math.round(took));
+        last[way] = template;
+        findings[way] = found;
+      } catch (error) {
+        // A synth that refuses the pipeline (a limit, say) is a result too: say what it said.
+        errors[way] = (error as Error).message.split('\n')[0] as string;
+      }
     }
   }
-  const stepwise = figures(last.stepwise as string);
-  const baseline = figures(last['hand-written'] as string);
+  const side = (way: Way) =>
+    last[way] === undefined
+      ? { error: errors[way] }
+      : {
+          synthMs: ms[way],
+          synthMedianMs: median(ms[way]),
+          ...figures(last[way] as string),
+          validatorFindings: findings[way] ?? [],
+        };
+  const stepwise = side('stepwise') as Json;
+  const baseline = side('hand-written') as Json;
   rows.push({
     tasks: size,
-    stepwise: { synthMs: ms.stepwise, synthMedianMs: median(ms.stepwise), ...stepwise },
-    handWritten: { synthMs: ms['hand-written'], synthMedianMs: median(ms['hand-written']), ...baseline },
-    synthRatio: round(median(ms.stepwise) / median(ms['hand-written']), 2),
-    definitionRatio: round(stepwise.definitionBytes / baseline.definitionBytes, 2),
-    overDefinitionLimit: stepwise.largestDeployedDefinitionBytes > DEFINITION_LIMIT,
+    stepwise,
+    handWritten: baseline,
+    synthRatio:
+      stepwise.error || baseline.error ? null : round(stepwise.synthMedianMs / baseline.synthMedianMs, 2),
+    definitionRatio:
+      stepwise.error || baseline.error ? null : round(stepwise.definitionBytes / baseline.definitionBytes, 2),
+    overDefinitionLimit: stepwise.error ? null : stepwise.largestDeployedDefinitionBytes > DEFINITION_LIMIT,
   });
   process.stderr.write(`${size} tasks: ${JSON.stringify(rows.at(-1))}\n`);
 }
