@@ -76,9 +76,31 @@ async function importSpecModule(file: string): Promise<{ default?: unknown }> {
     return exports.__esModule || 'default' in (exports as object) ? exports : { default: exports };
   }
   const tsx = (await dynamicImport('tsx/esm/api')) as {
-    tsImport: (specifier: string, parent: string) => Promise<{ default?: unknown }>;
+    tsImport: (
+      specifier: string,
+      options: { parentURL: string; tsconfig?: false },
+    ) => Promise<{ default?: unknown }>;
   };
-  return tsx.tsImport(pathToFileURL(file).href, pathToFileURL(file).href);
+  const parentURL = pathToFileURL(file).href;
+  // This repository's tsconfig maps 'stepwise-cdk' to its TypeScript source for tsc and vitest; a spec
+  // run by the compiled CLI must import the compiled package, the CLI's own copy, as a user's does.
+  const inThisRepository = nearestManifest(file)?.name === 'stepwise-cdk';
+  return tsx.tsImport(parentURL, inThisRepository ? { parentURL, tsconfig: false } : { parentURL });
+}
+
+/** The nearest package.json above a file, parsed; undefined if none or unreadable. */
+function nearestManifest(file: string): { name?: string; type?: string } | undefined {
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        return JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string; type?: string };
+      } catch {
+        return undefined;
+      }
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
 }
 
 /** Whether Node would load this file as CommonJS: by its extension, else the nearest package.json's type. */
@@ -86,17 +108,7 @@ function isCommonJs(file: string): boolean {
   const ext = extname(file);
   if (ext === '.cts' || ext === '.cjs') return true;
   if (ext === '.mts' || ext === '.mjs') return false;
-  for (let dir = dirname(file); ; dir = dirname(dir)) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest)) {
-      try {
-        return (JSON.parse(readFileSync(manifest, 'utf8')) as { type?: string }).type !== 'module';
-      } catch {
-        return true;
-      }
-    }
-    if (dirname(dir) === dir) return true;
-  }
+  return nearestManifest(file)?.type !== 'module';
 }
 
 /**
