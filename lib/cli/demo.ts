@@ -74,7 +74,7 @@ export async function runDemo(options: CliOptions, output: Output): Promise<numb
   await runsCommand('orders', { 'state-dir': stateDir }, output);
   output.out.write(
     ok
-      ? `\nEvery run ended as expected: SUCCEEDED, DEDUPLICATED, QUARANTINED. Try 'npx stepwise run examples/orders/pipeline.ts --s3-object raw/orders/x.csv=examples/orders/data/good/orders-2026-11-02.csv'.\n`
+      ? `\nEvery run ended as expected: SUCCEEDED, DEDUPLICATED, QUARANTINED. Try 'node dist/bin/stepwise.js run examples/orders/pipeline.ts --s3-object raw/orders/x.csv=examples/orders/data/good/orders-2026-11-02.csv' (in a project that installed stepwise-cdk, 'npx stepwise').\n`
       : '\nA run did not end as expected; see above.\n',
   );
   return ok ? 0 : 1;
