@@ -31,8 +31,12 @@ import type { PipelineMetrics } from './pipeline-metrics.ts';
 import { executionsArn, StepwisePlatform } from './platform.ts';
 import { addTrigger } from './triggers.ts';
 
+/** Settings of a `Pipeline`: the spec, and the real buckets behind the names it uses. */
 export interface PipelineProps {
-  /** The pipeline, as `definePipeline` returns it. */
+  /**
+   * The pipeline, as `definePipeline` returns it.
+   * @see README.md, "A pipeline"
+   */
   readonly spec: PipelineDefinition;
   /**
    * The real bucket behind each data-bucket name the spec uses: in an `s3ObjectCreated` trigger, in a
@@ -55,19 +59,41 @@ export interface PipelineProps {
  * every other pipeline.
  */
 export class Pipeline extends Construct implements PipelineMetrics {
+  /**
+   * The pipeline's spec, as `definePipeline` returned it.
+   * @see README.md, "A pipeline"
+   */
   readonly spec: PipelineDefinition;
-  readonly compiled: CompiledPipeline;
+  /**
+   * The pipeline's Standard state machine. `Pipeline` adds its ARN as the stack output
+   * `StepwiseStateMachine<PascalName>`.
+   * @see https://docs.aws.amazon.com/step-functions/latest/dg/concepts-standard-vs-express.html
+   */
   readonly stateMachine: sfn.StateMachine;
   /**
    * The Lambda functions, one per distinct handler file, by the handler's name (the file name without
    * its extension, such as `ingest`). To grant a task access to something else, use `taskFunction`.
+   * @see README.md, "Deploying"
    */
   readonly functions: ReadonlyMap<string, HandlerFunction>;
-  /** The real bucket behind each bucket name the spec uses. */
+  /**
+   * The real bucket behind each bucket name the spec uses.
+   * @see README.md, "Deploying"
+   */
   readonly buckets: ReadonlyMap<string, DataBucketRef>;
-  /** Failed, timed-out, throttled and quarantined runs, and the SLA when the spec sets one. */
+  /**
+   * Failed, timed-out, throttled and quarantined runs, and the SLA when the spec sets one; each
+   * notifies the stack's alert topic.
+   * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
+   */
   readonly alarms: readonly cloudwatch.Alarm[];
+  /**
+   * The pipeline's CloudWatch dashboard: runs by status, duration p50 and p95, task retries, quarantines.
+   * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Dashboards.html
+   */
   readonly dashboard: cloudwatch.Dashboard;
+  /** What the compiler made of the spec: the definition and the handler functions. */
+  private readonly compiled: CompiledPipeline;
   private readonly platform: StepwisePlatform;
   private readonly s3Resources: string[] = [];
   private readonly functionByTask = new Map<string, HandlerFunction>();
@@ -171,6 +197,10 @@ export class Pipeline extends Construct implements PipelineMetrics {
     addStateMachineOutput(this, props.spec.name, this.stateMachine);
   }
 
+  /**
+   * The pipeline's name, as the spec gives it.
+   * @see README.md, "A pipeline"
+   */
   get pipelineName(): string {
     return this.spec.name;
   }
@@ -181,6 +211,7 @@ export class Pipeline extends Construct implements PipelineMetrics {
    *
    * @example
    * ordersTable.grantReadData(pipeline.taskFunction('ingest'));
+   * @see README.md, "Deploying"
    */
   taskFunction(taskId: string): lambda.IFunction {
     const fn = this.functionByTask.get(taskId);
@@ -191,7 +222,10 @@ export class Pipeline extends Construct implements PipelineMetrics {
     );
   }
 
-  /** Runs started (AWS/States ExecutionsStarted), summed over 5 minutes. */
+  /**
+   * Runs started (AWS/States ExecutionsStarted), summed over 5 minutes.
+   * @see https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html
+   */
   metricStarted(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.stateMachine.metricStarted(props);
   }
@@ -199,37 +233,56 @@ export class Pipeline extends Construct implements PipelineMetrics {
   /**
    * Executions that succeeded (AWS/States ExecutionsSucceeded), summed over 5 minutes. A quarantined
    * run's execution succeeds too; `metricQuarantined` counts those.
+   * @see https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html
    */
   metricSucceeded(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.stateMachine.metricSucceeded(props);
   }
 
-  /** Runs that failed (AWS/States ExecutionsFailed), summed over 5 minutes. */
+  /**
+   * Runs that failed (AWS/States ExecutionsFailed), summed over 5 minutes.
+   * @see https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html
+   */
   metricFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.stateMachine.metricFailed(props);
   }
 
-  /** Runs stopped at the pipeline's timeout (AWS/States ExecutionsTimedOut), summed over 5 minutes. */
+  /**
+   * Runs stopped at the pipeline's timeout (AWS/States ExecutionsTimedOut), summed over 5 minutes.
+   * @see https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html
+   */
   metricTimedOut(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.stateMachine.metricTimedOut(props);
   }
 
-  /** Executions Step Functions throttled (AWS/States ExecutionThrottled), summed over 5 minutes. */
+  /**
+   * Executions Step Functions throttled (AWS/States ExecutionThrottled), summed over 5 minutes.
+   * @see https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html
+   */
   metricThrottled(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.stateMachine.metricThrottled(props);
   }
 
-  /** Run duration in milliseconds (AWS/States ExecutionTime), averaged over 5 minutes. */
+  /**
+   * Run duration in milliseconds (AWS/States ExecutionTime), averaged over 5 minutes.
+   * @see https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html
+   */
   metricTime(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.stateMachine.metricTime(props);
   }
 
-  /** Quarantined runs (stepwise RunsQuarantined, from the recorder), summed over 5 minutes. */
+  /**
+   * Quarantined runs (stepwise RunsQuarantined, from the recorder), summed over 5 minutes.
+   * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+   */
   metricQuarantined(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return pipelineMetric(this.spec.name, 'RunsQuarantined', props);
   }
 
-  /** Task attempts beyond the first (stepwise TaskRetries, from the recorder), summed over 5 minutes. */
+  /**
+   * Task attempts beyond the first (stepwise TaskRetries, from the recorder), summed over 5 minutes.
+   * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+   */
   metricTaskRetries(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return pipelineMetric(this.spec.name, 'TaskRetries', props);
   }
@@ -237,6 +290,7 @@ export class Pipeline extends Construct implements PipelineMetrics {
   /**
    * Lets a principal start runs through the dispatcher (lambda:InvokeFunction), as `stepwise run
    * --aws` and backfills do. The dispatcher serves every pipeline of the stack, so this grant does too.
+   * @see https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
    */
   grantTrigger(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.addToPrincipal({
@@ -246,7 +300,11 @@ export class Pipeline extends Construct implements PipelineMetrics {
     });
   }
 
-  /** Lets a principal read the ledger (GetItem and Query, on the table and its byStatus index). */
+  /**
+   * Lets a principal read the ledger (GetItem and Query, on the table and its byStatus index), as
+   * `stepwise runs --aws` does.
+   * @see README.md, "The ledger"
+   */
   grantReadLedger(grantee: iam.IGrantable): iam.Grant {
     const table = this.platform.ledger.table;
     return iam.Grant.addToPrincipal({
@@ -268,7 +326,10 @@ export class Pipeline extends Construct implements PipelineMetrics {
     });
   }
 
-  /** Lets a principal read the state machine and its executions: aws-cdk-lib's `grantRead`. */
+  /**
+   * Lets a principal read the state machine and its executions: aws-cdk-lib's `grantRead`.
+   * @see https://docs.aws.amazon.com/step-functions/latest/dg/auth-and-access-control-sfn.html
+   */
   grantRead(grantee: iam.IGrantable): iam.Grant {
     return this.stateMachine.grantRead(grantee);
   }
@@ -304,7 +365,7 @@ export class Pipeline extends Construct implements PipelineMetrics {
   }
 
   /** This pipeline's S3 triggers, with their real buckets. */
-  get watchedLocations(): readonly WatchedLocation[] {
+  private get watchedLocations(): readonly WatchedLocation[] {
     return this.spec.triggers.flatMap((trigger, index) =>
       trigger.kind === 's3ObjectCreated'
         ? [
