@@ -168,7 +168,7 @@ export function walkLatched(
     progressed = false;
     for (const [c, chain] of chains.entries()) {
       const unit = chain[position[c] as number];
-      if (!unit || !unit.waitsFor.every((key) => finished.has(key))) continue;
+      if (!unit?.waitsFor.every((key) => finished.has(key))) continue;
       const previous = chain[(position[c] as number) - 1];
       const before = new Set(done);
       for (const id of previous ? (finished.get(previous.key) as readonly string[]) : []) before.add(id);
