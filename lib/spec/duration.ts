@@ -1,5 +1,5 @@
 /** A duration written as a number and a unit: `'500ms'`, `'2s'`, `'5m'`, `'1h'` or `'1d'`. */
-export type Duration = `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`;
+export type DurationText = `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`;
 
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;

@@ -1,6 +1,6 @@
 export { type LambdaOptions, lambda } from './adapters/lambda.ts';
 export { type DefinePipelineOptions, definePipeline } from './define-pipeline.ts';
-export { type Duration, parseDuration } from './duration.ts';
+export { type DurationText, parseDuration } from './duration.ts';
 export { SpecError, type SpecIssue } from './errors.ts';
 export { afterPipeline } from './triggers/after-pipeline.ts';
 export { onEvent } from './triggers/on-event.ts';

@@ -1,5 +1,5 @@
 import type * as events from 'aws-cdk-lib/aws-events';
-import type { Duration } from './duration.ts';
+import type { DurationText } from './duration.ts';
 
 /** How a task's work is done. Each adapter kind lives in `lib/spec/adapters/`. */
 export type TaskRun = LambdaRun;
@@ -60,11 +60,11 @@ export interface RetrySpec {
   /** Total tries, the first one included. `1` means no retry. */
   readonly attempts?: number;
   /** Wait before the first retry. */
-  readonly interval?: Duration;
+  readonly interval?: DurationText;
   /** Multiplier applied to the wait after each retry. */
   readonly backoff?: number;
   /** Upper bound on any one wait. */
-  readonly maxDelay?: Duration;
+  readonly maxDelay?: DurationText;
   readonly jitter?: JitterStrategy;
 }
 
@@ -81,7 +81,7 @@ export interface TaskSpec {
   readonly retry?: TaskRetrySpec;
   /** A non-critical task's failure is recorded as a warning and the run carries on. @default true */
   readonly critical?: boolean;
-  readonly timeout?: Duration;
+  readonly timeout?: DurationText;
   /** Static values handed to the handler as `ctx.params`. */
   readonly params?: Readonly<Record<string, unknown>>;
 }
@@ -97,24 +97,24 @@ export interface PipelineSpec {
   readonly name: string;
   readonly description?: string;
   readonly triggers?: readonly TriggerSpec[];
-  readonly defaults?: { readonly retry?: RetrySpec; readonly timeout?: Duration };
+  readonly defaults?: { readonly retry?: RetrySpec; readonly timeout?: DurationText };
   readonly tasks: Readonly<Record<string, TaskSpec>>;
   readonly quarantine?: QuarantineSpec;
   /** @default 10 */
   readonly maxConcurrentRuns?: number;
   /** Limit on a whole run. @default '2h' */
-  readonly timeout?: Duration;
+  readonly timeout?: DurationText;
   /**
    * How long a run may take before an alarm goes off; shorter than `timeout`, which stops the run.
    * @default - no duration alarm
    */
-  readonly sla?: Duration;
+  readonly sla?: DurationText;
   /**
    * How long the ledger keeps a run and its task attempts, counted from the run's start, in whole days
    * (rounded up). DynamoDB's time to live then deletes them.
    * @default '365d'
    */
-  readonly retention?: Duration;
+  readonly retention?: DurationText;
 }
 
 /** A retry policy with every field settled, durations in milliseconds. */
