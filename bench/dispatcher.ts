@@ -16,6 +16,7 @@ import {
 } from '../test/private/dispatcher-harness.ts';
 
 const triggers = Number(process.argv[process.argv.indexOf('--triggers') + 1]) || 50;
+const loadAtStart = loadavg().map((x) => Math.round(x * 100) / 100);
 const harness = await startDispatcherHarness({
   wide: { maxConcurrentRuns: 1000 },
   narrow: { maxConcurrentRuns: 1 },
@@ -157,6 +158,7 @@ const result = {
   measuredAt: new Date().toISOString(),
   node: process.version,
   triggers,
+  loadAtStart,
   loadAverage: loadavg().map(round),
   /** Validation, config, run key and input for one S3 event, no I/O: the dispatcher's own CPU cost. */
   cpuPerEventMs: Math.round(cpuPerEventMs * 1000) / 1000,

@@ -2,7 +2,7 @@
 // and child process, so each can also be run alone), and writes bench/RESULTS.md from their JSON in
 // bench/results/. The sections it generates sit between `<!-- bench:NAME -->` markers and are replaced
 // on each run; every other heading in RESULTS.md (benchmarks that write their own prose) is kept.
-// Run: npm run bench [-- --only local-loop,synth] [-- --rounds N]
+// Run: npm run bench [-- --only local-loop,synth] [-- --rounds N] [-- --render-only]
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
@@ -17,6 +17,8 @@ const flag = (name: string) => {
   return at === -1 ? undefined : process.argv[at + 1];
 };
 const only = flag('only')?.split(',');
+/** Runs nothing: writes RESULTS.md again from the JSON already in bench/results. */
+const renderOnly = process.argv.includes('--render-only');
 const rounds = flag('rounds') ?? '3';
 
 interface Benchmark {
@@ -38,8 +40,34 @@ const BENCHMARKS: readonly Benchmark[] = [
   { name: 'cli-start', foreign: true },
 ];
 
+const git = (...args: string[]) => {
+  try {
+    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trimEnd();
+  } catch {
+    return '';
+  }
+};
+const nproc = (() => {
+  try {
+    return execFileSync('nproc', { encoding: 'utf8' }).trim();
+  } catch {
+    return '';
+  }
+})();
+/** What code a step measures: the commit, and the files under lib/, lambdas/, bin/, examples/ not committed. */
+function codeNow(): string {
+  const commit = git('rev-parse', '--short', 'HEAD') || 'unknown';
+  const changed = git('status', '--porcelain', '--', 'lib', 'lambdas', 'bin', 'examples')
+    .split('\n')
+    .filter(Boolean);
+  return changed.length
+    ? `${commit} + ${changed.length} uncommitted: ${changed.map((l) => l.slice(3)).join(', ')}`
+    : commit;
+}
+
 interface LogEntry {
   readonly name: string;
+  readonly code: string;
   readonly status: string;
   readonly seconds: number;
   readonly loadBefore: number[];
@@ -58,14 +86,17 @@ function run(command: string, args: readonly string[]): Promise<number> {
 const log: LogEntry[] = [];
 const started = new Date();
 
-// The local loop runs the built CLI, as a user does: build it first.
-{
+// The benchmarks of the built CLI (cli-start) read dist/: build it first. (The local loop compiles its
+// own copy, since dist/ is shared.)
+if (!renderOnly) {
+  const measured = codeNow();
   const loadBefore = load();
   const t0 = performance.now();
   const code = await run(process.execPath, [join(ROOT, 'scripts', 'build.mjs')]);
   log.push({
     name: 'npm run build',
-    status: code === 0 ? 'ok' : `failed (exit ${code}); the local loop runs whatever dist/ holds`,
+    code: measured,
+    status: code === 0 ? 'ok' : `failed (exit ${code}); what reads dist/ runs whatever it holds`,
     seconds: Math.round((performance.now() - t0) / 1000),
     loadBefore,
     loadAfter: load(),
@@ -73,11 +104,12 @@ const started = new Date();
 }
 
 for (const bench of BENCHMARKS) {
-  if (only && !only.includes(bench.name)) continue;
+  if (renderOnly || (only && !only.includes(bench.name))) continue;
   const script = join(ROOT, 'bench', `${bench.name}.ts`);
   if (!existsSync(script)) {
     log.push({
       name: bench.name,
+      code: codeNow(),
       status: `skipped: bench/${bench.name}.ts does not exist yet`,
       seconds: 0,
       loadBefore: load(),
@@ -86,6 +118,7 @@ for (const bench of BENCHMARKS) {
     continue;
   }
   process.stderr.write(`\n== bench/${bench.name}.ts\n`);
+  const measured = codeNow();
   const loadBefore = load();
   const t0 = performance.now();
   const code = await run(process.execPath, ['--import', 'tsx', script, ...(bench.args ?? [])]);
@@ -93,6 +126,7 @@ for (const bench of BENCHMARKS) {
   const fresh = existsSync(result) && statSync(result).mtimeMs >= started.getTime();
   log.push({
     name: bench.name,
+    code: measured,
     status: code === 0 ? (fresh ? 'ok' : 'ok, but wrote no bench/results JSON') : `failed (exit ${code})`,
     seconds: Math.round((performance.now() - t0) / 1000),
     loadBefore,
@@ -116,42 +150,22 @@ writeFileSync(LOG_FILE, `${JSON.stringify(merged, null, 2)}\n`);
 let text = existsSync(RESULTS_MD) ? readFileSync(RESULTS_MD, 'utf8') : '# Benchmark results\n';
 const block = (name: string, body: string) =>
   `<!-- bench:${name} -->\n${body.trim()}\n<!-- /bench:${name} -->`;
-const git = (...args: string[]) => {
-  try {
-    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trimEnd();
-  } catch {
-    return '';
-  }
-};
-const nproc = (() => {
-  try {
-    return execFileSync('nproc', { encoding: 'utf8' }).trim();
-  } catch {
-    return '';
-  }
-})();
-const changed = git('status', '--porcelain', '--', 'lib', 'lambdas', 'bin', 'examples')
-  .split('\n')
-  .filter(Boolean);
 const header = [
-  `Written by \`npm run bench\` (bench/run.ts), last run ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+  `Written by \`npm run bench\` (bench/run.ts) at ${started.toISOString().slice(0, 16).replace("T", " ")} UTC,`,
   `on ${availableParallelism()} cores (\`nproc\`: ${nproc || 'not available'}; ${cpus()[0]?.model ?? 'unknown CPU'}),`,
   `${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}. The machine is shared: each section gives the`,
   'load average (1, 5 and 15 minutes) when its benchmark started and ended. Ratios are against a baseline',
   'measured in the same run; times are medians. Raw figures: `bench/results/*.json`. The sections between',
   '`<!-- bench:... -->` markers are generated; the others are written by hand with their benchmark.',
   '',
-  `Code measured: commit ${git('rev-parse', '--short', 'HEAD') || 'unknown'}${
-    changed.length
-      ? `, with ${changed.length} uncommitted change(s) under lib/, lambdas/, bin/ or examples/ in the shared working tree (other areas' work in progress): ${changed.map((l) => l.slice(3)).join(', ')}`
-      : ', no uncommitted changes under lib/, lambdas/, bin/ or examples/'
-  }.`,
+  'Each step ran on the code its row names: the commit, and any uncommitted files under lib/, lambdas/,',
+  "bin/ or examples/ of the shared working tree (other areas' work in progress) at the time.",
   '',
-  '| step | status | took | load before | load after |',
-  '| --- | --- | ---: | --- | --- |',
-  ...log.map(
+  '| step | run at (UTC) | code | status | took | load before | load after |',
+  '| --- | --- | --- | --- | ---: | --- | --- |',
+  ...merged.map(
     (l) =>
-      `| ${l.name} | ${l.status} | ${l.seconds} s | ${l.loadBefore.join(', ')} | ${l.loadAfter.join(', ')} |`,
+      `| ${l.name} | ${l.at ?? ''} | ${l.code ?? ''} | ${l.status} | ${l.seconds} s | ${l.loadBefore.join(', ')} | ${l.loadAfter.join(', ')} |`,
   ),
 ].join('\n');
 

@@ -40,8 +40,9 @@ export function withLedgerRowsAroundTasks(
       Parameters: {
         TableName: `\${${SUBSTITUTIONS.ledgerTable}}`,
         Item: {
-          PK: { 'S.$': "States.Format('RUN#{}', $.run.id)" },
-          SK: { S: `TASK#${task}#${when}` },
+          // The ledger's own key attributes, so the row is valid where a table serves it.
+          pk: { 'S.$': "States.Format('RUN#{}', $.run.id)" },
+          sk: { S: `TASK#${task}#${when}` },
         },
       },
       ResultPath: null,
