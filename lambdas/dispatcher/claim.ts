@@ -9,6 +9,7 @@ import {
 import { ledgerKeys } from '../../lib/names.ts';
 import type { DispatcherContext, PendingRun } from './context.ts';
 import type { RunRequest } from './run-key.ts';
+import { closedRunItem } from './run-row.ts';
 
 /**
  * A run key's claim moves CLAIMED -> STARTED, or CLAIMED -> QUEUED -> STARTED. A claim left CLAIMED
@@ -176,26 +177,20 @@ export async function recordDuplicate(
 ): Promise<string> {
   const now = ctx.now().toISOString();
   const runId = `${duplicateOf.slice(0, 60)}-dup-${randomUUID().slice(0, 8)}`;
-  const key = ledgerKeys.run(request.pipeline, now, runId);
-  await ctx.dynamodb.send(
-    new PutItemCommand({
-      TableName: ctx.table,
-      Item: {
-        pk: { S: key.pk },
-        sk: { S: key.sk },
-        kind: { S: 'run' },
-        pipeline: { S: request.pipeline },
-        runId: { S: runId },
-        status: { S: 'DEDUPLICATED' },
-        startedAt: { S: now },
-        endedAt: { S: now },
-        logicalTime: { S: request.logicalTime },
-        runKey: { S: request.runKey },
-        duplicateOf: { S: duplicateOf },
-        trigger: { S: JSON.stringify(request.trigger) },
-        expiresAt: { N: String(expiresAt) },
-      },
-    }),
+  const item = closedRunItem(
+    {
+      pipeline: request.pipeline,
+      runId,
+      status: 'DEDUPLICATED',
+      startedAt: now,
+      endedAt: now,
+      runKey: request.runKey,
+      trigger: request.trigger,
+      logicalTime: request.logicalTime,
+      expiresAt,
+    },
+    { duplicateOf: { S: duplicateOf } },
   );
+  await ctx.dynamodb.send(new PutItemCommand({ TableName: ctx.table, Item: item }));
   return runId;
 }

@@ -1,9 +1,9 @@
 import { ConditionalCheckFailedException, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PublishCommand } from '@aws-sdk/client-sns';
-import { ledgerKeys } from '../../lib/names.ts';
 import { markFailed } from './claim.ts';
 import type { DispatcherContext, PendingRun } from './context.ts';
 import { dequeue } from './queue.ts';
+import { closedRunItem } from './run-row.ts';
 import { releaseSlot } from './slots.ts';
 import { countMetric, log } from './telemetry.ts';
 
@@ -54,29 +54,25 @@ async function putFailedRunRow(
   refusal: { readonly error: string; readonly reason: string },
 ): Promise<void> {
   const { trigger, logicalTime, expiresAt } = runFromInput(run.input);
-  const key = ledgerKeys.run(run.pipeline, run.claimedAt, run.runId);
+  const item = closedRunItem(
+    {
+      pipeline: run.pipeline,
+      runId: run.runId,
+      status: 'FAILED',
+      startedAt: run.claimedAt,
+      endedAt: ctx.now().toISOString(),
+      runKey: run.runKey,
+      trigger,
+      ...(typeof logicalTime === 'string' ? { logicalTime } : {}),
+      ...(typeof expiresAt === 'string' && /^\d+$/.test(expiresAt) ? { expiresAt: Number(expiresAt) } : {}),
+    },
+    { error: { S: refusal.error }, errorCause: { S: refusal.reason.slice(0, 32_000) } },
+  );
   try {
     await ctx.dynamodb.send(
       new PutItemCommand({
         TableName: ctx.table,
-        Item: {
-          pk: { S: key.pk },
-          sk: { S: key.sk },
-          kind: { S: 'run' },
-          pipeline: { S: run.pipeline },
-          runId: { S: run.runId },
-          status: { S: 'FAILED' },
-          startedAt: { S: run.claimedAt },
-          endedAt: { S: ctx.now().toISOString() },
-          runKey: { S: run.runKey },
-          error: { S: refusal.error },
-          errorCause: { S: refusal.reason.slice(0, 32_000) },
-          ...(trigger === undefined ? {} : { trigger: { S: JSON.stringify(trigger) } }),
-          ...(typeof logicalTime === 'string' ? { logicalTime: { S: logicalTime } } : {}),
-          ...(typeof expiresAt === 'string' && /^\d+$/.test(expiresAt)
-            ? { expiresAt: { N: expiresAt } }
-            : {}),
-        },
+        Item: item,
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
