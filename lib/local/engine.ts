@@ -210,7 +210,6 @@ export class LocalEngine implements StepFunctionsApi {
         saved.redriveCount + 1,
       ),
       startDate: new Date(saved.startDate),
-      replay: new Map(),
       redriveCount: saved.redriveCount + 1,
       resumeInput: plan.input,
     });
@@ -257,7 +256,6 @@ export class LocalEngine implements StepFunctionsApi {
     redrive?: {
       log: HistoryLog;
       startDate: Date;
-      replay: Map<string, unknown>;
       redriveCount: number;
       /** The input of the state the redrive resumes at. */
       resumeInput: unknown;
@@ -357,7 +355,6 @@ export class LocalEngine implements StepFunctionsApi {
     const run = entry.runner.run(redrive ? redrive.resumeInput : JSON.parse(input), {
       overrides: {
         taskResourceLocalHandlers: this.taskHandlers(entry.machine.definition, log, {
-          replay: redrive?.replay ?? new Map(),
           ended,
           progress: () => emit({ type: 'execution-progress', executionArn: arn }),
           checkSize: (state, what, value) => {
@@ -412,8 +409,6 @@ export class LocalEngine implements StepFunctionsApi {
     definition: StateMachineDefinition,
     log: HistoryLog,
     execution: {
-      /** Task states that succeeded before a redrive, with their outputs. */
-      readonly replay: Map<string, unknown>;
       /** Whether the execution has ended: an attempt still running then is no longer recorded. */
       readonly ended: () => boolean;
       /** Tells that an attempt started or ended. */
@@ -422,7 +417,7 @@ export class LocalEngine implements StepFunctionsApi {
       readonly checkSize: (state: string, what: 'input' | 'result', value: unknown) => void;
     },
   ): Record<string, (input: unknown) => Promise<unknown>> {
-    const { replay, ended, checkSize } = execution;
+    const { ended, checkSize } = execution;
     const progress = execution.progress;
     // Every call a Task state makes is the state machine's, under its role.
     const caller = this.deployment.stateMachines.find((m) => m.definition === definition)?.logicalId;
@@ -436,12 +431,6 @@ export class LocalEngine implements StepFunctionsApi {
         serve: (input: unknown) => Promise<unknown>,
       ) =>
       async (input: unknown) => {
-        // A redrive keeps what succeeded: the state returns its earlier output without running.
-        if (replay.has(name)) {
-          const output = replay.get(name);
-          replay.delete(name);
-          return output;
-        }
         // The interpreter may still retry a state of an execution that has ended: nothing runs.
         if (ended()) throw new Error('the execution has ended');
         const token = log.taskStarted(name, kind, resource, input);
