@@ -52,10 +52,10 @@ function localLoop(r: Json): string {
   return [
     '## The local loop: `stepwise run` of the reference pipeline',
     '',
-    'examples/orders run through the built CLI (`node dist/bin/stepwise.js run orders/pipeline.ts --s3-object ...`)',
+    'examples/orders run through the built CLI (`node node_modules/stepwise-cdk/dist/bin/stepwise.js run ...`)',
     "in a child process, as a user runs it: Node's start-up and the CLI's loading count. Each round copies the",
-    'example into a fresh temporary project with stepwise installed in its node_modules (the built package,',
-    'copied), a fresh bundle cache (`STEPWISE_CACHE_DIR`) and a fresh state dir, then runs it three times: with',
+    'example into a fresh temporary project with stepwise installed in its node_modules (the package compiled',
+    'from the working tree as `npm run build` does, into a directory of its own), a fresh bundle cache (`STEPWISE_CACHE_DIR`) and a fresh state dir, then runs it three times: with',
     'empty caches, again unchanged, and after an edit to one handler (`transform.ts`). The phases are the ones the',
     'CLI prints; start-up, shutdown and exit are timed from when those lines reach the parent. Peak RSS from',
     `\`/usr/bin/time -f %M\`. Medians of ${r.runs.first.length} round(s)${
@@ -84,8 +84,7 @@ function localLoop(r: Json): string {
     '',
     `**The bar (issue 12):** the unchanged run spends at most 30% of the first run's time outside the execution. Here:`,
     `${pct(bar.median)} (median; per round ${bar.perRound.map(pct).join(', ')}): ${bar.median <= bar.bar ? '**met**' : '**not met**'}.`,
-    'The execution itself is slow on this machine because each task is a Lambda bundle in a worker thread on a',
-    'loaded 2-core box; it is the same work in all three runs.',
+    'Executing is the same work in all three runs; what the caches cut is everything around it.',
     ...(profile
       ? [
           '',
