@@ -151,7 +151,7 @@ let text = existsSync(RESULTS_MD) ? readFileSync(RESULTS_MD, 'utf8') : '# Benchm
 const block = (name: string, body: string) =>
   `<!-- bench:${name} -->\n${body.trim()}\n<!-- /bench:${name} -->`;
 const header = [
-  `Written by \`npm run bench\` (bench/run.ts) at ${started.toISOString().slice(0, 16).replace("T", " ")} UTC,`,
+  `Written by \`npm run bench\` (bench/run.ts) at ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC,`,
   `on ${availableParallelism()} cores (\`nproc\`: ${nproc || 'not available'}; ${cpus()[0]?.model ?? 'unknown CPU'}),`,
   `${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}. The machine is shared: each section gives the`,
   'load average (1, 5 and 15 minutes) when its benchmark started and ended. Ratios are against a baseline',
