@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { type BuildOptions, buildSync, version as esbuildVersion, type Metafile } from 'esbuild';
+import { inputsUnchanged, sha256 } from '../content-hash.ts';
 import { stackFiles } from '../stack-files.ts';
 
 /** The file a bundle's handler lives in; the function's handler is `index.handler`. */
@@ -128,17 +128,6 @@ function freshManifest(slot: string): CacheManifest | undefined {
   return inputsUnchanged(manifest.inputs) ? manifest : undefined;
 }
 
-/** Whether every file still has the content hash recorded for it. */
-export function inputsUnchanged(inputs: Readonly<Record<string, string>>): boolean {
-  return Object.entries(inputs).every(([file, hash]) => {
-    try {
-      return sha256(readFileSync(file)) === hash;
-    } catch {
-      return false;
-    }
-  });
-}
-
 let collecting: Record<string, string>[] | undefined;
 
 /**
@@ -182,8 +171,4 @@ function repositoryAliases(): Record<string, string> {
     'stepwise-cdk/task': join(root, 'lambdas', 'task', 'index.ts'),
     'stepwise-cdk': join(root, 'lib', 'index.ts'),
   };
-}
-
-export function sha256(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
 }

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { inputsUnchanged, sha256, withBundleInputs } from '../constructs/bundle.ts';
+import { inputsUnchanged, sha256 } from '../content-hash.ts';
 import { bucketNames } from '../spec/bucket-uses.ts';
 import type { PipelineDefinition } from '../spec/types.ts';
 import { stackFiles } from '../stack-files.ts';
@@ -57,9 +57,10 @@ export async function synthesizeLocal(
   }
 
   mkdirSync(assemblyDir, { recursive: true });
-  const [{ App }, { PipelineStack }] = await Promise.all([
+  const [{ App }, { PipelineStack }, { withBundleInputs }] = await Promise.all([
     import('aws-cdk-lib'),
     import('../constructs/pipeline-stack.ts'),
+    import('../constructs/bundle.ts'),
   ]);
   const { result: templateFile, inputs } = withBundleInputs(() => {
     const app = new App({ outdir: assemblyDir, context: CONTEXT });
