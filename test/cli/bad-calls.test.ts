@@ -37,7 +37,8 @@ interface BadCall {
 
 const USAGE_HINT = "run 'stepwise --help' for usage";
 const DEBUG_HINT = '(run with --debug for the stack trace)';
-const OPTION_LIST = '--json, --format, --input, --s3-object, --event, --from, --to, --concurrency, --aws, --stack, --table, --dispatcher, --region, --profile, --state-dir, --status, --limit, --name, --debug, --help';
+const OPTION_LIST =
+  '--json, --format, --input, --s3-object, --event, --from, --to, --concurrency, --aws, --stack, --table, --dispatcher, --region, --profile, --state-dir, --status, --limit, --name, --debug, --help';
 
 const BAD_CALLS: Record<string, BadCall> = {
   'an unknown command': {

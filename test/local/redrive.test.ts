@@ -16,7 +16,7 @@ function fakes(ids: readonly string[], broken: readonly string[]) {
   const tasks: Record<string, FakeTask> = {};
   for (const id of ids) {
     tasks[id] = (event) => {
-      (inputs[id] ??= []).push(event.inputs);
+      inputs[id] = [...(inputs[id] ?? []), event.inputs];
       if (broken.includes(id) && !fixed) throw taskError('Error', `${id} is broken`);
       return { from: id };
     };
