@@ -3,14 +3,13 @@
 // what a task copies sends "Object Created" on to the rules (a downstream pipeline runs); an odd key
 // is quarantined and moved.
 import { readFileSync } from 'node:fs';
-import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServices } from '../../lib/local/services.ts';
 import {
   type CliResult,
   fixture,
   jsonOf,
   type RunJson,
+  s3Objects,
   stepwise,
   taskOf,
   tempStateDir,
@@ -63,31 +62,10 @@ afterAll(() => {
   for (const dir of [granted, readOnly, odd]) dir.remove();
 });
 
-/** What the local S3 store holds under these keys, once no command holds the state dir. */
-async function objects(stateDir: string, bucket: string, keys: readonly string[]) {
-  const services = await startServices(stateDir);
-  try {
-    const found: Record<string, string | null> = {};
-    for (const key of keys) {
-      try {
-        await services.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-        const object = await services.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-        found[key] = (await object.Body?.transformToString()) ?? '';
-      } catch (error) {
-        if ((error as Error).name !== 'NotFound' && (error as Error).name !== 'NoSuchKey') throw error;
-        found[key] = null;
-      }
-    }
-    return found;
-  } finally {
-    await services.close();
-  }
-}
-
 describe("a task declared reads: ['landing'], writes: ['curated']", () => {
   it('copies its trigger object into the curated bucket and SUCCEEDS', async () => {
     expect([jsonOf<RunJson>(copied).status, copied.code]).toEqual(['SUCCEEDED', 0]);
-    expect(await objects(granted.dir, 'curated', ['in/orders.csv'])).toEqual({
+    expect(await s3Objects(granted.dir, 'curated', ['in/orders.csv'])).toEqual({
       'in/orders.csv': readFileSync(data, 'utf8'),
     });
   });
@@ -114,7 +92,7 @@ describe("the same task declared only reads: ['landing', 'curated']", () => {
       attempts: 1,
       error: expect.stringMatching(denial),
     });
-    expect(await objects(readOnly.dir, 'curated', ['in/orders.csv'])).toEqual({ 'in/orders.csv': null });
+    expect(await s3Objects(readOnly.dir, 'curated', ['in/orders.csv'])).toEqual({ 'in/orders.csv': null });
   });
 });
 
@@ -127,7 +105,7 @@ describe('an odd key, with + & space and unicode', () => {
       key: `quarantine/${ODD_KEY}`,
       reason: `${ODD_KEY} is marked as rejected`,
     });
-    expect(await objects(odd.dir, 'landing', [ODD_KEY, `quarantine/${ODD_KEY}`])).toEqual({
+    expect(await s3Objects(odd.dir, 'landing', [ODD_KEY, `quarantine/${ODD_KEY}`])).toEqual({
       [ODD_KEY]: null,
       [`quarantine/${ODD_KEY}`]: readFileSync(data, 'utf8'),
     });

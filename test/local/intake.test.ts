@@ -4,15 +4,14 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServices } from '../../lib/local/services.ts';
 import {
   type CliResult,
   fixture,
   jsonOf,
   type RunJson,
   STACK_LINE,
+  s3Objects,
   stepwise,
   taskOf,
   tempStateDir,
@@ -43,26 +42,8 @@ beforeAll(async () => {
 
 afterAll(() => state.remove());
 
-/** Reads the local S3 store with the S3 SDK, while no command holds the state dir. */
-async function objectsIn(bucket: string, keys: readonly string[]): Promise<Record<string, string | null>> {
-  const services = await startServices(state.dir);
-  try {
-    const found: Record<string, string | null> = {};
-    for (const key of keys) {
-      try {
-        await services.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-        const object = await services.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-        found[key] = (await object.Body?.transformToString()) ?? '';
-      } catch (error) {
-        if ((error as Error).name !== 'NotFound' && (error as Error).name !== 'NoSuchKey') throw error;
-        found[key] = null;
-      }
-    }
-    return found;
-  } finally {
-    await services.close();
-  }
-}
+/** Reads the local S3 store of this file's state dir. */
+const objectsIn = (bucket: string, keys: readonly string[]) => s3Objects(state.dir, bucket, keys);
 
 it('prints nothing on stdout but the JSON object, even when functions log', () => {
   for (const result of [rejected, dataError, groupRetry, first, again]) {

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { main } from '../../lib/cli/main.ts';
+import { startServices } from '../../lib/local/services.ts';
 
 export interface CliResult {
   readonly code: number;
@@ -98,4 +100,32 @@ function collector(): { stream: Writable; text: () => string } {
     },
   });
   return { stream, text: () => chunks.join('') };
+}
+
+/**
+ * What the local S3 store of a state dir holds under these keys (null for a missing one), read with the
+ * S3 SDK while no command holds the state dir.
+ */
+export async function s3Objects(
+  stateDir: string,
+  bucket: string,
+  keys: readonly string[],
+): Promise<Record<string, string | null>> {
+  const services = await startServices(stateDir);
+  try {
+    const found: Record<string, string | null> = {};
+    for (const key of keys) {
+      try {
+        await services.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+        const object = await services.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        found[key] = (await object.Body?.transformToString()) ?? '';
+      } catch (error) {
+        if ((error as Error).name !== 'NotFound' && (error as Error).name !== 'NoSuchKey') throw error;
+        found[key] = null;
+      }
+    }
+    return found;
+  } finally {
+    await services.close();
+  }
 }
