@@ -301,10 +301,21 @@ export class LocalEngine implements StepFunctionsApi {
       overLimit = { state, cause: dataLimitCause(state, what, bytes) };
       run.abort();
     };
+    /**
+     * An attempt is announced once its start is saved (see `started` below), so that a command killed
+     * right after printing "<task> started" leaves a history that names that task.
+     */
+    const unannounced = new Map<string, EngineEvent>();
     const startTask = (task: string) => {
       const attempt = (attempts.get(task) ?? 0) + 1;
       attempts.set(task, attempt);
-      emit({ type: 'task-started', name, task, attempt, at: new Date().toISOString() });
+      unannounced.set(task, { type: 'task-started', name, task, attempt, at: new Date().toISOString() });
+    };
+    const announce = (task: string) => {
+      const event = unannounced.get(task);
+      if (!event) return;
+      unannounced.delete(task);
+      emit(event);
     };
     const context = executionContext(
       { arn, name, startTime: record.startDate.toISOString() },
@@ -324,6 +335,8 @@ export class LocalEngine implements StepFunctionsApi {
         },
         failed(state, _type, error, cause) {
           if (ended()) return;
+          // A state can fail before its handler runs (its Parameters, say): its start is told first.
+          announce(state);
           const at = new Date().toISOString();
           log.taskFailed(state, undefined, resources.get(state) ?? '', error, cause);
           failedLast.add(state);
@@ -346,6 +359,7 @@ export class LocalEngine implements StepFunctionsApi {
           const at = new Date().toISOString();
           log.exited(state, type, output);
           if (tasks.has(state) && !failedLast.has(state)) {
+            announce(state);
             emit({ type: 'task-succeeded', name, task: state, attempt: attempts.get(state) ?? 1, at });
           }
         },
@@ -357,6 +371,7 @@ export class LocalEngine implements StepFunctionsApi {
         taskResourceLocalHandlers: this.taskHandlers(entry.machine.definition, log, {
           ended,
           progress: () => emit({ type: 'execution-progress', executionArn: arn }),
+          started: announce,
           checkSize: (state, what, value) => {
             checkSize(state, what, value);
             if (overLimit) throw dataLimitError(overLimit.cause);
@@ -413,6 +428,8 @@ export class LocalEngine implements StepFunctionsApi {
       readonly ended: () => boolean;
       /** Tells that an attempt started or ended. */
       readonly progress: () => void;
+      /** Tells that an attempt started, once its start is recorded and saved. */
+      readonly started: (state: string) => void;
       /** Throws States.DataLimitExceeded, ending the execution, for a payload over the quota. */
       readonly checkSize: (state: string, what: 'input' | 'result', value: unknown) => void;
     },
@@ -435,6 +452,7 @@ export class LocalEngine implements StepFunctionsApi {
         if (ended()) throw new Error('the execution has ended');
         const token = log.taskStarted(name, kind, resource, input);
         progress();
+        execution.started(name);
         try {
           // The input after Parameters, which Step Functions checks before the task runs.
           checkSize(name, 'input', input);
