@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import {
   BUCKETS_VARIABLE,
   DataError,
@@ -27,6 +27,11 @@ function taskEvent(overrides: Record<string, unknown> = {}) {
   };
 }
 
+// The runtime's JSON log lines (task-log.test.ts reads them) are kept out of the test output.
+beforeEach(() => {
+  vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+});
+
 afterEach(() => {
   vi.restoreAllMocks();
   vi.unstubAllEnvs();
@@ -51,6 +56,7 @@ describe('defineTask', () => {
       params: { limit: 10 },
       attempt: 3,
       buckets: {},
+      log: { info: expect.any(Function), warn: expect.any(Function), error: expect.any(Function) },
     });
   });
 
@@ -157,7 +163,7 @@ describe('defineTask', () => {
     ]);
   });
 
-  it('logs nothing, even when it fails', async () => {
+  it('logs through stdout only, never through console, even when it fails', async () => {
     const spies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((method) =>
       vi.spyOn(console, method).mockImplementation(() => {}),
     );
@@ -165,6 +171,7 @@ describe('defineTask', () => {
     await defineTask(() => 1n)(taskEvent()).catch(() => {});
     await defineTask(() => 1)({}).catch(() => {});
     for (const spy of spies) expect(spy).not.toHaveBeenCalled();
+    expect(process.stdout.write).toHaveBeenCalledTimes(4); // started and ended, twice; not for the malformed event
   });
 
   it('fails when the event is not an object', async () => {
