@@ -97,8 +97,19 @@ function describeIssue(standardIssue: StandardSchemaV1.Issue, received: unknown)
         ? `expected ${bound} ${issue.origin === 'string' ? 'characters' : 'items'}, received ${(received as { length: number }).length}`
         : `expected ${bound}, received ${preview(received)}`;
     }
-    case 'invalid_format':
-      return `expected ${issue.format} format, received ${preview(received)}`;
+    case 'invalid_format': {
+      const wanted =
+        issue.prefix !== undefined
+          ? `to start with ${JSON.stringify(issue.prefix)}`
+          : issue.suffix !== undefined
+            ? `to end with ${JSON.stringify(issue.suffix)}`
+            : issue.includes !== undefined
+              ? `to include ${JSON.stringify(issue.includes)}`
+              : issue.format === 'regex'
+                ? `to match ${issue.pattern}`
+                : `${issue.format} format`;
+      return `expected ${wanted}, received ${preview(received)}`;
+    }
     case 'not_multiple_of':
       return `expected a multiple of ${issue.divisor}, received ${preview(received)}`;
     case 'unrecognized_keys':

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { inputsUnchanged, sha256 } from '../content-hash.ts';
+import { LOCAL_SYNTH_CONTEXT } from '../names.ts';
 import { bucketNames } from '../spec/bucket-uses.ts';
 import type { PipelineDefinition } from '../spec/types.ts';
 import { stackFiles } from '../stack-files.ts';
@@ -12,6 +13,8 @@ export const LOCAL_STACK = 'StepwiseLocal';
 const CONTEXT = {
   '@aws-cdk/core:defaultCrossStackReferences': 'strong',
   'aws:cdk:enable-asset-metadata': true,
+  // Service tasks' local stand-ins are bundled, and named in the template (never by `cdk deploy`).
+  [LOCAL_SYNTH_CONTEXT]: true,
 };
 
 /** Beside the assembly: what it was synthesized from, so an unchanged pipeline is not synthesized again. */

@@ -1,6 +1,6 @@
 // A task that throws something other than an Error is recorded with the value shown, not as
 // '[object Object]' (what Lambda's Node runtime makes of a plain object).
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DataError, defineTask, ThrownValueError } from '../../lambdas/task/index.ts';
 
 const event = {
@@ -11,6 +11,15 @@ const event = {
   params: {},
   retryCount: 0,
 };
+
+// The runtime's JSON log lines are kept out of the test output.
+beforeEach(() => {
+  vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 async function thrownBy(value: unknown): Promise<unknown> {
   const handler = defineTask(() => {
