@@ -154,3 +154,13 @@ export type DispatcherMetricName = (typeof DISPATCHER_METRIC_NAMES)[number];
  * (`afterPipeline`) start on it, and the dispatcher frees the run's concurrency slot.
  */
 export const RUN_FINISHED = { source: 'stepwise', detailType: 'Run Finished' } as const;
+
+/**
+ * CDK context `stepwise run` synthesizes with: the `Pipeline` construct then bundles each service
+ * task's local stand-in, and names the bundles in its state machine's metadata, under
+ * `STAND_INS_METADATA`. `cdk deploy` sets neither, so no stand-in is ever deployed.
+ */
+export const LOCAL_SYNTH_CONTEXT = 'stepwise:local';
+
+/** State machine metadata: `{ [task id]: bundle directory }` of the local stand-ins. */
+export const STAND_INS_METADATA = 'stepwise:stand-ins';

@@ -34,6 +34,11 @@ export function handlerSubstitution(handlerName: string): string {
   return `Handler_${handlerName}`;
 }
 
+/** The DefinitionSubstitutions key for a value a service adapter's task needs, such as a cluster ARN. */
+export function adapterSubstitution(taskId: string, key: string): string {
+  return `Adapter_${taskId.replace(/[^A-Za-z0-9]/g, '_')}_${key}`;
+}
+
 /** Error names raised by the task runtime that must never be retried. */
 export const NON_RETRYABLE_ERRORS = [
   'DataError',

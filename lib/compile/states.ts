@@ -1,9 +1,11 @@
 import { basename, extname } from 'node:path';
 import { LEDGER_KEY_PREFIX, LEDGER_SORT_KEY } from '../names.ts';
+import { isServiceRun, serviceAdapter } from '../spec/adapters/registry.ts';
 import { toSeconds } from '../spec/duration.ts';
-import type { PipelineDefinition, ResolvedRetry, ResolvedTask } from '../spec/types.ts';
+import type { LambdaRun, PipelineDefinition, ResolvedRetry, ResolvedTask } from '../spec/types.ts';
 import type { Branch, Catcher, JsonObject, Retrier, State, StateMachineDefinition } from './asl.ts';
 import {
+  adapterSubstitution,
   handlerSubstitution,
   INTEGRATIONS,
   LAMBDA_SERVICE_ERRORS,
@@ -92,9 +94,10 @@ export function compilePlan(pipeline: PipelineDefinition, plan: Plan): CompiledP
 }
 
 export function compiledHandlers(tasks: readonly ResolvedTask[]): CompiledHandler[] {
-  const byEntry = new Map<string, { name: string; tasks: ResolvedTask[] }>();
+  const byEntry = new Map<string, { name: string; tasks: LambdaTask[] }>();
   const usedNames = new Set<string>();
   for (const task of tasks) {
+    if (!isLambdaTask(task)) continue;
     const existing = byEntry.get(task.run.entry);
     if (existing) {
       existing.tasks.push(task);
@@ -117,6 +120,12 @@ export function compiledHandlers(tasks: readonly ResolvedTask[]): CompiledHandle
       Math.max(...served.map((t) => toSeconds(t.timeoutMs, 1))),
     ),
   }));
+}
+
+type LambdaTask = ResolvedTask & { readonly run: LambdaRun };
+
+function isLambdaTask(task: ResolvedTask): task is LambdaTask {
+  return task.run.kind === 'lambda';
 }
 
 interface Fragment {
@@ -518,7 +527,6 @@ class StateRenderer {
    * from `$.results`.
    */
   private task(task: ResolvedTask, next: string | null, latched: ReadonlySet<string> = new Set()): Fragment {
-    const handler = this.handlerByTask.get(task.id) as string;
     const resultPath = `$.results${pathKey(task.id)}`;
     const ownRetry = task.retryFrom === undefined ? [policyRetry(task.retry)] : [];
     const states: Record<string, State> = {};
@@ -533,25 +541,42 @@ class StateRenderer {
       ? [{ ErrorEquals: QUARANTINE_ERRORS, ResultPath: '$.failure', Next: badData }]
       : [{ ErrorEquals: ['States.ALL'], ResultPath: resultPath, Next: this.claim(`${task.id} warning`) }];
 
+    const { run } = task;
+    const call = isServiceRun(run)
+      ? {
+          // A service's request, from the adapter; its result is the service's small result.
+          ...serviceAdapter(run).state(run, {
+            task,
+            pipeline: this.pipeline.name,
+            substitution: (key) => sub(adapterSubstitution(task.id, key)),
+          }),
+          Retry: [noRetry(), serviceAdapter(run).serviceRetry, ...ownRetry],
+        }
+      : {
+          Resource: sub(handlerSubstitution(this.handlerByTask.get(task.id) as string)),
+          Parameters: {
+            'run.$': '$.run',
+            task: task.id,
+            gate: task.gate,
+            inputs: Object.fromEntries(
+              task.after.map((dep) => [
+                `${dep}.$`,
+                `$.${latched.has(dep) ? 'latched' : 'results'}${pathKey(dep)}`,
+              ]),
+            ),
+            params: literalParams(task),
+            'retryCount.$': '$$.State.RetryCount',
+          },
+          Retry: [noRetry(), lambdaServiceRetry(), ...ownRetry],
+        };
     states[task.id] = {
       Type: 'Task',
-      Resource: sub(handlerSubstitution(handler)),
-      Parameters: {
-        'run.$': '$.run',
-        task: task.id,
-        gate: task.gate,
-        inputs: Object.fromEntries(
-          task.after.map((dep) => [
-            `${dep}.$`,
-            `$.${latched.has(dep) ? 'latched' : 'results'}${pathKey(dep)}`,
-          ]),
-        ),
-        params: literalParams(task),
-        'retryCount.$': '$$.State.RetryCount',
-      },
+      Resource: call.Resource,
+      Parameters: call.Parameters,
+      ...('ResultSelector' in call && call.ResultSelector ? { ResultSelector: call.ResultSelector } : {}),
       ResultPath: resultPath,
       TimeoutSeconds: toSeconds(task.timeoutMs, 1),
-      Retry: [noRetry(), lambdaServiceRetry(), ...ownRetry],
+      Retry: call.Retry,
       Catch: catchers,
       ...link(afterTask),
     };

@@ -126,7 +126,7 @@ export function declaredAccess(
 ): ReadonlyMap<string, BucketAccess> {
   const access = new Map<string, BucketAccess>();
   for (const task of spec.tasks) {
-    if (!tasks.includes(task.id)) continue;
+    if (!tasks.includes(task.id) || task.run.kind !== 'lambda') continue;
     for (const name of task.run.reads ?? []) {
       access.set(name, { read: true, write: access.get(name)?.write ?? false });
     }

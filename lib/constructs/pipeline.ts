@@ -6,11 +6,19 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { BUCKETS_VARIABLE } from '../../lambdas/task/buckets.ts';
-import { handlerSubstitution, INTEGRATIONS, SUBSTITUTIONS } from '../compile/integrations.ts';
+import {
+  adapterSubstitution,
+  handlerSubstitution,
+  INTEGRATIONS,
+  SUBSTITUTIONS,
+} from '../compile/integrations.ts';
 import { type CompiledPipeline, compilePipeline } from '../compile/states.ts';
-import { stateMachineOutputKey } from '../names.ts';
+import { LOCAL_SYNTH_CONTEXT, STAND_INS_METADATA, stateMachineOutputKey } from '../names.ts';
+import { isServiceRun } from '../spec/adapters/registry.ts';
 import { didYouMean } from '../spec/did-you-mean.ts';
 import type { PipelineDefinition } from '../spec/types.ts';
+import { serviceBinding } from './adapters/registry.ts';
+import { bundleHandler } from './bundle.ts';
 import {
   type DataBucketRef,
   declaredAccess,
@@ -144,6 +152,23 @@ export class Pipeline extends Construct implements PipelineMetrics {
       substitutions[SUBSTITUTIONS.quarantineBucket] = this.bucket(quarantineBucket).bucketName;
     }
 
+    const serviceStatements: iam.PolicyStatement[] = [];
+    const standIns: Record<string, string> = {};
+    const local = this.node.tryGetContext(LOCAL_SYNTH_CONTEXT) === true;
+    for (const task of props.spec.tasks) {
+      const { run } = task;
+      if (!isServiceRun(run)) continue;
+      const binding = serviceBinding(run).bind(run, {
+        scope: this,
+        task,
+        bucket: (name) => this.bucket(name),
+      });
+      for (const [key, value] of Object.entries(binding.substitutions ?? {}))
+        substitutions[adapterSubstitution(task.id, key)] = value;
+      serviceStatements.push(...binding.statements);
+      if (local && run.local !== undefined) standIns[task.id] = bundleHandler(run.local);
+    }
+
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromString(JSON.stringify(this.compiled.definition)),
@@ -164,6 +189,9 @@ export class Pipeline extends Construct implements PipelineMetrics {
       comment: props.spec.description ?? `stepwise pipeline ${props.spec.name}`,
     });
     this.grantStateMachine(platform);
+    for (const statement of serviceStatements) this.stateMachine.addToRolePolicy(statement);
+    if (Object.keys(standIns).length > 0)
+      (this.stateMachine.node.defaultChild as sfn.CfnStateMachine).addMetadata(STAND_INS_METADATA, standIns);
     this.node.addValidation({ validate: () => this.watchedQuarantines() });
     this.acknowledgeStateMachineWildcards();
     platform.registerPipeline({

@@ -54,7 +54,38 @@ const FAILURE_DETAILS: Partial<Record<string, (e: HistoryEvent) => Failure | und
   LambdaFunctionTimedOut: (e) => e.lambdaFunctionTimedOutEventDetails,
   LambdaFunctionStartFailed: (e) => e.lambdaFunctionStartFailedEventDetails,
   LambdaFunctionScheduleFailed: (e) => e.lambdaFunctionScheduleFailedEventDetails,
+  TaskFailed: (e) => e.taskFailedEventDetails,
+  TaskTimedOut: (e) => e.taskTimedOutEventDetails,
+  TaskStartFailed: (e) => e.taskStartFailedEventDetails,
+  TaskSubmitFailed: (e) => e.taskSubmitFailedEventDetails,
 };
+
+/**
+ * The service integrations stepwise's own states call (the ledger, latches, the quarantine): their
+ * Task events are bookkeeping, not attempts of a pipeline task. Any other integration a Task state
+ * calls is a task adapter's (Glue, ECS, Athena, ...), and its attempts are counted as Lambda's are.
+ */
+const OWN_INTEGRATIONS = new Set([
+  'dynamodb:putItem',
+  'dynamodb:updateItem',
+  'dynamodb:getItem',
+  'dynamodb:updateItem.waitForTaskToken',
+  'sfn:sendTaskSuccess',
+  's3:copyObject',
+  's3:deleteObject',
+]);
+
+/** Whether a TaskScheduled event starts an attempt of a pipeline task (an adapter's service call). */
+function isAdapterCall(event: HistoryEvent): boolean {
+  const details = event.taskScheduledEventDetails;
+  const service = (details?.resourceType ?? '').replace(/^aws-sdk:/, '');
+  return !OWN_INTEGRATIONS.has(`${service}:${details?.resource ?? ''}`);
+}
+
+/** Events of a task attempt after its start: a Lambda function's, or a service integration's. */
+function isAttemptEvent(type: string): boolean {
+  return type.startsWith('LambdaFunction') || (type.startsWith('Task') && !type.startsWith('TaskState'));
+}
 
 /** How an execution ended, for the attempts still open at that moment. */
 const EXECUTION_ENDS: Partial<Record<string, (e: HistoryEvent) => Failure>> = {
@@ -135,21 +166,22 @@ export function summarizeExecutionHistory(history: readonly HistoryEvent[]): Exe
       stateOf.set(id, event.stateEnteredEventDetails.name);
     } else if (type.endsWith('StateExited') && event.stateExitedEventDetails?.name === START_RUN_STATE) {
       ledgerKey ??= readLedgerKey(event.stateExitedEventDetails.output);
-    } else if (type === 'LambdaFunctionScheduled') {
+    } else if (type === 'LambdaFunctionScheduled' || (type === 'TaskScheduled' && isAdapterCall(event))) {
       if (state === undefined) continue; // not under a task state: nothing in this history to name it by
       stateOf.set(id, state);
       attemptOf.set(id, start(state, at));
     } else if (type === 'TaskStateAborted') {
       if (attempt !== undefined)
         finish(attempt, at, { error: 'States.Aborted', cause: 'its Parallel branch was cancelled' });
-    } else if (type.startsWith('LambdaFunction')) {
+    } else if (isAttemptEvent(type)) {
       if (state !== undefined) stateOf.set(id, state);
       const details = FAILURE_DETAILS[type];
       // A failure event without details is still a failure.
       const failure = details ? (details(event) ?? {}) : undefined;
       if (attempt !== undefined) {
         attemptOf.set(id, attempt);
-        if (failure || type === 'LambdaFunctionSucceeded') finish(attempt, at, failure);
+        if (failure || type === 'LambdaFunctionSucceeded' || type === 'TaskSucceeded')
+          finish(attempt, at, failure);
       } else if (type === 'LambdaFunctionScheduleFailed' && state !== undefined) {
         // Never scheduled, so no Scheduled event opened it: an attempt that failed at once.
         const index = start(state, at);

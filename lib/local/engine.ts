@@ -1,9 +1,11 @@
 import { ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
-import type { State, StateMachineDefinition } from '../compile/asl.ts';
+import type { JsonObject, State, StateMachineDefinition } from '../compile/asl.ts';
+import { adapterForResource } from '../spec/adapters/registry.ts';
 import { executionContext, installStateTap } from './asl-runtime.ts';
 import { HistoryLog } from './history-log.ts';
 import {
   authorizeLambdaInvoke,
+  authorizeServiceCalls,
   type IntegrationContext,
   integrationFor,
   LOCAL_INTEGRATIONS,
@@ -102,8 +104,8 @@ export class LocalEngine implements StepFunctionsApi {
       const tasks = new Set<string>();
       const resources = new Map<string, string>();
       for (const [name, state] of allStates(machine.definition)) {
-        this.checkServed(name, state);
-        if (this.isLambdaTask(state)) tasks.add(name);
+        this.checkServed(machine, name, state);
+        if (this.isLambdaTask(state) || machine.standIns?.has(name)) tasks.add(name);
         if (state.Type === 'Task') resources.set(name, String(state.Resource));
       }
       const runner = new StateMachine(machine.definition as never, {
@@ -437,7 +439,8 @@ export class LocalEngine implements StepFunctionsApi {
     const { ended, checkSize } = execution;
     const progress = execution.progress;
     // Every call a Task state makes is the state machine's, under its role.
-    const caller = this.deployment.stateMachines.find((m) => m.definition === definition)?.logicalId;
+    const machine = this.deployment.stateMachines.find((m) => m.definition === definition);
+    const caller = machine?.logicalId;
     const integrations = { ...this.integrations, caller };
     const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
     const recorded =
@@ -490,6 +493,21 @@ export class LocalEngine implements StepFunctionsApi {
         });
         continue;
       }
+      const adapter = adapterForResource(resource);
+      const standIn = machine?.standIns?.get(name);
+      if (adapter && standIn) {
+        // The stand-in gets the request the service would, and returns what its .sync integration would.
+        handlers[name] = recorded(name, resource, 'integration', async (input) => {
+          await authorizeServiceCalls(integrations, adapter, input as JsonObject);
+          const outcome = await this.lambdas.invoke(standIn, input);
+          if (outcome.ok) return outcome.result;
+          // A .sync integration fails the state with States.TaskFailed when the job, task or query does.
+          const error = new Error(`${outcome.errorType}: ${outcome.errorMessage}`);
+          error.name = 'States.TaskFailed';
+          throw error;
+        });
+        continue;
+      }
       const integration = integrationFor(resource);
       if (integration)
         handlers[name] = recorded(name, resource, 'integration', (input) =>
@@ -503,10 +521,18 @@ export class LocalEngine implements StepFunctionsApi {
     return state.Type === 'Task' && this.deployment.functions.has(String(state.Resource));
   }
 
-  private checkServed(name: string, state: State): void {
+  private checkServed(machine: LocalStateMachine, name: string, state: State): void {
     if (state.Type !== 'Task') return;
     const resource = String(state.Resource);
     if (this.deployment.functions.has(resource) || integrationFor(resource)) return;
+    const adapter = adapterForResource(resource);
+    if (adapter && machine.standIns?.has(name)) return;
+    if (adapter)
+      throw new UnsupportedResourceError(
+        `task '${name}' runs ${adapter.integration}, which stepwise run cannot call: the service exists only on AWS. ` +
+          `Give the task a local stand-in: add local: './stand-ins/${name}.ts' to its ${adapter.kind}(...) options, ` +
+          `a file exporting handler = async (request) => ..., which receives the request ${adapter.integration} is sent and returns what the service would. It is never deployed.`,
+      );
     throw new UnsupportedResourceError(
       `state '${name}' uses ${resource}, which the local engine cannot serve. Local runs serve Lambda functions from this app and the ledger, S3 and SNS integrations stepwise emits; run this pipeline on AWS (cdk deploy), or replace the state with a Lambda task.`,
     );

@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { CopyObjectCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
+import type { JsonObject } from '../compile/asl.ts';
 import { INTEGRATIONS, type IntegrationName } from '../compile/integrations.ts';
+import type { ServiceRun } from '../spec/adapters/registry.ts';
+import type { ServiceAdapter } from '../spec/adapters/service.ts';
 import type { Authorizer } from './iam/authorizer.ts';
 import type { CallerClients, LocalServices } from './services.ts';
 import { TASK_TOKENS, TaskTokenError } from './task-tokens.ts';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from './template.ts';
 
 export interface IntegrationContext {
   readonly services: LocalServices;
@@ -33,6 +37,27 @@ export async function authorizeLambdaInvoke(ctx: IntegrationContext, functionArn
     `${denial.message} (Service: AWSLambda; Status Code: 403; Error Code: AccessDeniedException; Request ID: ${randomUUID()}; Proxy: null)`,
   );
   error.name = 'Lambda.AWSLambdaException';
+  throw error;
+}
+
+/**
+ * A service task's calls, made as the state machine's role (StartJobRun, then the polling a .sync
+ * integration does): a role that may not fails the state with the service's AccessDeniedException.
+ */
+export async function authorizeServiceCalls(
+  ctx: IntegrationContext,
+  adapter: ServiceAdapter<ServiceRun>,
+  request: JsonObject,
+): Promise<void> {
+  if (!ctx.authorizer || !ctx.caller) return;
+  const calls = adapter.calls(request, { partition: 'aws', region: LOCAL_REGION, account: LOCAL_ACCOUNT });
+  const denial = await ctx.authorizer.authorize(ctx.caller, [...calls]);
+  if (!denial) return;
+  const service = adapter.integration.split(':')[0] ?? 'Service';
+  const error = new Error(
+    `${denial.message} (Service: ${service}; Status Code: 400; Error Code: AccessDeniedException)`,
+  );
+  error.name = `${service.charAt(0).toUpperCase()}${service.slice(1)}.AccessDeniedException`;
   throw error;
 }
 

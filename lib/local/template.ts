@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StateMachineDefinition } from '../compile/asl.ts';
+import { STAND_INS_METADATA } from '../names.ts';
 import { type LocalRule, readRules } from './event-rules.ts';
 import { type AccessModel, readAccessModel } from './iam/access-model.ts';
 import { type LocalSchedule, readSchedules } from './schedules.ts';
@@ -28,6 +29,11 @@ export interface LocalStateMachine {
   readonly logicalId: string;
   readonly arn: string;
   readonly definition: StateMachineDefinition;
+  /**
+   * The local stand-ins of its service tasks, by task: handlers run in the service's place.
+   * @default - none
+   */
+  readonly standIns?: ReadonlyMap<string, LocalFunction>;
 }
 
 export interface LocalTable {
@@ -89,7 +95,12 @@ export function readDeployment(template: Template, assemblyDir: string): LocalDe
         let text = String(resolve(props.DefinitionString));
         for (const [key, value] of Object.entries(substitutions))
           text = text.split(`\${${key}}`).join(String(resolve(value)));
-        stateMachines.push({ logicalId, arn: stateMachineArn(logicalId), definition: JSON.parse(text) });
+        stateMachines.push({
+          logicalId,
+          arn: stateMachineArn(logicalId),
+          definition: JSON.parse(text),
+          standIns: readStandIns(logicalId, resource.Metadata?.[STAND_INS_METADATA]),
+        });
         break;
       }
       case 'AWS::DynamoDB::GlobalTable':
@@ -112,6 +123,34 @@ export function readDeployment(template: Template, assemblyDir: string): LocalDe
 export function readTemplate(assemblyDir: string, templateFile: string): Template {
   return JSON.parse(readFileSync(join(assemblyDir, templateFile), 'utf8')) as Template;
 }
+
+/**
+ * A stand-in is hosted as a function of its own, named after its state machine and task. It stands in
+ * for the service, not for a role of the app: its calls are not checked, as the service's own are not.
+ */
+function readStandIns(machine: string, metadata: unknown): ReadonlyMap<string, LocalFunction> {
+  const standIns = new Map<string, LocalFunction>();
+  if (typeof metadata !== 'object' || metadata === null) return standIns;
+  for (const [task, dir] of Object.entries(metadata)) {
+    const logicalId = `${machine}StandIn-${task}`;
+    standIns.set(task, {
+      logicalId,
+      arn: functionArn(logicalId),
+      codeFile: join(String(dir), 'index.mjs'), // the bundler's BUNDLE_FILE (not imported: it loads esbuild)
+      handlerExport: 'handler',
+      environment: {},
+      // The Task state's own TimeoutSeconds bounds it, as it bounds the service.
+      timeoutSeconds: STAND_IN_TIMEOUT_SECONDS,
+    });
+  }
+  return standIns;
+}
+
+/**
+ * The state's own TimeoutSeconds stops a stand-in first; this only bounds the host's timer, which
+ * Node.js caps at about 24.8 days.
+ */
+const STAND_IN_TIMEOUT_SECONDS = 20 * 24 * 3600;
 
 export function functionArn(logicalId: string): string {
   return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${logicalId}`;

@@ -62,7 +62,14 @@ export function checkDurationLimits(
   };
 
   for (const [id, task] of tasks) {
-    issues.push(...checkTimeout(`tasks.${id}.timeout`, task.timeout, LAMBDA_MAX_TIMEOUT_MS, 'task'));
+    // A service's task (Glue, ECS, ...) may run as long as the run; a Lambda task, 15 minutes.
+    const kind = objectOrEmpty(task.run).kind;
+    const lambdaTask = kind === undefined || kind === 'lambda';
+    issues.push(
+      ...(lambdaTask
+        ? checkTimeout(`tasks.${id}.timeout`, task.timeout, LAMBDA_MAX_TIMEOUT_MS, 'task')
+        : checkTimeout(`tasks.${id}.timeout`, task.timeout, STANDARD_EXECUTION_MAX_MS, 'run')),
+    );
     const level = { path: `tasks.${id}.retry`, retry: objectOrEmpty(task.retry) };
     const problems = checkRetryFields(level);
     issues.push(...problems);

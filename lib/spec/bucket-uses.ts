@@ -1,3 +1,4 @@
+import { serviceAdapter } from './adapters/registry.ts';
 import type { PipelineDefinition, S3ObjectCreatedTrigger } from './types.ts';
 
 /** One place a spec names a data bucket, such as `tasks.ingest.run.reads[0]`. */
@@ -19,8 +20,14 @@ export function bucketUses(spec: PipelineDefinition): BucketUse[] {
       uses.push({ name: trigger.bucket, path: `triggers[${index}].bucket` });
   }
   for (const task of spec.tasks) {
+    const { run } = task;
+    if (run.kind !== 'lambda') {
+      for (const { name, field } of serviceAdapter(run).buckets?.(run) ?? [])
+        uses.push({ name, path: `tasks.${task.id}.run.${field}` });
+      continue;
+    }
     for (const access of ['reads', 'writes'] as const) {
-      for (const [index, name] of (task.run[access] ?? []).entries()) {
+      for (const [index, name] of (run[access] ?? []).entries()) {
         uses.push({ name, path: `tasks.${task.id}.run.${access}[${index}]` });
       }
     }

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as z from 'zod';
 import { stackFiles } from '../stack-files.ts';
+import { isServiceRun, serviceAdapter } from './adapters/registry.ts';
 import { checkDurationLimits } from './aws-limits.ts';
 import { type WatchedQuarantine, watchedQuarantines } from './bucket-uses.ts';
 import { didYouMean } from './did-you-mean.ts';
@@ -20,7 +21,7 @@ import {
   TASK_ID_PATTERN,
 } from './schema.ts';
 import { callerSpecFile, resolveHandlerPath } from './spec-location.ts';
-import type { PipelineDefinition, PipelineSpec, ResolvedRetry, ResolvedTask } from './types.ts';
+import type { PipelineDefinition, PipelineSpec, ResolvedRetry, ResolvedTask, TaskRun } from './types.ts';
 
 type RetryFields = NonNullable<NonNullable<ParsedPipeline['defaults']>['retry']>;
 
@@ -103,17 +104,23 @@ function quarantineLoopIssue({ path, trigger }: WatchedQuarantine): SpecIssue {
 function resolvePipeline(data: ParsedPipeline, specFile: string | undefined): PipelineDefinition {
   const baseRetry = resolveRetry(data.defaults?.retry, DEFAULT_RETRY);
   const baseTimeout = ms(data.defaults?.timeout) ?? DEFAULT_TASK_TIMEOUT_MS;
-  const tasks: ResolvedTask[] = Object.entries(data.tasks).map(([id, task]) => ({
-    id,
-    run: { ...task.run, entry: resolveEntry(task.run.entry, specFile) } as ResolvedTask['run'],
-    after: task.after ?? [],
-    gate: task.gate ?? false,
-    critical: task.critical ?? true,
-    retry: resolveRetry(task.retry, baseRetry),
-    retryFrom: task.retry?.from,
-    timeoutMs: ms(task.timeout) ?? baseTimeout,
-    params: task.params ?? {},
-  }));
+  const tasks: ResolvedTask[] = Object.entries(data.tasks).map(([id, task]) => {
+    const run = resolveRun(task.run as TaskRun, specFile);
+    // A service's own defaults stand in for stepwise's: its runs are longer and costlier than Lambda's.
+    const service = isServiceRun(run) ? serviceAdapter(run) : undefined;
+    const retryBase = service && data.defaults?.retry === undefined ? service.retry : baseRetry;
+    return {
+      id,
+      run,
+      after: task.after ?? [],
+      gate: task.gate ?? false,
+      critical: task.critical ?? true,
+      retry: resolveRetry(task.retry, retryBase),
+      retryFrom: task.retry?.from,
+      timeoutMs: ms(task.timeout) ?? service?.timeoutMs ?? baseTimeout,
+      params: task.params ?? {},
+    };
+  });
   return {
     name: data.name,
     description: data.description,
@@ -147,6 +154,12 @@ function resolveRetry(spec: RetryFields | undefined, base: ResolvedRetry): Resol
 
 function ms(duration: string | undefined): number | undefined {
   return duration === undefined ? undefined : parseDuration(duration);
+}
+
+/** A handler's path (a Lambda entry, a service's local stand-in), resolved against the spec file. */
+function resolveRun(run: TaskRun, specFile: string | undefined): TaskRun {
+  if (run.kind === 'lambda') return { ...run, entry: resolveEntry(run.entry, specFile) };
+  return run.local === undefined ? run : { ...run, local: resolveEntry(run.local, specFile) };
 }
 
 function resolveEntry(entry: string, specFile: string | undefined): string {
@@ -216,11 +229,13 @@ function checkGraph(raw: Record<string, unknown>): SpecIssue[] {
 function checkHandlers(raw: Record<string, unknown>, specFile: string | undefined): SpecIssue[] {
   const issues: SpecIssue[] = [];
   for (const [id, task] of taskObjectsOf(raw)) {
-    const entry = objectOrEmpty(task.run).entry;
+    const run = objectOrEmpty(task.run);
+    const service = typeof run.kind === 'string' && run.kind !== 'lambda';
+    const entry = service ? run.local : run.entry;
     if (typeof entry !== 'string' || entry === '') continue;
     const file = resolveEntry(entry, specFile);
     const problem = handlerFileProblem(entry, file);
-    if (problem) issues.push({ path: `tasks.${id}.run`, message: problem });
+    if (problem) issues.push({ path: `tasks.${id}.run${service ? '.local' : ''}`, message: problem });
   }
   return issues;
 }
@@ -247,6 +262,13 @@ function handlerFileProblem(entry: string, file: string): string | undefined {
 function checkTaskRules(raw: Record<string, unknown>): SpecIssue[] {
   const issues: SpecIssue[] = [];
   for (const [id, task] of taskObjectsOf(raw)) {
+    const kind = objectOrEmpty(task.run).kind;
+    if (task.gate === true && typeof kind === 'string' && kind !== 'lambda') {
+      issues.push({
+        path: `tasks.${id}.gate`,
+        message: `a gate must be a lambda() task, which returns { pass, reason }; a ${kind} task returns the service's result. Add a lambda() gate after it that checks that result`,
+      });
+    }
     if (task.gate === true && task.critical === false) {
       issues.push({
         path: `tasks.${id}.critical`,

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { SERVICE_ADAPTERS } from './adapters/registry.ts';
 import { DURATION_HINT, parseDuration } from './duration.ts';
 import { checkEventPattern } from './event-pattern.ts';
 import { checkScheduleExpression, checkTimezone } from './schedule-expression.ts';
@@ -44,9 +45,22 @@ const lambdaRun = z.strictObject({
   writes: z.array(bucketName).optional(),
 });
 
+/** Each service adapter's run: its own fields, and the local stand-in every one may name. */
+const serviceRuns = Object.values(SERVICE_ADAPTERS).map((adapter) =>
+  z.strictObject({
+    kind: z.literal(adapter.kind),
+    local: z.string().min(1).optional(),
+    ...(adapter.fields as Record<string, z.ZodType>),
+  }),
+);
+
 const task = z.strictObject({
-  run: z.discriminatedUnion('kind', [lambdaRun], {
-    error: "expected a task adapter such as lambda('./handlers/ingest.ts')",
+  run: z.discriminatedUnion('kind', [lambdaRun, ...serviceRuns], {
+    error: `expected a task adapter such as lambda('./handlers/ingest.ts') or ${Object.values(
+      SERVICE_ADAPTERS,
+    )
+      .map((a) => a.example)
+      .join(', ')}`,
   }),
   after: z.array(z.string()).optional(),
   gate: z.boolean().optional(),

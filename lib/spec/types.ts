@@ -1,8 +1,12 @@
 import type * as events from 'aws-cdk-lib/aws-events';
+import type { ServiceRun } from './adapters/registry.ts';
 import type { DurationText } from './duration.ts';
 
-/** How a task's work is done. Each adapter kind lives in `lib/spec/adapters/`. */
-export type TaskRun = LambdaRun;
+/**
+ * How a task's work is done: a Lambda function for light work, or a service (Glue, ECS, Athena, ...)
+ * for heavy work. Each adapter kind lives in `lib/spec/adapters/`.
+ */
+export type TaskRun = LambdaRun | ServiceRun;
 
 export interface LambdaRun {
   readonly kind: 'lambda';
@@ -128,7 +132,7 @@ export interface ResolvedRetry {
 
 export interface ResolvedTask {
   readonly id: string;
-  readonly run: LambdaRun;
+  readonly run: TaskRun;
   readonly after: readonly string[];
   readonly gate: boolean;
   readonly critical: boolean;

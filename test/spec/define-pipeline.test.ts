@@ -8,6 +8,7 @@ import {
   definePipeline,
 } from '../../lib/spec/define-pipeline.ts';
 import { SpecError } from '../../lib/spec/errors.ts';
+import type { TaskRun } from '../../lib/spec/types.ts';
 import {
   afterPipeline,
   lambda,
@@ -671,7 +672,7 @@ describe('definePipeline', () => {
   describe('handler paths', () => {
     it('resolves handler entries against the spec file given as a file URL', () => {
       const pipeline = definePipeline(spec(), here);
-      expect(pipeline.tasks[0]?.run.entry).toBe(
+      expect(entryOf(pipeline.tasks[0]?.run)).toBe(
         fileURLToPath(new URL('../fixtures/handlers/step.ts', import.meta.url)),
       );
     });
@@ -679,7 +680,7 @@ describe('definePipeline', () => {
     it('resolves handler entries against the spec module that calls definePipeline', () => {
       const handlers = new URL('../fixtures/sales/handlers/', import.meta.url);
       expect(sales.specFile).toBe(fileURLToPath(new URL('../fixtures/sales/pipeline.ts', import.meta.url)));
-      expect(sales.tasks.map((t) => [t.id, t.run.entry])).toEqual([
+      expect(sales.tasks.map((t) => [t.id, entryOf(t.run)])).toEqual([
         ['extract-eu', fileURLToPath(new URL('extract.ts', handlers))],
         ['extract-us', fileURLToPath(new URL('extract.ts', handlers))],
         ['load', fileURLToPath(new URL('load.ts', handlers))],
@@ -698,3 +699,8 @@ describe('definePipeline', () => {
     });
   });
 });
+
+/** A Lambda task's handler entry. */
+function entryOf(run: TaskRun | undefined): string | undefined {
+  return run?.kind === 'lambda' ? run.entry : undefined;
+}
