@@ -1,8 +1,9 @@
-// The CDK app: the reference pipeline in a stack of its own making, checked by cdk-nag's AwsSolutions
+// The CDK app: the reference pipeline and the examples, in stacks of their own making, checked by cdk-nag's AwsSolutions
 // pack on every synth. `bin/app.ts` synthesizes it for `cdk`; tests and benchmarks build it here.
 import { App, type AppProps, Stack, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { DataBucket, Pipeline } from 'stepwise-cdk';
+import cdcSync from '../examples/cdc-sync/pipeline.ts';
 import orders from '../examples/orders/pipeline.ts';
 
 /** Builds the app without synthesizing it, so a caller can choose the output directory and context. */
@@ -13,5 +14,8 @@ export function buildApp(props: AppProps = {}): App {
   const stack = new Stack(app, 'Orders', { description: 'stepwise reference pipeline: orders' });
   const raw = new DataBucket(stack, 'Raw');
   new Pipeline(stack, 'Orders', { spec: orders, buckets: { raw: raw.bucket } });
+
+  const cdc = new Stack(app, 'CdcSync', { description: 'stepwise example: change data capture through Glue' });
+  new Pipeline(cdc, 'CdcSync', { spec: cdcSync });
   return app;
 }
