@@ -65,19 +65,40 @@ export async function synthesizeLocal(
     import('../constructs/pipeline-stack.ts'),
     import('../constructs/bundle.ts'),
   ]);
-  const { result: templateFile, inputs } = withBundleInputs(() => {
-    const app = new App({ outdir: assemblyDir, context: CONTEXT });
-    // Locally each data bucket is the local bucket of the same name, which the runtime creates.
-    const buckets = Object.fromEntries(bucketNames(pipelines).map((name) => [name, name]));
-    new PipelineStack(app, LOCAL_STACK, { pipelines, buckets });
-    return app.synth().getStackByName(LOCAL_STACK).templateFile;
-  });
+  const { result: templateFile, inputs } = withBundleInputs(() =>
+    withoutTemplateValidation(() => {
+      const app = new App({ outdir: assemblyDir, context: CONTEXT, builtinCloudFormationValidation: false });
+      // Locally each data bucket is the local bucket of the same name, which the runtime creates.
+      const buckets = Object.fromEntries(bucketNames(pipelines).map((name) => [name, name]));
+      new PipelineStack(app, LOCAL_STACK, { pipelines, buckets });
+      return app.synth().getStackByName(LOCAL_STACK).templateFile;
+    }),
+  );
   writeFileSync(
     join(assemblyDir, CACHE_FILE),
     JSON.stringify({ key, templateFile, inputs } satisfies SynthCache),
   );
   const deployment = readDeployment(readTemplate(assemblyDir, templateFile), assemblyDir);
   return { assemblyDir, deployment, cached: false };
+}
+
+/**
+ * Runs a synth without aws-cdk-lib's built-in CloudFormation validation. It checks the template against
+ * the CloudFormation schema in a WebAssembly engine that takes ~12 s and ~260 MB, holds 164 MB of that
+ * (its linear memory) for the life of the process, and only warns by default; the local engine runs the
+ * template and never deploys it, and `cdk synth` of the user's app still validates what is deployed.
+ * Recent aws-cdk-lib versions take `builtinCloudFormationValidation: false`; older ones (2.269, the
+ * oldest supported) read only the environment, set here for the synchronous synth and restored after.
+ */
+function withoutTemplateValidation<T>(synth: () => T): T {
+  const before = process.env.CDK_VALIDATION;
+  process.env.CDK_VALIDATION = 'false';
+  try {
+    return synth();
+  } finally {
+    if (before === undefined) delete process.env.CDK_VALIDATION;
+    else process.env.CDK_VALIDATION = before;
+  }
 }
 
 function readCache(assemblyDir: string): SynthCache | undefined {

@@ -1,7 +1,7 @@
 // The local loop's cache: an unchanged pipeline reuses the assembly of the command before, and an edit
 // to anything it was built from (a handler, what the handler imports, the spec) synthesizes again, so
 // the next run executes the new code.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +29,19 @@ describe('the local synth cache', () => {
   it('synthesizes the first time and reuses the assembly when nothing changed', async () => {
     expect((await synthesize()).cached).toBe(false);
     expect((await synthesize()).cached).toBe(true);
+  });
+
+  it("leaves out aws-cdk-lib's CloudFormation validation, which the local engine does not need, and the environment as it was", async () => {
+    const before = process.env.CDK_VALIDATION;
+    const { assemblyDir, cached } = await synthesizeLocal(
+      [await loadSpec(join(project, 'pipeline.ts'))],
+      join(work, 'state-unvalidated'),
+    );
+    expect(cached).toBe(false);
+    expect(existsSync(join(assemblyDir, 'StepwiseLocal.template.json'))).toBe(true);
+    // The validation writes its report beside the template, even when it finds nothing.
+    expect(existsSync(join(assemblyDir, 'validation-report.json'))).toBe(false);
+    expect(process.env.CDK_VALIDATION).toBe(before);
   });
 
   it('synthesizes again after a handler edit, and the bundle holds the new code', async () => {
