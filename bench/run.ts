@@ -38,6 +38,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   { name: 'makespan', foreign: true },
   { name: 'iam', foreign: true },
   { name: 'cli-start', foreign: true },
+  { name: 'task-runtime-size', foreign: true },
 ];
 
 const git = (...args: string[]) => {
