@@ -153,6 +153,7 @@ export class Pipeline extends Construct implements PipelineMetrics {
     }
 
     const serviceStatements: iam.PolicyStatement[] = [];
+    const serviceWildcards: { resource: string; reason: string }[] = [];
     const standIns: Record<string, string> = {};
     const local = this.node.tryGetContext(LOCAL_SYNTH_CONTEXT) === true;
     for (const task of props.spec.tasks) {
@@ -166,6 +167,7 @@ export class Pipeline extends Construct implements PipelineMetrics {
       for (const [key, value] of Object.entries(binding.substitutions ?? {}))
         substitutions[adapterSubstitution(task.id, key)] = value;
       serviceStatements.push(...binding.statements);
+      serviceWildcards.push(...(binding.wildcards ?? []));
       if (local && run.local !== undefined) standIns[task.id] = bundleHandler(run.local);
     }
 
@@ -190,6 +192,8 @@ export class Pipeline extends Construct implements PipelineMetrics {
     });
     this.grantStateMachine(platform);
     for (const statement of serviceStatements) this.stateMachine.addToRolePolicy(statement);
+    for (const { resource, reason } of serviceWildcards)
+      acknowledgeWildcardResource(this.stateMachine.role as iam.Role, resource, reason);
     if (Object.keys(standIns).length > 0)
       (this.stateMachine.node.defaultChild as sfn.CfnStateMachine).addMetadata(STAND_INS_METADATA, standIns);
     this.node.addValidation({ validate: () => this.watchedQuarantines() });

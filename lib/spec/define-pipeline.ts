@@ -78,7 +78,8 @@ export function definePipeline(spec: PipelineSpec, options: DefinePipelineOption
   const name = typeof raw.name === 'string' ? raw.name : undefined;
   if (issues.length > 0 || !parsed.success)
     throw new SpecError(issues, name === undefined ? {} : { pipeline: name });
-  const pipeline = resolvePipeline(parsed.data, specFile);
+  const { pipeline, issues: unresolved } = resolveServiceRuns(resolvePipeline(parsed.data, specFile));
+  if (unresolved.length > 0) throw new SpecError(unresolved, { pipeline: pipeline.name });
   const loops = watchedQuarantines(pipeline).map(quarantineLoopIssue);
   if (loops.length > 0) throw new SpecError(loops, { pipeline: pipeline.name });
   return pipeline;
@@ -133,6 +134,24 @@ function resolvePipeline(data: ParsedPipeline, specFile: string | undefined): Pi
     slaMs: ms(data.sla),
     retentionDays: retentionDays(data.retention),
   };
+}
+
+/** Lets each service adapter settle its run against the spec file (read a query's file). */
+function resolveServiceRuns(pipeline: PipelineDefinition): {
+  pipeline: PipelineDefinition;
+  issues: SpecIssue[];
+} {
+  const issues: SpecIssue[] = [];
+  const tasks = pipeline.tasks.map((task) => {
+    const { run } = task;
+    const resolved = isServiceRun(run) ? serviceAdapter(run).resolve?.(run, pipeline.specFile) : undefined;
+    if (resolved === undefined) return task;
+    if ('run' in resolved) return { ...task, run: resolved.run };
+    for (const { field, message } of resolved.issues)
+      issues.push({ path: `tasks.${task.id}.run.${field}`, message });
+    return task;
+  });
+  return { pipeline: { ...pipeline, tasks }, issues };
 }
 
 /** Whole days, rounded up: DynamoDB's TTL has no use for finer grain, and the dispatcher counts in days. */

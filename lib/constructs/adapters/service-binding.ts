@@ -21,6 +21,13 @@ export interface Binding {
   readonly substitutions?: Readonly<Record<string, string>>;
   /** What the state machine's role must be allowed to call: least privilege, on the task's resources. */
   readonly statements: readonly iam.PolicyStatement[];
+  /**
+   * The wildcard resources of `statements` (a job run id, a result key unknown until run time), each
+   * with why it can be no narrower: the state machine's role acknowledges each for cdk-nag's
+   * AwsSolutions-IAM5, so any other wildcard still fails the synth.
+   * @default - none
+   */
+  readonly wildcards?: readonly { readonly resource: string; readonly reason: string }[];
 }
 
 /**

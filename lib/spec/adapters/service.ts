@@ -51,8 +51,22 @@ export interface ServiceAdapter<R extends { readonly kind: string }> {
   readonly integration: string;
   /** The adapter's own fields (all but `kind` and `local`), as a zod shape for the spec check. */
   readonly fields: Record<string, unknown>;
+  /**
+   * Rules between the adapter's fields that a field's own schema cannot say (one of two fields, a
+   * valid combination), each naming the field it is reported at; the spec check reports them with
+   * every other problem.
+   * @default - none
+   */
+  problems?(run: R): readonly { readonly field: string; readonly message: string }[];
   /** The Task state's Resource, Parameters and ResultSelector. */
   state(run: R, context: AdapterStateContext): AdapterState;
+  /**
+   * Why the `.sync` integration fails a finished result (an ECS task whose essential container exited
+   * non-zero), as Step Functions does, so that a stand-in returning such a result fails the task locally
+   * too (States.TaskFailed).
+   * @default - none: only a stand-in that throws fails the task
+   */
+  failure?(result: unknown): string | undefined;
   /**
    * Retries of the service's transient errors (throttling, capacity), before and apart from the
    * task's own policy.
@@ -73,7 +87,18 @@ export interface ServiceAdapter<R extends { readonly kind: string }> {
    * @default - none
    */
   buckets?(run: R): readonly { readonly name: string; readonly field: string }[];
+  /**
+   * Settles the checked run against the spec file: reads what the run names there (a query's `.sql`
+   * file) into the run that is compiled. Problems are reported by the run's field, like `file`.
+   * @default - the run as written
+   */
+  resolve?(run: R, specFile: string | undefined): ResolvedRun<R>;
 }
+
+/** A run settled against its spec file, or what stops it, by field. */
+export type ResolvedRun<R> =
+  | { readonly run: R }
+  | { readonly issues: readonly { readonly field: string; readonly message: string }[] };
 
 export interface ArnEnvironment {
   readonly partition: string;
