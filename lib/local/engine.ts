@@ -500,9 +500,10 @@ export class LocalEngine implements StepFunctionsApi {
         handlers[name] = recorded(name, resource, 'integration', async (input) => {
           await authorizeServiceCalls(integrations, adapter, input as JsonObject);
           const outcome = await this.lambdas.invoke(standIn, input);
-          if (outcome.ok) return outcome.result;
+          const failure = outcome.ok ? adapter.failure?.(outcome.result) : undefined;
+          if (outcome.ok && failure === undefined) return outcome.result;
           // A .sync integration fails the state with States.TaskFailed when the job, task or query does.
-          const error = new Error(`${outcome.errorType}: ${outcome.errorMessage}`);
+          const error = new Error(outcome.ok ? failure : `${outcome.errorType}: ${outcome.errorMessage}`);
           error.name = 'States.TaskFailed';
           throw error;
         });

@@ -179,6 +179,11 @@ export function resolver(template: Template): (value: unknown) => unknown {
         return `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${logicalId}`;
       case 'AWS::StepFunctions::StateMachine':
         return stateMachineArn(logicalId);
+      case 'AWS::ECS::TaskDefinition': {
+        // Ref is the task definition's ARN, with the revision CloudFormation registered.
+        const family = resource.Properties?.Family;
+        return `arn:aws:ecs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:task-definition/${typeof family === 'string' ? family : logicalId}:1`;
+      }
       case undefined:
         throw new Error(`the template refers to '${logicalId}', which it does not define`);
       default:
@@ -209,6 +214,8 @@ export function resolver(template: Template): (value: unknown) => unknown {
       }
       if (attribute === 'Arn' && type === 'AWS::S3::Bucket')
         return `arn:aws:s3:::${localBucketName(logicalId, template.Resources[logicalId]?.Properties)}`;
+      if (attribute === 'Arn' && type === 'AWS::ECS::Cluster')
+        return `arn:aws:ecs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:cluster/${logicalId}`;
       if (attribute === 'Arn' && type === 'AWS::KMS::Key')
         return `arn:aws:kms:${LOCAL_REGION}:${LOCAL_ACCOUNT}:key/${logicalId}`;
       const name =

@@ -47,11 +47,17 @@ const lambdaRun = z.strictObject({
 
 /** Each service adapter's run: its own fields, and the local stand-in every one may name. */
 const serviceRuns = Object.values(SERVICE_ADAPTERS).map((adapter) =>
-  z.strictObject({
-    kind: z.literal(adapter.kind),
-    local: z.string().min(1).optional(),
-    ...(adapter.fields as Record<string, z.ZodType>),
-  }),
+  z
+    .strictObject({
+      kind: z.literal(adapter.kind),
+      local: z.string().min(1).optional(),
+      ...(adapter.fields as Record<string, z.ZodType>),
+    })
+    .check((ctx) => {
+      const run = ctx.value as Record<string, unknown>;
+      for (const { field, message } of adapter.problems?.(run as never) ?? [])
+        ctx.issues.push({ code: 'custom', input: run[field], path: [field], message });
+    }),
 );
 
 const task = z.strictObject({
