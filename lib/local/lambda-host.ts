@@ -22,9 +22,10 @@ const loaded = import(workerData.codeUrl).then((m) => {
   return handler;
 });
 parentPort.on('message', async ({ id, event }) => {
+  const deadline = Date.now() + workerData.timeoutMs;
   try {
     const handler = await loaded;
-    const result = await handler(event, { functionName: workerData.functionName, awsRequestId: id });
+    const result = await handler(event, { functionName: workerData.functionName, awsRequestId: id, getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()) });
     parentPort.postMessage({ id, ok: true, result: result === undefined ? null : JSON.parse(JSON.stringify(result)) });
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));
@@ -33,8 +34,24 @@ parentPort.on('message', async ({ id, event }) => {
 });
 `;
 
+export interface LambdaHostOptions {
+  /**
+   * How many idle workers of functions invoked only once so far stay warm; past it, the worker idle
+   * longest is ended, as Lambda reclaims an idle execution environment, and that function's next
+   * invocation starts cold. A worker holds ~30 MB (a Node.js environment and the function's bundle,
+   * the AWS SDK included), and a pipeline calls most of its functions once a run. A function invoked a
+   * second time keeps its worker for the life of the host, so one called again and again (a backfill's
+   * dispatcher, a retried task) starts cold at most twice.
+   * @default 2
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
+   */
+  readonly idleFirstUseWorkers?: number;
+}
+
 /**
- * Runs bundled Lambda assets, one worker thread per function, kept warm for the life of the host.
+ * Runs bundled Lambda assets, one worker thread per function, started on its first invocation. A
+ * function invoked more than once keeps its worker for the life of the host; one invoked once may lose
+ * it when idle (see `idleFirstUseWorkers`).
  * Results and errors cross the thread boundary as JSON, as they cross Lambda's. What a function logs
  * (Lambda would send it to CloudWatch) goes to `log`, never to stdout, which `--json` keeps for its object.
  *
@@ -49,10 +66,20 @@ export class LambdaHost {
   private readonly pending = new Map<string, PendingInvocation>();
   /** Workers that timed out an invocation, waiting for their other invocations to end. */
   private readonly retired = new Set<Worker>();
+  /** How many times each function (by ARN) has been invoked on this host. */
+  private readonly invocations = new Map<string, number>();
+  /** Idle workers of functions invoked once, by ARN, the one idle longest first. */
+  private readonly idleFirstUse = new Map<Worker, string>();
+  private readonly idleFirstUseLimit: number;
   private nextId = 0;
 
   /** Where a function's output goes; by default every function logs to this process's stderr. */
-  constructor(private readonly logFor: (fn: LocalFunction) => NodeJS.WritableStream = () => process.stderr) {}
+  constructor(
+    private readonly logFor: (fn: LocalFunction) => NodeJS.WritableStream = () => process.stderr,
+    options: LambdaHostOptions = {},
+  ) {
+    this.idleFirstUseLimit = options.idleFirstUseWorkers ?? 2;
+  }
 
   private baseEnv: Readonly<Record<string, string>> = {};
   private envOf: (fn: LocalFunction) => Readonly<Record<string, string>> = () => ({});
@@ -70,7 +97,9 @@ export class LambdaHost {
   }
 
   async invoke(fn: LocalFunction, event: unknown): Promise<InvokeOutcome> {
+    this.invocations.set(fn.arn, (this.invocations.get(fn.arn) ?? 0) + 1);
     const worker = this.workerFor(fn);
+    this.idleFirstUse.delete(worker);
     const id = `local-${++this.nextId}`;
     return new Promise<InvokeOutcome>((resolve) => {
       const timer = setTimeout(() => this.timedOut(id, fn), fn.timeoutSeconds * 1000);
@@ -88,6 +117,7 @@ export class LambdaHost {
     const workers = [...this.workers.values(), ...this.retired];
     this.workers.clear();
     this.retired.clear();
+    this.idleFirstUse.clear();
     for (const [id, call] of this.pending) {
       this.pending.delete(id);
       clearTimeout(call.timer);
@@ -113,10 +143,30 @@ export class LambdaHost {
   }
 
   private terminateIfIdle(worker: Worker): void {
-    if (!this.retired.has(worker)) return;
-    for (const call of this.pending.values()) if (call.worker === worker) return;
+    if (!this.retired.has(worker) || this.busy(worker)) return;
     this.retired.delete(worker);
     void worker.terminate();
+  }
+
+  private busy(worker: Worker): boolean {
+    for (const call of this.pending.values()) if (call.worker === worker) return true;
+    return false;
+  }
+
+  /**
+   * An invocation on `worker` ended. If the function has been invoked only once and its worker is now
+   * idle, the worker joins the idle first-use ones, and the one idle longest beyond the limit is ended.
+   */
+  private reclaimIfIdle(worker: Worker, fn: LocalFunction): void {
+    if (this.workers.get(fn.arn) !== worker || this.invocations.get(fn.arn) !== 1 || this.busy(worker))
+      return;
+    this.idleFirstUse.set(worker, fn.arn);
+    for (const [idle, arn] of this.idleFirstUse) {
+      if (this.idleFirstUse.size <= this.idleFirstUseLimit) break;
+      this.idleFirstUse.delete(idle);
+      this.workers.delete(arn);
+      void idle.terminate();
+    }
   }
 
   private workerFor(fn: LocalFunction): Worker {
@@ -128,6 +178,7 @@ export class LambdaHost {
         codeUrl: pathToFileURL(fn.codeFile).href,
         handlerExport: fn.handlerExport,
         functionName: fn.logicalId,
+        timeoutMs: fn.timeoutSeconds * 1000,
       },
       env: {
         ...this.baseEnv,
@@ -150,6 +201,7 @@ export class LambdaHost {
       clearTimeout(call.timer);
       call.resolve(message);
       this.terminateIfIdle(worker);
+      this.reclaimIfIdle(worker, fn);
     });
     // A crash, or a handler that exits, fails every invocation in flight on this worker (and only
     // there), as a Lambda runtime crash would; the next invocation starts a fresh worker.
@@ -162,6 +214,7 @@ export class LambdaHost {
       }
       if (this.workers.get(fn.arn) === worker) this.workers.delete(fn.arn);
       this.retired.delete(worker);
+      this.idleFirstUse.delete(worker);
     };
     worker.on('error', (error) => crashed(error.message));
     worker.on('exit', (code) => crashed(`the function's runtime exited with code ${code}`));
