@@ -101,7 +101,7 @@ export class Authorizer {
     if (!caller) return undefined;
     const quote = options.quoteResource ?? false;
     for (const permission of this.withImpliedPermissions(permissions)) {
-      const key = `${caller.accessKeyId}\n${permission.action}\n${permission.resource}\n${quote}`;
+      const key = `${caller.accessKeyId}\n${permission.action}\n${permission.resource}\n${quote}\n${JSON.stringify(permission.context ?? {})}`;
       let decision = this.decisions.get(key);
       if (!decision) {
         if (this.decisions.size >= MAX_CACHED_DECISIONS) this.decisions.clear();
@@ -157,6 +157,7 @@ export class Authorizer {
         resource: { resource: permission.resource, accountId: LOCAL_ACCOUNT },
         contextVariables: {
           ...TRANSPORT_CONTEXT,
+          ...permission.context,
           'aws:PrincipalArn': caller.roleArn,
           'aws:PrincipalAccount': LOCAL_ACCOUNT,
         },

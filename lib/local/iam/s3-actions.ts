@@ -2,6 +2,11 @@
 export interface RequiredPermission {
   readonly action: string;
   readonly resource: string;
+  /**
+   * Condition keys the request sets, such as `iam:PassedToService` for a role passed to a service.
+   * @default - none besides those every request sets
+   */
+  readonly context?: Readonly<Record<string, string>>;
 }
 
 /** A request the local engine cannot map to IAM actions: it is refused, naming it, never let through. */

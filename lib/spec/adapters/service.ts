@@ -80,7 +80,10 @@ export interface ServiceAdapter<R extends { readonly kind: string }> {
    * The calls the integration makes as the state machine's role, for the local IAM check, from the
    * request the state sends. ARNs use `partition`, `region` and `account`.
    */
-  calls(request: JsonObject, env: ArnEnvironment): readonly { action: string; resource: string }[];
+  calls(
+    request: JsonObject,
+    env: ArnEnvironment,
+  ): readonly { action: string; resource: string; context?: Readonly<Record<string, string>> }[];
   /**
    * The data buckets the run names (an output location, say), by the field that names each: every one
    * must be mapped by `Pipeline`'s `buckets`, as a Lambda task's `reads` and `writes` are.
