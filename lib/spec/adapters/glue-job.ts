@@ -39,10 +39,18 @@ export const GLUE_JOB: ServiceAdapter<GlueJobRun> = {
       error: 'is not a Glue job name (1-255 letters, digits, spaces and - _ . : /)',
     }),
     args: z
-      .record(
-        z.string().regex(/^--[A-Za-z0-9_.-]+$/, { error: "is not a Glue argument name; write '--name'" }),
-        z.string(),
-      )
+      .record(z.string(), z.string())
+      .check((ctx) => {
+        for (const name of Object.keys(ctx.value)) {
+          if (/^--[A-Za-z0-9_.-]+$/.test(name)) continue;
+          ctx.issues.push({
+            code: 'custom',
+            input: name,
+            path: [name],
+            message: `is not a Glue argument name; write '--${name.replace(/^-*/, '')}'`,
+          });
+        }
+      })
       .optional(),
   },
   state: (run) => ({
