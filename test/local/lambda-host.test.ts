@@ -3,7 +3,7 @@
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LambdaHost } from '../../lib/local/lambda-host.ts';
+import { LambdaHost, type LambdaHostOptions } from '../../lib/local/lambda-host.ts';
 import type { LocalFunction } from '../../lib/local/template.ts';
 import { fixture } from './stepwise-cli.ts';
 
@@ -31,12 +31,24 @@ const stall: LocalFunction = {
   timeoutSeconds: 1,
 };
 
+/** The stall function under another name: a function of its own, with a worker of its own. */
+function stallNamed(name: string): LocalFunction {
+  return { ...stall, logicalId: name, arn: `arn:aws:lambda:us-east-1:000000000000:function:${name}` };
+}
+
+/** The thread that served an invocation of a stall function. */
+async function threadOf(lambdas: LambdaHost, fn: LocalFunction): Promise<number> {
+  const outcome = await lambdas.invoke(fn, {});
+  if (!outcome.ok) throw new Error(`${fn.logicalId} failed: ${outcome.errorMessage}`);
+  return (outcome.result as { threadId: number }).threadId;
+}
+
 const hosts: LambdaHost[] = [];
-function host(): { host: LambdaHost; logs: () => string } {
+function host(options: LambdaHostOptions = {}): { host: LambdaHost; logs: () => string } {
   const log = new PassThrough();
   const chunks: string[] = [];
   log.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
-  const created = new LambdaHost(() => log);
+  const created = new LambdaHost(() => log, options);
   created.setEnvironment({ AWS_REGION: 'us-east-1', TABLE: 'overridden by the function' });
   hosts.push(created);
   return { host: created, logs: () => chunks.join('') };
@@ -134,4 +146,33 @@ describe('LambdaHost', () => {
     await lambdas.close();
     expect(await slow).toMatchObject({ ok: false, errorType: 'Runtime.ExitError' });
   }, 20_000);
+
+  it('ends the idle worker of a function invoked once when more such workers wait than the limit, and keeps a reused one', async () => {
+    const { host: lambdas } = host({ idleFirstUseWorkers: 1 });
+    const [a, b, c, d] = ['A', 'B', 'C', 'D'].map(stallNamed) as [LocalFunction, ...LocalFunction[]];
+    const aFirst = await threadOf(lambdas, a);
+    await threadOf(lambdas, b as LocalFunction); // a's idle worker is one too many: it ends
+    const aSecond = await threadOf(lambdas, a);
+    expect(aSecond).not.toBe(aFirst);
+    // Invoked twice, a keeps its worker however many first-use workers come and go.
+    await threadOf(lambdas, c as LocalFunction);
+    await threadOf(lambdas, d as LocalFunction);
+    expect(await threadOf(lambdas, a)).toBe(aSecond);
+    expect(lambdas.inFlight).toBe(0);
+  }, 20_000);
+
+  it('keeps the workers of functions invoked once up to the limit (2 by default)', async () => {
+    const { host: lambdas } = host();
+    const [a, b] = ['A', 'B'].map(stallNamed) as [LocalFunction, LocalFunction];
+    const aFirst = await threadOf(lambdas, a);
+    await threadOf(lambdas, b);
+    expect(await threadOf(lambdas, a)).toBe(aFirst);
+  }, 20_000);
+
+  it('keeps what a function logged when its worker ends right after the invocation', async () => {
+    const { host: lambdas, logs } = host({ idleFirstUseWorkers: 0 });
+    expect(await lambdas.invoke(echo, { n: 4 })).toMatchObject({ ok: true });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(logs()).toContain('{"level":"info","message":"echo","event":{"n":4}}');
+  }, 10_000);
 });
