@@ -167,7 +167,11 @@ describe('glueJob, run locally through its stand-in', () => {
   beforeAll(async () => {
     const [pipeline, failing] = await Promise.all([loadSpec(specFile), loadSpec(fixture('failing.ts'))]);
     const synth = await synthesizeLocal([pipeline, failing], join(state.dir, 'synth'));
-    const runtime = await LocalRuntime.open(synth.deployment, { stateDir: state.dir, command: 'glue test' });
+    const runtime = await LocalRuntime.open(synth.deployment, {
+      stateDir: state.dir,
+      command: 'glue test',
+      buckets: [],
+    });
     try {
       ok = (await runtime.run(pipeline, { kind: 'manual', input: {} })).report;
       failed = (await runtime.run(failing, { kind: 'manual', input: {} })).report;
@@ -187,7 +191,7 @@ describe('glueJob, run locally through its stand-in', () => {
     writeFileSync(join(synth.assemblyDir, 'denied.template.json'), JSON.stringify(template));
     const denied = await LocalRuntime.open(
       readDeployment(readTemplate(synth.assemblyDir, 'denied.template.json'), synth.assemblyDir),
-      { stateDir: deniedDir, command: 'glue test, denied' },
+      { stateDir: deniedDir, command: 'glue test, denied', buckets: [] },
     );
     try {
       deniedRun = (await denied.run(pipeline, { kind: 'manual', input: {} })).report;
@@ -212,7 +216,8 @@ describe('glueJob, run locally through its stand-in', () => {
     expect(saved?.succeededOutputs.report).toEqual({
       got: { jobRunId: `jr_${ok.runId}`, jobName: 'nightly-load', state: 'SUCCEEDED' },
     });
-    const request = (saved?.succeededOutputs.load as { Arguments: Record<string, string> }).Arguments;
+    const request = (saved?.succeededOutputs.load as { Arguments?: Record<string, string> } | undefined)
+      ?.Arguments;
     expect(request).toEqual({
       '--table': 'orders',
       '--stepwise_run_id': ok.runId,
