@@ -3,6 +3,7 @@
 // 300-task pipeline, random graphs and the shapes the compiler tests use. And the redrive rule: no
 // Catch on States.ALL or States.TaskFailed hands the failed task's error to a Fail state.
 import { describe, expect, it } from 'vitest';
+import cdcSync from '../../examples/cdc-sync/pipeline.ts';
 import orders from '../../examples/orders/pipeline.ts';
 import type { StateMachineDefinition } from '../../lib/compile/asl.ts';
 import { compilePipeline } from '../../lib/compile/states.ts';
@@ -28,6 +29,7 @@ const long = (c: string) => `${c}${'x'.repeat(63)}`;
 /** Every pipeline whose definition is checked, by a name that says where it comes from. */
 const pipelines: [string, PipelineDefinition][] = [
   ['examples/orders', orders],
+  ['examples/cdc-sync', cdcSync],
   ['fixtures/sales', sales],
   ['fixtures/local/diamond', diamond],
   ['fixtures/local/intake', intake],
@@ -96,7 +98,7 @@ describe('every compiled definition', () => {
       aslValidatorErrors(substitute(definition)).map((error) => `${name}: ${error}`),
     );
     expect(problems).toEqual([]);
-    expect(definitions).toHaveLength(41);
+    expect(definitions).toHaveLength(42);
   });
 
   it('routes no caught States.ALL or States.TaskFailed to a Fail state', () => {
