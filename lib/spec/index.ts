@@ -1,5 +1,6 @@
 export { type GlueJobOptions, glueJob } from './adapters/glue-job.ts';
 export { type LambdaOptions, lambda } from './adapters/lambda.ts';
+export { type NestedPipelineRun, pipeline } from './adapters/nested-pipeline.ts';
 export type { ServiceRunFields } from './adapters/service.ts';
 export { type DefinePipelineOptions, definePipeline } from './define-pipeline.ts';
 export { type DurationText, parseDuration } from './duration.ts';

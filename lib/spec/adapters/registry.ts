@@ -1,4 +1,5 @@
 import { GLUE_JOB, type GlueJobRun } from './glue-job.ts';
+import { NESTED_PIPELINE, type NestedPipelineRun } from './nested-pipeline.ts';
 import type { ServiceAdapter } from './service.ts';
 
 /**
@@ -7,10 +8,11 @@ import type { ServiceAdapter } from './service.ts';
  */
 export const SERVICE_ADAPTERS = {
   glueJob: GLUE_JOB,
+  pipeline: NESTED_PIPELINE,
 } as const satisfies { [K in ServiceRun['kind']]: ServiceAdapter<Extract<ServiceRun, { kind: K }>> };
 
 /** A task run by a service rather than a Lambda function. */
-export type ServiceRun = GlueJobRun;
+export type ServiceRun = GlueJobRun | NestedPipelineRun;
 
 export type ServiceKind = ServiceRun['kind'];
 
