@@ -11,6 +11,7 @@ import {
   LOCAL_INTEGRATIONS,
 } from './integrations.ts';
 import type { LambdaHost } from './lambda-host.ts';
+import { isNestedExecution, isNestedTaskState, serveNestedExecution } from './nested-executions.ts';
 import { isRedriveState, redriveDefinition } from './redrive.ts';
 import type { SavedExecution } from './saved-executions.ts';
 import { ApiError, type StepFunctionsApi } from './sfn-server.ts';
@@ -105,7 +106,8 @@ export class LocalEngine implements StepFunctionsApi {
       const resources = new Map<string, string>();
       for (const [name, state] of allStates(machine.definition)) {
         this.checkServed(machine, name, state);
-        if (this.isLambdaTask(state) || machine.standIns?.has(name)) tasks.add(name);
+        if (this.isLambdaTask(state) || machine.standIns?.has(name) || isNestedTaskState(name, state))
+          tasks.add(name);
         if (state.Type === 'Task') resources.set(name, String(state.Resource));
       }
       const runner = new StateMachine(machine.definition as never, {
@@ -493,6 +495,12 @@ export class LocalEngine implements StepFunctionsApi {
         });
         continue;
       }
+      if (isNestedExecution(resource)) {
+        handlers[name] = recorded(name, resource, 'integration', (input) =>
+          serveNestedExecution(this, integrations, input as Record<string, unknown>),
+        );
+        continue;
+      }
       const adapter = adapterForResource(resource);
       const standIn = machine?.standIns?.get(name);
       if (adapter && standIn) {
@@ -525,7 +533,8 @@ export class LocalEngine implements StepFunctionsApi {
   private checkServed(machine: LocalStateMachine, name: string, state: State): void {
     if (state.Type !== 'Task') return;
     const resource = String(state.Resource);
-    if (this.deployment.functions.has(resource) || integrationFor(resource)) return;
+    if (this.deployment.functions.has(resource) || integrationFor(resource) || isNestedExecution(resource))
+      return;
     const adapter = adapterForResource(resource);
     if (adapter && machine.standIns?.has(name)) return;
     if (adapter)
