@@ -208,6 +208,31 @@ export function exitCode(report: RunReport): number {
   return report.status === 'SUCCEEDED' || report.status === 'DEDUPLICATED' ? 0 : 1;
 }
 
+/**
+ * `BUCKET/KEY=LOCALFILE`. A key may hold `=` (Hive-style partitions such as `dt=2026-11-01/`), and so may
+ * a path: the split is at the `=` after which an existing file is named, the last such one first.
+ */
+export function parseS3Object(value: string): { bucket: string; key: string; file: string } {
+  const usage = `--s3-object takes BUCKET/KEY=LOCALFILE, like raw/orders/dt=2026-11-01/orders.csv=./data.csv; got '${value}'`;
+  const slash = value.indexOf('/');
+  const bucket = value.slice(0, slash);
+  if (slash <= 0 || bucket.includes('=')) throw new CliUsageError(usage);
+  const splits: { key: string; file: string }[] = [];
+  for (let at = value.lastIndexOf('='); at > slash + 1; at = value.lastIndexOf('=', at - 1)) {
+    const file = value.slice(at + 1);
+    if (file !== '') splits.push({ key: value.slice(slash + 1, at), file });
+  }
+  if (splits.length === 0) throw new CliUsageError(usage);
+  const found = splits.find((s) => existsSync(s.file) && statSync(s.file).isFile());
+  if (found) return { bucket, key: found.key, file: resolve(found.file) };
+  const last = splits[0] as { key: string; file: string };
+  throw new CliUsageError(
+    existsSync(last.file)
+      ? `--s3-object: '${last.file}' is a directory; name the local file to upload`
+      : `--s3-object: local file '${last.file}' not found`,
+  );
+}
+
 /** Refuses, before any synth, an --s3-object that would start no run of this pipeline. */
 function checkS3Trigger(spec: PipelineDefinition, trigger: Extract<LocalTrigger, { kind: 's3' }>): void {
   const mismatch = s3TriggerMismatch(spec, trigger.bucket, trigger.key);
@@ -222,14 +247,7 @@ function parseTrigger(options: CliOptions): LocalTrigger {
     );
   if (options.event !== undefined) return { kind: 'event', event: parseEvent(options.event) };
   if (options['s3-object'] !== undefined) {
-    const match = /^([^/=]+)\/([^=]+)=(.+)$/.exec(options['s3-object']);
-    if (!match)
-      throw new CliUsageError(
-        `--s3-object takes BUCKET/KEY=LOCALFILE, like raw/orders/2026-11-01.csv=./data.csv; got '${options['s3-object']}'`,
-      );
-    const [, bucket, key, file] = match as unknown as [string, string, string, string];
-    if (!existsSync(file)) throw new CliUsageError(`--s3-object: local file '${file}' not found`);
-    return { kind: 's3', bucket, key, file: resolve(file) };
+    return { kind: 's3', ...parseS3Object(options['s3-object']) };
   }
   if (options.input !== undefined) {
     try {

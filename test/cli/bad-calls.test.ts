@@ -64,12 +64,12 @@ const BAD_CALLS: Record<string, BadCall> = {
   '--s3-object without a key': {
     argv: () => ['run', intake, '--s3-object', `landing=${data}`],
     code: 2,
-    stderr: `error: --s3-object takes BUCKET/KEY=LOCALFILE, like raw/orders/2026-11-01.csv=./data.csv; got 'landing=<fixtures>/intake/data/good.csv'\n${USAGE_HINT}`,
+    stderr: `error: --s3-object takes BUCKET/KEY=LOCALFILE, like raw/orders/dt=2026-11-01/orders.csv=./data.csv; got 'landing=<fixtures>/intake/data/good.csv'\n${USAGE_HINT}`,
   },
   '--s3-object without a local file': {
     argv: () => ['run', intake, '--s3-object', 'landing/incoming/a.csv'],
     code: 2,
-    stderr: `error: --s3-object takes BUCKET/KEY=LOCALFILE, like raw/orders/2026-11-01.csv=./data.csv; got 'landing/incoming/a.csv'\n${USAGE_HINT}`,
+    stderr: `error: --s3-object takes BUCKET/KEY=LOCALFILE, like raw/orders/dt=2026-11-01/orders.csv=./data.csv; got 'landing/incoming/a.csv'\n${USAGE_HINT}`,
   },
   '--from that is not a time': {
     argv: () => ['backfill', hourly, '--from', 'yesterday', '--to', '2026-11-02T00:00:00Z'],
