@@ -17,6 +17,7 @@ import { LOCAL_SYNTH_CONTEXT, STAND_INS_METADATA, stateMachineOutputKey } from '
 import { isServiceRun } from '../spec/adapters/registry.ts';
 import { didYouMean } from '../spec/did-you-mean.ts';
 import type { PipelineDefinition } from '../spec/types.ts';
+import type { EcsTaskNetwork } from './adapters/ecs-task.ts';
 import { serviceBinding } from './adapters/registry.ts';
 import { bundleHandler } from './bundle.ts';
 import {
@@ -59,6 +60,17 @@ export interface PipelineProps {
    * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/EventBridge.html
    */
   readonly buckets?: Readonly<Record<string, DataBucketRef>>;
+  /**
+   * Where the spec's `ecsTask` tasks run: an ECS cluster, and the subnets and security groups of their
+   * Fargate tasks.
+   *
+   * Without it, the first `ecsTask` in a stack creates one cluster in a new VPC of public subnets only,
+   * shared by every pipeline of the stack: no NAT gateway (the costly part of a VPC), so each task gets a
+   * public IP to pull its image and reach AWS APIs, behind a security group that admits no inbound traffic.
+   * @default - a cluster in a new public-subnet VPC, one per stack, made only when the spec has an ecsTask
+   * @see README.md, "Task adapters"
+   */
+  readonly ecs?: EcsTaskNetwork;
 }
 
 /**
@@ -163,6 +175,7 @@ export class Pipeline extends Construct implements PipelineMetrics {
         scope: this,
         task,
         bucket: (name) => this.bucket(name),
+        ecs: props.ecs,
       });
       for (const [key, value] of Object.entries(binding.substitutions ?? {}))
         substitutions[adapterSubstitution(task.id, key)] = value;

@@ -2,6 +2,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import type { ResolvedTask } from '../../spec/types.ts';
 import type { DataBucketRef } from '../data-access.ts';
+import type { EcsTaskNetwork } from './ecs-task.ts';
 
 /** What a service adapter's construct part is given for one task. */
 export interface BindContext {
@@ -10,6 +11,11 @@ export interface BindContext {
   readonly task: ResolvedTask;
   /** The real bucket behind a bucket name the spec uses. */
   readonly bucket: (name: string) => DataBucketRef;
+  /**
+   * `Pipeline`'s `ecs`: where its ECS tasks run.
+   * @default - the stack's own cluster, made by the first ecsTask
+   */
+  readonly ecs?: EcsTaskNetwork | undefined;
 }
 
 /** What the state machine needs for one task run by a service. */
