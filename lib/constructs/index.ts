@@ -1,4 +1,5 @@
 export { type RunMetricName, STEPWISE_NAMESPACE } from '../names.ts';
+export type { EcsTaskNetwork } from './adapters/ecs-task.ts';
 export { AlertTopic } from './alert-topic.ts';
 export {
   type BucketAccess,

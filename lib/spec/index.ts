@@ -1,3 +1,5 @@
+export { type BatchJobOptions, batchJob } from './adapters/batch-job.ts';
+export { type EcsTaskOptions, ecsTask } from './adapters/ecs-task.ts';
 export { type GlueJobOptions, glueJob } from './adapters/glue-job.ts';
 export { type LambdaOptions, lambda } from './adapters/lambda.ts';
 export { type NestedPipelineRun, pipeline } from './adapters/nested-pipeline.ts';

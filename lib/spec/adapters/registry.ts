@@ -1,3 +1,5 @@
+import { BATCH_JOB, type BatchJobRun } from './batch-job.ts';
+import { ECS_TASK, type EcsTaskRun } from './ecs-task.ts';
 import { GLUE_JOB, type GlueJobRun } from './glue-job.ts';
 import { NESTED_PIPELINE, type NestedPipelineRun } from './nested-pipeline.ts';
 import type { ServiceAdapter } from './service.ts';
@@ -8,11 +10,13 @@ import type { ServiceAdapter } from './service.ts';
  */
 export const SERVICE_ADAPTERS = {
   glueJob: GLUE_JOB,
+  ecsTask: ECS_TASK,
+  batchJob: BATCH_JOB,
   pipeline: NESTED_PIPELINE,
 } as const satisfies { [K in ServiceRun['kind']]: ServiceAdapter<Extract<ServiceRun, { kind: K }>> };
 
 /** A task run by a service rather than a Lambda function. */
-export type ServiceRun = GlueJobRun | NestedPipelineRun;
+export type ServiceRun = GlueJobRun | EcsTaskRun | BatchJobRun | NestedPipelineRun;
 
 export type ServiceKind = ServiceRun['kind'];
 
