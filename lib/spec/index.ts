@@ -1,6 +1,9 @@
+export { type AthenaQueryOptions, type AthenaRunParameter, athenaQuery } from './adapters/athena-query.ts';
 export { type BatchJobOptions, batchJob } from './adapters/batch-job.ts';
 export { type EcsTaskOptions, ecsTask } from './adapters/ecs-task.ts';
+export { type EmrServerlessJobOptions, emrServerlessJob } from './adapters/emr-serverless-job.ts';
 export { type GlueJobOptions, glueJob } from './adapters/glue-job.ts';
+export { type HttpCallOptions, type HttpMethod, httpCall } from './adapters/http-call.ts';
 export { type LambdaOptions, lambda } from './adapters/lambda.ts';
 export { type NestedPipelineRun, pipeline } from './adapters/nested-pipeline.ts';
 export type { ServiceRunFields } from './adapters/service.ts';

@@ -1,6 +1,9 @@
+import { ATHENA_QUERY, type AthenaQueryRun } from './athena-query.ts';
 import { BATCH_JOB, type BatchJobRun } from './batch-job.ts';
 import { ECS_TASK, type EcsTaskRun } from './ecs-task.ts';
+import { EMR_SERVERLESS_JOB, type EmrServerlessJobRun } from './emr-serverless-job.ts';
 import { GLUE_JOB, type GlueJobRun } from './glue-job.ts';
+import { HTTP_CALL, type HttpCallRun } from './http-call.ts';
 import { NESTED_PIPELINE, type NestedPipelineRun } from './nested-pipeline.ts';
 import type { ServiceAdapter } from './service.ts';
 
@@ -10,13 +13,23 @@ import type { ServiceAdapter } from './service.ts';
  */
 export const SERVICE_ADAPTERS = {
   glueJob: GLUE_JOB,
+  athenaQuery: ATHENA_QUERY,
+  emrServerlessJob: EMR_SERVERLESS_JOB,
+  httpCall: HTTP_CALL,
   ecsTask: ECS_TASK,
   batchJob: BATCH_JOB,
   pipeline: NESTED_PIPELINE,
 } as const satisfies { [K in ServiceRun['kind']]: ServiceAdapter<Extract<ServiceRun, { kind: K }>> };
 
 /** A task run by a service rather than a Lambda function. */
-export type ServiceRun = GlueJobRun | EcsTaskRun | BatchJobRun | NestedPipelineRun;
+export type ServiceRun =
+  | GlueJobRun
+  | EcsTaskRun
+  | BatchJobRun
+  | NestedPipelineRun
+  | AthenaQueryRun
+  | EmrServerlessJobRun
+  | HttpCallRun;
 
 export type ServiceKind = ServiceRun['kind'];
 
