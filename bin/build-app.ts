@@ -15,7 +15,10 @@ export function buildApp(props: AppProps = {}): App {
   const raw = new DataBucket(stack, 'Raw');
   new Pipeline(stack, 'Orders', { spec: orders, buckets: { raw: raw.bucket } });
 
-  const cdc = new Stack(app, 'CdcSync', { description: 'stepwise example: change data capture through Glue' });
-  new Pipeline(cdc, 'CdcSync', { spec: cdcSync });
+  const cdc = new Stack(app, 'CdcSync', {
+    description: 'stepwise example: change data capture through Glue, Athena, EMR Serverless and an HTTPS API',
+  });
+  const lake = new DataBucket(cdc, 'Lake');
+  new Pipeline(cdc, 'CdcSync', { spec: cdcSync, buckets: { lake: lake.bucket } });
   return app;
 }
