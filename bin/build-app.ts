@@ -3,6 +3,7 @@
 import { App, type AppProps, Stack, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { DataBucket, Pipeline } from 'stepwise-cdk';
+import analytics from '../examples/analytics/pipeline.ts';
 import cdcSync from '../examples/cdc-sync/pipeline.ts';
 import orders from '../examples/orders/pipeline.ts';
 
@@ -14,6 +15,8 @@ export function buildApp(props: AppProps = {}): App {
   const stack = new Stack(app, 'Orders', { description: 'stepwise reference pipeline: orders' });
   const raw = new DataBucket(stack, 'Raw');
   new Pipeline(stack, 'Orders', { spec: orders, buckets: { raw: raw.bucket } });
+  // afterPipeline('orders') listens for the orders runs of its own stack's platform: same stack.
+  new Pipeline(stack, 'Analytics', { spec: analytics });
 
   const cdc = new Stack(app, 'CdcSync', {
     description: 'stepwise example: change data capture through Glue, Athena, EMR Serverless and an HTTPS API',
