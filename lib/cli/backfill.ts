@@ -151,6 +151,10 @@ async function backfillOnAws(
       ),
   });
   if (summary.stopped) progress(`stopped early: ${summary.stopped}`);
+  if (summary.refused.length > 0)
+    progress(
+      `${summary.refused.length} slot(s) Step Functions refused to start for good, recorded FAILED and alerted (not sent again: their run keys are taken by those FAILED runs, so a resend is DEDUPLICATED): ${summary.refused.map((r) => `${r.slot} (${r.reason ?? 'no reason given'})`).join(', ')}`,
+    );
   if (summary.retry.length > 0)
     progress(
       `${summary.retry.length} slot(s) to send again (safe: a slot that did start is DEDUPLICATED): ${summary.retry.join(' ')}`,

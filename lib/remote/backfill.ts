@@ -60,10 +60,17 @@ export interface BackfillSummary {
   /** Every slot that was sent, in slot order. */
   readonly results: readonly RemoteBackfillSlotResult[];
   /**
-   * Slots to send again: those that FAILED and those never sent because the backfill stopped. Sending
-   * a slot again is safe: its run key is the slot, so a run that did start is DEDUPLICATED.
+   * Slots to send again: those the dispatcher could not be asked about (its invocation failed or
+   * threw) and those never sent because the backfill stopped. Sending a slot again is safe: its run key
+   * is the slot, so a run that did start is DEDUPLICATED.
    */
   readonly retry: readonly string[];
+  /**
+   * Slots whose run Step Functions refused to start for good (access denied, input too large, no such
+   * state machine): the dispatcher recorded each FAILED with the reason and alerted. Sending one again
+   * comes back DEDUPLICATED against that FAILED run, so they are not in `retry`.
+   */
+  readonly refused: readonly RemoteBackfillSlotResult[];
   /** Why the backfill stopped before sending every slot; absent when every slot was sent. */
   readonly stopped?: string;
 }
@@ -122,9 +129,15 @@ export async function remoteBackfill(options: RemoteBackfillOptions): Promise<Ba
       const sent = results.filter((r): r is RemoteBackfillSlotResult => r !== undefined);
       const counts: Partial<Record<BackfillSlotStatus, number>> = {};
       for (const r of sent) counts[r.status] = (counts[r.status] ?? 0) + 1;
+      // The dispatcher names the run it refused; a slot it was never asked about has no run.
+      const refusedByDispatcher = (r: RemoteBackfillSlotResult) =>
+        r.status === 'FAILED' && r.runId !== undefined;
       const retry = slots
         .map((slot, i) => ({ slot: scheduledTimeText(slot), result: results[i] }))
-        .filter(({ result }) => result === undefined || result.status === 'FAILED')
+        .filter(
+          ({ result }) =>
+            result === undefined || (result.status === 'FAILED' && !refusedByDispatcher(result)),
+        )
         .map(({ slot }) => slot);
       return {
         pipeline: options.pipeline,
@@ -132,6 +145,7 @@ export async function remoteBackfill(options: RemoteBackfillOptions): Promise<Ba
         counts,
         results: sent,
         retry,
+        refused: sent.filter(refusedByDispatcher),
         ...(stopped === undefined ? {} : { stopped }),
       };
     },

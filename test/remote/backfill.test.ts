@@ -129,7 +129,41 @@ describe('remoteBackfill', () => {
         expect.objectContaining({ slot: '2026-11-01T05:00:00Z', status: 'STARTED' }),
       ],
       retry: [],
+      refused: [],
     });
+  });
+
+  it('lists a slot Step Functions refused for good apart from those to send again, which it is not', async () => {
+    const { client } = await fakeDispatcher((event) =>
+      event.time === '2026-11-01T02:00:00Z'
+        ? {
+            result: {
+              status: 'FAILED',
+              pipeline: event.pipeline,
+              runId: 'schedule-20261101020000',
+              runKey: `schedule:${event.time}`,
+              reason: 'StartExecution refused: AccessDeniedException',
+            },
+          }
+        : started(event),
+    );
+    const summary = await remoteBackfill({
+      dispatcher: DISPATCHER,
+      pipeline: 'orders',
+      slots: SLOTS,
+      concurrency: 2,
+      clients: { lambda: client },
+    });
+    expect(summary.counts).toEqual({ STARTED: 5, FAILED: 1 });
+    expect(summary.retry).toEqual([]);
+    expect(summary.refused).toEqual([
+      {
+        slot: '2026-11-01T02:00:00Z',
+        status: 'FAILED',
+        runId: 'schedule-20261101020000',
+        reason: 'StartExecution refused: AccessDeniedException',
+      },
+    ]);
   });
 
   it('keeps at most concurrency invocations in flight, and uses all of them', async () => {
