@@ -23,7 +23,6 @@ import {
 
 const CLI = fileURLToPath(new URL('../../bin/stepwise.ts', import.meta.url));
 const state = tempStateDir('crash');
-const synthDir = tempStateDir('crash-synth');
 const hold = join(state.dir, 'hold');
 const KEY = 'in/hold.json';
 
@@ -78,8 +77,9 @@ function runAndKill(): Promise<void> {
 
 beforeAll(async () => {
   writeFileSync(hold, 'held');
-  // The synth for the in-process commands runs while the killed command starts.
-  [app] = await Promise.all([synthesizeFaultApp(synthDir.dir), runAndKill()]);
+  // The app goes into the state dir first, where the killed command finds it cached: it never synthesizes.
+  app = await synthesizeFaultApp(state.dir);
+  await runAndKill();
   rmSync(hold);
   runtime = await openRuntime(app, state.dir);
   afterCrash = await dropFile(runtime, app.faulty, state.dir, 'in/after-crash.json');
@@ -90,7 +90,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await runtime?.close();
   state.remove();
-  synthDir.remove();
 });
 
 describe('kill -9 of a `stepwise run` mid-task, then the next command', () => {

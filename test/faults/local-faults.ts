@@ -1,16 +1,18 @@
 // What every fault case shares: one synthesized app (both fixture pipelines), a runtime per state dir,
 // and readers for what a case asserts: the ledger's report, the alerts, and where the S3 input is.
+// The cases are spread over several files, which vitest runs in parallel; they share the synth.
 import '../local/cli-env.ts';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DeleteObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { loadSpec } from '../../lib/cli/load-spec.ts';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RunReport } from '../../lib/ledger/ledger.ts';
 import { type LocalRunResult, LocalRuntime } from '../../lib/local/runtime.ts';
-import { synthesizeLocal } from '../../lib/local/synth.ts';
 import type { LocalDeployment } from '../../lib/local/template.ts';
 import type { PipelineDefinition } from '../../lib/spec/types.ts';
+import { tempStateDir } from '../local/stepwise-cli.ts';
+import { sharedApp } from '../support/shared-synth.ts';
 
 export const FAULTY_SPEC = fileURLToPath(new URL('./fixtures/pipeline.ts', import.meta.url));
 export const SLOW_SPEC = fileURLToPath(new URL('./fixtures/slow.ts', import.meta.url));
@@ -22,12 +24,53 @@ export interface FaultApp {
   readonly deployment: LocalDeployment;
 }
 
-/** Synthesizes both fixture pipelines once, into `dir`/cdk.out. */
+/**
+ * Both fixture pipelines, synthesized into `dir`/cdk.out (from the synth the fault files share), in the
+ * order `stepwise run FAULTY_SPEC SLOW_SPEC` loads them, so such a command on `dir` finds it cached.
+ */
 export async function synthesizeFaultApp(dir: string): Promise<FaultApp> {
-  const faulty = await loadSpec(FAULTY_SPEC);
-  const slow = await loadSpec(SLOW_SPEC);
-  const { deployment } = await synthesizeLocal([faulty, slow], dir);
-  return { faulty, slow, deployment };
+  const {
+    pipelines: [faulty, slow],
+    deployment,
+  } = await sharedApp('faults', [FAULTY_SPEC, SLOW_SPEC], dir);
+  return { faulty: faulty as PipelineDefinition, slow: slow as PipelineDefinition, deployment };
+}
+
+export interface FaultSuite {
+  readonly app: FaultApp;
+  readonly runtime: LocalRuntime;
+  readonly stateDir: string;
+  /** Drops a file at `key` into the inbox, for the faulty pipeline. */
+  drop(key: string): Promise<LocalRunResult>;
+}
+
+/** One file's fault cases: a runtime on a state dir of its own, opened before its cases and closed after. */
+export function faultSuite(name: string): FaultSuite {
+  const state = tempStateDir(name);
+  let app: FaultApp | undefined;
+  let runtime: LocalRuntime | undefined;
+  const opened = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the fault suite is used before its beforeAll ran');
+    return value;
+  };
+  beforeAll(async () => {
+    app = await synthesizeFaultApp(state.dir);
+    runtime = await openRuntime(app, state.dir);
+  }, 300_000);
+  afterAll(async () => {
+    await runtime?.close();
+    state.remove();
+  });
+  return {
+    get app() {
+      return opened(app);
+    },
+    get runtime() {
+      return opened(runtime);
+    },
+    stateDir: state.dir,
+    drop: (key) => dropFile(opened(runtime), opened(app).faulty, state.dir, key),
+  };
 }
 
 export function openRuntime(app: FaultApp, stateDir: string): Promise<LocalRuntime> {
@@ -85,4 +128,16 @@ export async function deleteObject(runtime: LocalRuntime, key: string): Promise<
 /** Tasks of a report as [id, status, attempts], the shape most cases pin. */
 export function taskRows(report: RunReport): [string, string, number][] {
   return report.tasks.map((t) => [t.id, t.status, t.attempts]);
+}
+
+/** The last case of a fault file: its runs (at least `runs` of them) all ended, none left RUNNING. */
+export function itLeavesNoRunRunning(suite: FaultSuite, runs: number): void {
+  it(`leaves no run RUNNING and nothing queued behind the faults (${runs} runs or more)`, async () => {
+    const all = [
+      ...(await suite.runtime.listRuns('faulty', { limit: 100 })),
+      ...(await suite.runtime.listRuns('slow', { limit: 100 })),
+    ];
+    expect(all.filter((r) => r.status === 'RUNNING').map((r) => r.runId)).toEqual([]);
+    expect(all.length).toBeGreaterThanOrEqual(runs);
+  });
 }
