@@ -21,6 +21,7 @@ import { definePipeline, ecsTask, SpecError } from '../../lib/spec/index.ts';
 import type { PipelineDefinition } from '../../lib/spec/types.ts';
 import { taskRows } from '../faults/local-faults.ts';
 import { tempStateDir } from '../local/stepwise-cli.ts';
+import { allStates } from '../private/asl.ts';
 import { type PolicyStatement, roleStatements } from '../private/synth.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/ecs-task/${name}`, import.meta.url));
@@ -28,7 +29,7 @@ const analyticsSpec = fileURLToPath(new URL('../../examples/analytics/pipeline.t
 const IMAGE = 'public.ecr.aws/docker/library/busybox:1.36';
 
 function spec(tasks: Record<string, unknown>): PipelineDefinition {
-  return definePipeline({ name: 'ecs-spec', tasks } as never, fixture('failing.ts'));
+  return definePipeline({ name: 'ecs-spec', tasks } as never, { specFile: fixture('failing.ts') });
 }
 
 function issuesOf(make: () => unknown): string[] {
@@ -42,19 +43,9 @@ function issuesOf(make: () => unknown): string[] {
 }
 
 function stateOf(pipeline: PipelineDefinition, name: string): Record<string, unknown> {
-  const find = (states: Record<string, unknown>): Record<string, unknown> | undefined => {
-    for (const [key, state] of Object.entries(states) as [string, Record<string, unknown>][]) {
-      if (key === name) return state;
-      for (const branch of (state.Branches as { States: Record<string, unknown> }[] | undefined) ?? []) {
-        const found = find(branch.States);
-        if (found) return found;
-      }
-    }
-    return undefined;
-  };
-  const state = find(compilePipeline(pipeline).definition.States as unknown as Record<string, unknown>);
-  if (!state) throw new Error(`no state '${name}'`);
-  return state;
+  const found = allStates(compilePipeline(pipeline).definition).find((s) => s.name === name);
+  if (!found) throw new Error(`no state '${name}'`);
+  return found.state as Record<string, unknown>;
 }
 
 describe('ecsTask, compiled', () => {
