@@ -3,6 +3,7 @@
 // 300-task pipeline, random graphs and the shapes the compiler tests use. And the redrive rule: no
 // Catch on States.ALL or States.TaskFailed hands the failed task's error to a Fail state.
 import { describe, expect, it } from 'vitest';
+import analytics from '../../examples/analytics/pipeline.ts';
 import cdcSync from '../../examples/cdc-sync/pipeline.ts';
 import orders from '../../examples/orders/pipeline.ts';
 import type { StateMachineDefinition } from '../../lib/compile/asl.ts';
@@ -30,6 +31,7 @@ const long = (c: string) => `${c}${'x'.repeat(63)}`;
 const pipelines: [string, PipelineDefinition][] = [
   ['examples/orders', orders],
   ['examples/cdc-sync', cdcSync],
+  ['examples/analytics', analytics],
   ['fixtures/sales', sales],
   ['fixtures/local/diamond', diamond],
   ['fixtures/local/intake', intake],
@@ -98,7 +100,7 @@ describe('every compiled definition', () => {
       aslValidatorErrors(substitute(definition)).map((error) => `${name}: ${error}`),
     );
     expect(problems).toEqual([]);
-    expect(definitions).toHaveLength(42);
+    expect(definitions).toHaveLength(43);
   });
 
   it('routes no caught States.ALL or States.TaskFailed to a Fail state', () => {

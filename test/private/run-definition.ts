@@ -235,6 +235,8 @@ export function substitute(definition: StateMachineDefinition): StateMachineDefi
   const text = JSON.stringify(definition).replace(/\$\{([A-Za-z0-9_]+)\}/g, (_, key: string) => {
     if (key.startsWith('Handler_'))
       return `arn:aws:lambda:${FAKE.region}:123456789012:function:${key.slice(8)}`;
+    // A service adapter's value (a cluster, a role, a subnet list): a stand-in of ARN shape.
+    if (key.startsWith('Adapter_')) return `arn:aws:local:${FAKE.region}:123456789012:${key}`;
     const value = values[key];
     if (value === undefined) throw new Error(`no substitution for \${${key}}`);
     return value;
