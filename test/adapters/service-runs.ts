@@ -1,0 +1,94 @@
+// Local runs of a service adapter's fixtures through their stand-ins, shared by the adapter tests: a
+// pipeline that succeeds, one whose stand-in throws, and the first again on the same app with some of
+// the state machine role's statements taken out, so the local IAM check denies the service call.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadSpec } from '../../lib/cli/load-spec.ts';
+import type { StateMachineDefinition } from '../../lib/compile/asl.ts';
+import type { RunReport } from '../../lib/ledger/ledger.ts';
+import { LocalRuntime } from '../../lib/local/runtime.ts';
+import { loadExecution } from '../../lib/local/saved-executions.ts';
+import { synthesizeLocal } from '../../lib/local/synth.ts';
+import { readDeployment, readTemplate } from '../../lib/local/template.ts';
+import { substitute } from '../private/run-definition.ts';
+
+export interface ServiceRuns {
+  readonly ok: RunReport;
+  readonly failed: RunReport;
+  readonly denied: RunReport;
+  /** What each task of the successful run returned (a stand-in's raw result, before ResultSelector). */
+  readonly outputs: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Runs `okSpec` and `failingSpec` once each on one synthesized app in `dir`, then `okSpec` again with
+ * the role statements whose actions `deny` matches removed.
+ */
+export async function runServiceFixtures(
+  dir: string,
+  okSpec: string,
+  failingSpec: string,
+  deny: (actions: string) => boolean,
+): Promise<ServiceRuns> {
+  const [pipeline, failing] = await Promise.all([loadSpec(okSpec), loadSpec(failingSpec)]);
+  const synth = await synthesizeLocal([pipeline, failing], join(dir, 'synth'));
+  const runtime = await LocalRuntime.open(synth.deployment, {
+    stateDir: dir,
+    command: 'adapter test',
+    buckets: [],
+  });
+  let ok: RunReport;
+  let failed: RunReport;
+  try {
+    ok = (await runtime.run(pipeline, { kind: 'manual', input: {} })).report;
+    failed = (await runtime.run(failing, { kind: 'manual', input: {} })).report;
+  } finally {
+    await runtime.close();
+  }
+  const template = readTemplate(synth.assemblyDir, 'StepwiseLocal.template.json');
+  for (const resource of Object.values(template.Resources)) {
+    if (resource.Type !== 'AWS::IAM::Policy') continue;
+    const document = (resource.Properties as { PolicyDocument: { Statement: { Action: unknown }[] } })
+      .PolicyDocument;
+    document.Statement = document.Statement.filter((s) => !deny(JSON.stringify(s.Action)));
+  }
+  writeFileSync(join(synth.assemblyDir, 'denied.template.json'), JSON.stringify(template));
+  const deniedRuntime = await LocalRuntime.open(
+    readDeployment(readTemplate(synth.assemblyDir, 'denied.template.json'), synth.assemblyDir),
+    { stateDir: join(dir, 'denied'), command: 'adapter test, denied', buckets: [] },
+  );
+  let denied: RunReport;
+  try {
+    denied = (await deniedRuntime.run(pipeline, { kind: 'manual', input: {} })).report;
+  } finally {
+    await deniedRuntime.close();
+  }
+  const outputs = loadExecution(dir, ok.runId)?.succeededOutputs ?? {};
+  return { ok, failed, denied, outputs };
+}
+
+/** A task's state, wherever the compiler nested it (Parallel branches included). */
+export function taskState(
+  definition: { States: Record<string, unknown> },
+  id: string,
+): Record<string, unknown> {
+  const find = (states: Record<string, unknown>): Record<string, unknown> | undefined => {
+    for (const [key, state] of Object.entries(states) as [string, Record<string, unknown>][]) {
+      if (key === id) return state;
+      for (const branch of (state.Branches as { States: Record<string, unknown> }[] | undefined) ?? []) {
+        const found = find(branch.States);
+        if (found) return found;
+      }
+    }
+    return undefined;
+  };
+  const found = find(definition.States);
+  if (!found) throw new Error(`no state '${id}' in the definition`);
+  return found;
+}
+
+/** The definition as deployed, with an adapter's placeholders filled by a plausible value. */
+export function deployedDefinition(definition: StateMachineDefinition): StateMachineDefinition {
+  const text = JSON.stringify(definition).replace(/\$\{Adapter_[A-Za-z0-9_]+\}/g, 'example-value');
+  return substitute(JSON.parse(text) as StateMachineDefinition);
+}
