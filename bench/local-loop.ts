@@ -6,7 +6,7 @@
 //   unchanged the same pipeline again: the cached assembly is reused
 //   edited    after an edit to one handler (transform.ts): that handler is bundled again, the app synthesized
 // Each run is split into the phases the CLI reports (synth, services, execution), with peak RSS from
-// /usr/bin/time. `--cpu-prof` also runs it once more unchanged under the profiler (not timed) and sums
+// /usr/bin/time, and each phase's own peak from sampling /proc (Linux) every 20 ms. `--cpu-prof` also runs it once more unchanged under the profiler (not timed) and sums
 // the main thread's CPU time by where it went.
 // Run: node --import tsx bench/local-loop.ts [--rounds N] [--cpu-prof]
 // Writes bench/results/local-loop.json.
@@ -87,7 +87,68 @@ interface Phases {
   readonly otherMs: number;
   readonly outsideExecutionMs: number;
   readonly peakRssMb: number | null;
+  /** The CLI's process (its worker threads included) at its largest in each phase, sampled; null off Linux. */
+  readonly peakRssStartupMb: number | null;
+  readonly peakRssSynthMb: number | null;
+  readonly peakRssServicesMb: number | null;
+  readonly peakRssExecutingMb: number | null;
+  readonly peakRssShutdownMb: number | null;
+  /** The CLI and the processes it starts (esbuild's service during a synth), summed at each sample. */
+  readonly peakTreeRssMb: number | null;
   readonly transitions: number;
+}
+
+/** Resident memory of a process, in kB, from /proc; undefined once it has ended (or off Linux). */
+function rssKb(pid: number): number | undefined {
+  try {
+    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The processes a process started, from each of its threads (esbuild's is started off the main one). */
+function childrenOf(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+      readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Samples the resident memory of the process `root` runs (the CLI, or /usr/bin/time's one child) every
+ * 20 ms: the CLI's own, and with the processes it starts.
+ */
+function sampleRss(
+  root: number,
+  throughTime: boolean,
+): { stop: () => { at: number; cli: number; tree: number }[] } {
+  const started = performance.now();
+  const samples: { at: number; cli: number; tree: number }[] = [];
+  const sample = () => {
+    const cli = throughTime ? childrenOf(root)[0] : root;
+    if (cli === undefined) return;
+    const own = rssKb(cli);
+    if (own === undefined) return;
+    let tree = own;
+    for (const pending = childrenOf(cli); pending.length > 0; ) {
+      const pid = pending.pop() as number;
+      tree += rssKb(pid) ?? 0;
+      pending.push(...childrenOf(pid));
+    }
+    samples.push({ at: performance.now() - started, cli: own, tree });
+  };
+  const timer = setInterval(sample, 20);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return samples;
+    },
+  };
 }
 
 /** A duration as the CLI prints it (formatMs): 389ms, 43.5s, 1m0s. */
@@ -129,6 +190,7 @@ async function runCli(
     env: { ...process.env, STEPWISE_CACHE_DIR: join(dir, 'cache'), NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const sampling = sampleRss(child.pid as number, useTime);
   let stdout = '';
   let stderr = '';
   /** When each phase's line arrived, since the spawn. */
@@ -151,18 +213,27 @@ async function runCli(
   });
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   const wallMs = performance.now() - started;
+  const samples = sampling.stop();
   if (code !== 0) throw new Error(`stepwise run exited ${code}:\n${stdout}\n${stderr}`);
   const synthMs = parseMs(phase(stdout, /synth ready in (\S+)/));
   const servicesMs = parseMs(phase(stdout, /services ready in (\S+)/));
   const executingMs = parseMs(phase(stdout, /run \((\S+) executing\)/));
   const summary = /SUCCEEDED orders run \S+ in (\S+) \((\d+) state transitions\)/.exec(stdout);
   if (!summary) throw new Error(`the run did not succeed:\n${stdout}`);
-  const rssKb = useTime ? Number(readFileSync(timeFile, 'utf8').trim().split('\n').pop()) : Number.NaN;
+  const peakKb = useTime ? Number(readFileSync(timeFile, 'utf8').trim().split('\n').pop()) : Number.NaN;
   const startupMs = Math.round((arrived.get('synth') ?? Number.NaN) - synthMs);
   const shutdownMs = Math.round(
     (arrived.get('summary') ?? Number.NaN) - (arrived.get('run (') ?? Number.NaN),
   );
   const exitMs = Math.round(wallMs - (arrived.get('summary') ?? Number.NaN));
+  // Each sample counts for the phase it was taken in, as the phase lines' arrival times bound them.
+  const peakMb = (from: number, to: number): number | null => {
+    const inPhase = samples.filter((x) => x.at >= from && x.at < to).map((x) => x.cli);
+    return inPhase.length ? Math.round(Math.max(...inPhase) / 1024) : null;
+  };
+  const synthEnd = arrived.get('synth') ?? Number.NaN;
+  const servicesEnd = arrived.get('services') ?? Number.NaN;
+  const executingEnd = arrived.get('run (') ?? Number.NaN;
   return {
     wallMs: Math.round(wallMs),
     startupMs,
@@ -174,7 +245,13 @@ async function runCli(
     exitMs,
     otherMs: Math.round(wallMs - startupMs - synthMs - servicesMs - executingMs - shutdownMs - exitMs),
     outsideExecutionMs: Math.round(wallMs - executingMs),
-    peakRssMb: Number.isFinite(rssKb) ? Math.round(rssKb / 1024) : null,
+    peakRssMb: Number.isFinite(peakKb) ? Math.round(peakKb / 1024) : null,
+    peakRssStartupMb: peakMb(0, synthEnd - synthMs),
+    peakRssSynthMb: peakMb(synthEnd - synthMs, synthEnd),
+    peakRssServicesMb: peakMb(synthEnd, servicesEnd),
+    peakRssExecutingMb: peakMb(servicesEnd, executingEnd),
+    peakRssShutdownMb: peakMb(executingEnd, Number.POSITIVE_INFINITY),
+    peakTreeRssMb: samples.length ? Math.round(Math.max(...samples.map((x) => x.tree)) / 1024) : null,
     transitions: Number(summary[2]),
   };
 }

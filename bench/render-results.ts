@@ -80,6 +80,21 @@ function localLoop(r: Json): string {
       ([label, key]) => `| ${label} | ${s(m.first[key])} | ${s(m.unchanged[key])} | ${s(m.edited[key])} |`,
     ),
     `| peak RSS | ${n(m.first.peakRssMb, ' MB')} | ${n(m.unchanged.peakRssMb, ' MB')} | ${n(m.edited.peakRssMb, ' MB')} |`,
+    ...(
+      [
+        ['peak RSS in start-up (sampled every 20 ms)', 'peakRssStartupMb'],
+        ['peak RSS in the synth', 'peakRssSynthMb'],
+        ['peak RSS in services', 'peakRssServicesMb'],
+        ['peak RSS executing', 'peakRssExecutingMb'],
+        ['peak RSS in shutdown and exit', 'peakRssShutdownMb'],
+        ["peak RSS with the processes the CLI starts (esbuild's), summed", 'peakTreeRssMb'],
+      ] as const
+    )
+      .filter(([, key]) => m.first[key] !== undefined)
+      .map(
+        ([label, key]) =>
+          `| ${label} | ${n(m.first[key], ' MB')} | ${n(m.unchanged[key], ' MB')} | ${n(m.edited[key], ' MB')} |`,
+      ),
     `| state transitions | ${m.first.transitions} | ${m.unchanged.transitions} | ${m.edited.transitions} |`,
     '',
     `**The bar (issue 12):** the unchanged run spends at most 30% of the first run's time outside the execution. Here:`,
