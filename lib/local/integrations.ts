@@ -53,13 +53,21 @@ export async function authorizeServiceCalls(
   const calls = adapter.calls(request, { partition: 'aws', region: LOCAL_REGION, account: LOCAL_ACCOUNT });
   const denial = await ctx.authorizer.authorize(ctx.caller, [...calls]);
   if (!denial) return;
-  const service = adapter.integration.split(':')[0] ?? 'Service';
+  const service = adapter.integration.split(':')[0] ?? '';
+  const prefix = ERROR_PREFIXES[service] ?? `${service.charAt(0).toUpperCase()}${service.slice(1)}`;
   const error = new Error(
-    `${denial.message} (Service: ${service}; Status Code: 400; Error Code: AccessDeniedException)`,
+    `${denial.message} (Service: ${prefix}; Status Code: 400; Error Code: AccessDeniedException)`,
   );
-  error.name = `${service.charAt(0).toUpperCase()}${service.slice(1)}.AccessDeniedException`;
+  error.name = `${prefix}.AccessDeniedException`;
   throw error;
 }
+
+/** How Step Functions names a service in the errors of its integration, where it differs from the ARN's. */
+const ERROR_PREFIXES: Readonly<Record<string, string>> = {
+  ecs: 'ECS',
+  'emr-serverless': 'EMRServerless',
+  states: 'StepFunctions',
+};
 
 type Serve = (ctx: IntegrationContext, input: Record<string, unknown>) => Promise<unknown>;
 
