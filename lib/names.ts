@@ -164,3 +164,15 @@ export const LOCAL_SYNTH_CONTEXT = 'stepwise:local';
 
 /** State machine metadata: `{ [task id]: bundle directory }` of the local stand-ins. */
 export const STAND_INS_METADATA = 'stepwise:stand-ins';
+
+/**
+ * The Task states that run the parts of a split pipeline are named `Part 1`, `Part 2`, ...: the
+ * compiler names them, and the recorder tells them from tasks by it (task ids start lowercase).
+ */
+export const SPLIT_PART_STATE_PREFIX = 'Part ';
+
+/**
+ * CDK context: the definition size past which a pipeline is split into nested state machines (see
+ * `lib/compile/split.ts`). Tests set a small one to split a small pipeline.
+ */
+export const DEFINITION_BUDGET_CONTEXT = 'stepwise:definitionBudget';
