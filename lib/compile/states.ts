@@ -1,5 +1,6 @@
 import { basename, extname } from 'node:path';
 import { LEDGER_KEY_PREFIX, LEDGER_SORT_KEY } from '../names.ts';
+import { NESTED_PIPELINE, START_EXECUTION_SYNC } from '../spec/adapters/nested-pipeline.ts';
 import { isServiceRun, serviceAdapter } from '../spec/adapters/registry.ts';
 import { toSeconds } from '../spec/duration.ts';
 import type { LambdaRun, PipelineDefinition, ResolvedRetry, ResolvedTask } from '../spec/types.ts';
@@ -16,6 +17,14 @@ import {
   SUBSTITUTIONS,
 } from './integrations.ts';
 import { hasLatches, type LatchedUnit, type Plan, planPipeline, type Step } from './plan.ts';
+import {
+  DEFINITION_BUDGET,
+  deployedDefinitionBytes,
+  partStateName,
+  partSubstitution,
+  SplitError,
+  splitPlan,
+} from './split.ts';
 
 /** One Lambda function, shared by every task whose handler is the same file. */
 export interface CompiledHandler {
@@ -34,7 +43,31 @@ export interface CompiledPipeline {
   readonly plan: Plan;
   readonly definition: StateMachineDefinition;
   readonly handlers: readonly CompiledHandler[];
+  /**
+   * The parts of a pipeline too large for one definition, each a state machine of its own that the
+   * definition runs with `states:startExecution.sync:2` (see `lib/compile/split.ts`); none otherwise.
+   */
+  readonly parts: readonly CompiledPart[];
 }
+
+/** A part of a split pipeline: the definition of a state machine that runs some of its tasks. */
+export interface CompiledPart {
+  /** From 1, in plan order: the parent runs it in the state `Part <index>`. */
+  readonly index: number;
+  readonly definition: StateMachineDefinition;
+}
+
+export interface CompileOptions {
+  /**
+   * The most a definition may take, deployed (see `deployedDefinitionBytes`), before the pipeline is
+   * split into nested state machines. A test passes a small one to split a small pipeline.
+   * @default DEFINITION_BUDGET
+   */
+  readonly definitionBudget?: number;
+}
+
+/** The states of a part's own state machine, around its tasks. */
+const PART_STATE = { run: 'Run part', done: 'Part done', badData: 'Part bad data' } as const;
 
 /** Fixed state names outside the task graph. Task ids are lowercase, so these never collide with them. */
 export const STATE = {
@@ -76,13 +109,53 @@ const DEFAULT_MEMORY_MB = 512;
  */
 export const LATCHED_DEFINITION_BUDGET = 800_000;
 
-export function compilePipeline(pipeline: PipelineDefinition): CompiledPipeline {
+export function compilePipeline(
+  pipeline: PipelineDefinition,
+  options: CompileOptions = {},
+): CompiledPipeline {
+  const budget = options.definitionBudget ?? DEFINITION_BUDGET;
+  const fits = (compiled: CompiledPipeline) => deployedDefinitionBytes(compiled.definition) <= budget;
   const plan = planPipeline(pipeline);
   const compiled = compilePlan(pipeline, plan);
-  if (!hasLatches(plan.root)) return compiled;
-  if (Buffer.byteLength(JSON.stringify(compiled.definition), 'utf8') <= LATCHED_DEFINITION_BUDGET)
+  if (!hasLatches(plan.root)) return fits(compiled) ? compiled : compileSplit(pipeline, plan, budget);
+  if (
+    Buffer.byteLength(JSON.stringify(compiled.definition), 'utf8') <= LATCHED_DEFINITION_BUDGET &&
+    fits(compiled)
+  )
     return compiled;
-  return compilePlan(pipeline, planPipeline(pipeline, { latches: false }));
+  const flat = compilePlan(pipeline, planPipeline(pipeline, { latches: false }));
+  return fits(flat) ? flat : compileSplit(pipeline, flat.plan, budget);
+}
+
+/** The shares of the budget a part is first cut to: the parts' own states take some room beyond it. */
+const PART_SHARES = [0.9, 0.75, 0.6, 0.45];
+
+/**
+ * A pipeline over the budget, as a parent definition that runs parts, each a state machine of its own
+ * within the budget. Cut finer until every definition fits.
+ */
+function compileSplit(pipeline: PipelineDefinition, plan: Plan, budget: number): CompiledPipeline {
+  const handlers = compiledHandlers(pipeline.tasks);
+  const handlerByTask = new Map(handlers.flatMap((h) => h.tasks.map((t) => [t, h.name] as const)));
+  const renderer = (parts?: ReadonlyMap<Step, number>) => new StateRenderer(pipeline, handlerByTask, parts);
+  const size = (step: Step) => deployedDefinitionBytes(renderer().partDefinition(step));
+  let largest = 0;
+  for (const share of PART_SHARES) {
+    const split = splitPlan(plan.root, size, Math.floor(budget * share));
+    const parts = [...split.parts].map(([step, index]) => ({
+      index,
+      definition: renderer().partDefinition(step),
+    }));
+    const definition = renderer(split.parts).render(split.root);
+    largest = Math.max(
+      deployedDefinitionBytes(definition),
+      ...parts.map((p) => deployedDefinitionBytes(p.definition)),
+    );
+    if (largest <= budget) return { pipeline, plan, definition, handlers, parts };
+  }
+  throw new SplitError(
+    `pipeline '${pipeline.name}' does not fit Step Functions' definition quota even split into nested state machines: its largest definition takes ${largest} bytes, over the budget of ${budget}; split it into several pipelines, run in turn with afterPipeline()`,
+  );
 }
 
 /** Renders a given plan of the pipeline's tasks; `compilePipeline` passes the one `planPipeline` makes. */
@@ -90,7 +163,7 @@ export function compilePlan(pipeline: PipelineDefinition, plan: Plan): CompiledP
   const handlers = compiledHandlers(pipeline.tasks);
   const handlerByTask = new Map(handlers.flatMap((h) => h.tasks.map((t) => [t, h.name] as const)));
   const renderer = new StateRenderer(pipeline, handlerByTask);
-  return { pipeline, plan, definition: renderer.render(plan.root), handlers };
+  return { pipeline, plan, definition: renderer.render(plan.root), handlers, parts: [] };
 }
 
 export function compiledHandlers(tasks: readonly ResolvedTask[]): CompiledHandler[] {
@@ -145,7 +218,93 @@ class StateRenderer {
   constructor(
     private readonly pipeline: PipelineDefinition,
     private readonly handlerByTask: ReadonlyMap<string, string>,
+    /** Steps that run as parts, state machines of their own (see `lib/compile/split.ts`). */
+    private readonly parts: ReadonlyMap<Step, number> = new Map(),
   ) {}
+
+  /**
+   * A part of a split pipeline: its steps in one Parallel branch, as `Run tasks` holds the graph. It
+   * gets the run, the ledger key and the results its tasks take from other parts, and returns its
+   * results. Bad data ends it successfully with `failure` set, for the parent to quarantine the run
+   * with; any other failure fails it, and with it the parent's state that runs it.
+   */
+  partDefinition(body: Step): StateMachineDefinition {
+    const graph = this.branch(body);
+    return {
+      Comment: `stepwise pipeline '${this.pipeline.name}': part of its tasks (${taskIds(body).length}), run by the pipeline's own state machine`,
+      StartAt: PART_STATE.run,
+      TimeoutSeconds: toSeconds(this.pipeline.timeoutMs, 1),
+      States: {
+        [PART_STATE.run]: {
+          Type: 'Parallel',
+          Branches: [graph],
+          ResultSelector: { 'results.$': '$[0].results' },
+          Catch: [{ ErrorEquals: QUARANTINE_ERRORS, ResultPath: '$.failure', Next: PART_STATE.badData }],
+          Next: PART_STATE.done,
+        },
+        [PART_STATE.done]: {
+          Type: 'Pass',
+          Parameters: { 'results.$': '$.results', failure: null },
+          End: true,
+        },
+        [PART_STATE.badData]: {
+          Type: 'Pass',
+          Parameters: { 'results.$': '$.results', 'failure.$': '$.failure' },
+          End: true,
+        },
+      },
+    };
+  }
+
+  /** The parent's side of a part: run it and wait, quarantine on its bad data, merge its results. */
+  private part(index: number, body: Step, next: string | null): Fragment {
+    const name = this.claim(partStateName(index));
+    const check = this.claim(`${name}: bad data?`);
+    const raise = this.claim(`${name}: raise`);
+    const merge = this.claim(`${name}: results`);
+    const inside = new Set(taskIds(body));
+    const needs = [
+      ...new Set(this.pipeline.tasks.filter((t) => inside.has(t.id)).flatMap((t) => t.after)),
+    ].filter((id) => !inside.has(id));
+    return {
+      startAt: name,
+      states: {
+        [name]: {
+          Type: 'Task',
+          Comment: `Runs ${inside.size} tasks as a state machine of their own: the definition would pass Step Functions' 1 MB otherwise.`,
+          Resource: `arn:${sub(SUBSTITUTIONS.partition)}:states:::${START_EXECUTION_SYNC}`,
+          Parameters: {
+            StateMachineArn: sub(partSubstitution(index)),
+            Input: {
+              'run.$': '$.run',
+              'ledger.$': '$.ledger',
+              results: Object.fromEntries(needs.map((id) => [`${id}.$`, `$.results${pathKey(id)}`])),
+              'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id',
+            },
+          },
+          ResultSelector: { 'results.$': '$.Output.results', 'failure.$': '$.Output.failure' },
+          ResultPath: '$.part',
+          // A part's failure is its tasks' after their own retries: only a refused start is retried.
+          Retry: [NESTED_PIPELINE.serviceRetry],
+          Next: check,
+        },
+        [check]: {
+          Type: 'Choice',
+          Choices: [{ Variable: '$.part.failure', IsNull: true, Next: merge }],
+          Default: raise,
+        },
+        [raise]: { Type: 'Fail', ErrorPath: '$.part.failure.Error', CausePath: '$.part.failure.Cause' },
+        [merge]: {
+          Type: 'Pass',
+          Parameters: {
+            ...this.carried(),
+            'results.$': 'States.JsonMerge($.results, $.part.results, false)',
+          },
+          ...link(next),
+        },
+      },
+    };
+  }
 
   render(root: Step): StateMachineDefinition {
     const graph = this.step(root, null);
@@ -193,6 +352,8 @@ class StateRenderer {
   }
 
   private step(step: Step, next: string | null): Fragment {
+    const part = this.parts.get(step);
+    if (part !== undefined) return this.part(part, step, next);
     switch (step.kind) {
       case 'task':
         return this.task(step.task, next);
