@@ -1,5 +1,5 @@
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
-import type { LedgerKey } from '../names.ts';
+import { type LedgerKey, SPLIT_PART_STATE_PREFIX } from '../names.ts';
 import type { TaskAttempt } from './task-attempts.ts';
 
 /**
@@ -41,6 +41,11 @@ export interface ExecutionHistorySummary {
   readonly ledgerKey: LedgerKey | undefined;
   /** How many times the execution was redriven: its `ExecutionRedriven` events. */
   readonly redrives: number;
+  /**
+   * The executions of a split pipeline's parts (states `Part <n>`), in the order they ended: their
+   * histories hold the attempts of the tasks they ran. None for a pipeline that is not split.
+   */
+  readonly parts: readonly string[];
 }
 
 /** The compiled state machine's first state; its output is `{ run, ledger: {pk, sk}, results }`. */
@@ -120,6 +125,7 @@ export function summarizeExecutionHistory(history: readonly HistoryEvent[]): Exe
   let transitions = 0;
   let ledgerKey: LedgerKey | undefined;
   let redrives = 0;
+  const parts: string[] = [];
 
   const start = (task: string, at: string): number => {
     const attempt = (tries.get(task) ?? 0) + 1;
@@ -169,10 +175,16 @@ export function summarizeExecutionHistory(history: readonly HistoryEvent[]): Exe
     } else if (type === 'LambdaFunctionScheduled' || (type === 'TaskScheduled' && isAdapterCall(event))) {
       if (state === undefined) continue; // not under a task state: nothing in this history to name it by
       stateOf.set(id, state);
+      // A part of a split pipeline is no task: its own history holds its tasks' attempts.
+      if (state.startsWith(SPLIT_PART_STATE_PREFIX)) continue;
       attemptOf.set(id, start(state, at));
     } else if (type === 'TaskStateAborted') {
       if (attempt !== undefined)
         finish(attempt, at, { error: 'States.Aborted', cause: 'its Parallel branch was cancelled' });
+    } else if (isAttemptEvent(type) && state?.startsWith(SPLIT_PART_STATE_PREFIX)) {
+      stateOf.set(id, state);
+      const part = partExecutionArn(event);
+      if (part !== undefined && !parts.includes(part)) parts.push(part);
     } else if (isAttemptEvent(type)) {
       if (state !== undefined) stateOf.set(id, state);
       const details = FAILURE_DETAILS[type];
@@ -193,7 +205,49 @@ export function summarizeExecutionHistory(history: readonly HistoryEvent[]): Exe
       if (end) for (const index of [...open]) finish(index, at, end);
     }
   }
-  return { attempts, transitions, ledgerKey, redrives };
+  return { attempts, transitions, ledgerKey, redrives, parts };
+}
+
+/**
+ * The part's execution, from `states:startExecution.sync:2`'s events: the StartExecution response
+ * (TaskSubmitted), the execution's description (TaskSucceeded), or the description in the cause
+ * (TaskFailed), each JSON holding `ExecutionArn`.
+ */
+function partExecutionArn(event: HistoryEvent): string | undefined {
+  const texts = [
+    event.taskSubmittedEventDetails?.output,
+    event.taskSucceededEventDetails?.output,
+    event.taskFailedEventDetails?.cause,
+  ];
+  for (const text of texts) {
+    if (text === undefined) continue;
+    try {
+      const arn = (JSON.parse(text) as { ExecutionArn?: unknown }).ExecutionArn;
+      if (typeof arn === 'string') return arn;
+    } catch {
+      // not JSON: a failure to start, which started no execution
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A split run's attempts: the parent's own, then each part's in the order the parts ran. A task's
+ * attempts are numbered on across parts that ran it again (a retry group's, a redrive's), so each
+ * keeps a row of its own.
+ */
+export function withPartAttempts(
+  own: ExecutionHistorySummary,
+  parts: readonly ExecutionHistorySummary[],
+): ExecutionHistorySummary {
+  const tries = new Map<string, number>();
+  const attempts = [...own.attempts, ...parts.flatMap((part) => part.attempts)].map((attempt) => {
+    const number = (tries.get(attempt.task) ?? 0) + 1;
+    tries.set(attempt.task, number);
+    return { ...attempt, attempt: number };
+  });
+  const transitions = parts.reduce((sum, part) => sum + part.transitions, own.transitions);
+  return { ...own, attempts, transitions };
 }
 
 /** The `ledger` of the `Start run` output: `{ run, ledger: {pk, sk}, results }` as a JSON string. */
