@@ -10,7 +10,7 @@ import {
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import * as z from 'zod/mini';
 import { type Alert, alertFor, blamedTask } from '../../lib/ledger/alert-message.ts';
-import { summarizeExecutionHistory } from '../../lib/ledger/history.ts';
+import { summarizeExecutionHistory, withPartAttempts } from '../../lib/ledger/history.ts';
 import {
   completeRunRow,
   findRun,
@@ -86,7 +86,12 @@ export async function recordExecution(executionArn: string, deps: RecorderDeps):
   if (!ENDED.has(executionStatus)) return { outcome: 'running', executionArn, executionStatus };
   const ended = executionStatus as EndedStatus;
 
-  const history = summarizeExecutionHistory(await readHistory(deps.sfn, executionArn));
+  const own = summarizeExecutionHistory(await readHistory(deps.sfn, executionArn));
+  // A split pipeline's tasks ran in its parts' executions (lib/compile/split.ts): their attempts too.
+  const parts = await Promise.all(
+    own.parts.map(async (part) => summarizeExecutionHistory(await readHistory(deps.sfn, part))),
+  );
+  const history = withPartAttempts(own, parts);
   const run = runOf(execution, executionArn);
   await writeAttempts(deps.dynamodb, deps.table, run, history.attempts);
 
