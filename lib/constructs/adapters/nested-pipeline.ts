@@ -1,11 +1,17 @@
 import { ArnFormat, Lazy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct, IConstruct } from 'constructs';
+import { partSubstitution } from '../../compile/split.ts';
+import type { CompiledPart } from '../../compile/states.ts';
+import { STAND_INS_METADATA } from '../../names.ts';
 import { EXECUTION_EVENTS_RULE, type NestedPipelineRun } from '../../spec/adapters/nested-pipeline.ts';
 import { didYouMean } from '../../spec/did-you-mean.ts';
+import type { HandlerFunction } from '../handler-function.ts';
 import { acknowledgeWildcardResource } from '../nag.ts';
-import type { ServiceBinding } from './service-binding.ts';
+import { executionsArn } from '../platform.ts';
+import type { Binding, ServiceBinding } from './service-binding.ts';
 
 /** What a `Pipeline` construct shows of itself here (read by shape: importing it would be circular). */
 interface PipelineLike {
@@ -79,7 +85,7 @@ export function nestedExecutionBinding(
   stateMachineArn: string,
   stateMachineName: string,
   what: string,
-): { substitutions: Record<string, string>; statements: iam.PolicyStatement[] } {
+): Binding & { readonly substitutions: Record<string, string> } {
   const stack = Stack.of(scope);
   const executions = stack.formatArn({
     service: 'states',
@@ -99,24 +105,102 @@ export function nestedExecutionBinding(
       resources: [rule],
     }),
   ];
-  acknowledgeOnceBound(
-    scope,
-    executions,
-    `Execution ARNs end in the execution's name, which Step Functions generates for each nested run; the wildcard covers only ${what}.`,
-  );
-  return { substitutions: { stateMachine: stateMachineArn }, statements };
+  const wildcards = [
+    {
+      resource: executions,
+      reason: `Execution ARNs end in the execution's name, which Step Functions generates for each nested run; the wildcard covers only ${what}.`,
+    },
+  ];
+  return { substitutions: { stateMachine: stateMachineArn }, statements, wildcards };
+}
+
+/** What the parts of a split pipeline need from the `Pipeline` that runs them. */
+export interface SplitPartsProps {
+  readonly pipeline: string;
+  readonly parts: readonly CompiledPart[];
+  /** The parent's DefinitionSubstitutions: the parts' tasks call the same functions and services. */
+  readonly substitutions: Readonly<Record<string, string>>;
+  readonly functions: readonly HandlerFunction[];
+  /** The ledger, which a part's bad-data states write (the run row's failed task). */
+  readonly ledgerTableArn: string;
+  /** The service tasks' grants, given to every part (a part runs some of those tasks). */
+  readonly serviceStatements: readonly iam.PolicyStatement[];
+  readonly serviceWildcards: readonly { readonly resource: string; readonly reason: string }[];
+  /** Local stand-ins by task, named in each part's metadata as in the parent's. */
+  readonly standIns: Readonly<Record<string, string>>;
+  /** The recorder and reconciler, which read the parts' histories for the run's task attempts. */
+  readonly observers: readonly HandlerFunction[];
 }
 
 /**
- * The statements are added to the state machine's role after binding: acknowledge the wildcard once
- * the role exists, when the app is validated.
+ * A state machine per part of a split pipeline, each with a role of its own (sharing the parent's
+ * would make its policy, which names the parts, a dependency of the parts). Returns the parent's side:
+ * the `Part_<n>` substitutions and what its role needs to run the parts.
  */
-function acknowledgeOnceBound(scope: Construct, resource: string, reason: string): void {
-  scope.node.addValidation({
-    validate: () => {
-      const machine = (scope as Partial<PipelineLike>).stateMachine;
-      if (machine) acknowledgeWildcardResource(machine.role as iam.Role, resource, reason);
-      return [];
-    },
-  });
+export function addSplitParts(
+  scope: Construct,
+  props: SplitPartsProps,
+): Binding & {
+  readonly substitutions: Record<string, string>;
+} {
+  const substitutions: Record<string, string> = {};
+  const statements: iam.PolicyStatement[] = [];
+  const wildcards: { resource: string; reason: string }[] = [];
+  const stack = Stack.of(scope);
+  for (const part of props.parts) {
+    const machine = new sfn.StateMachine(scope, `Part${part.index}`, {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromString(JSON.stringify(part.definition)),
+      definitionSubstitutions: { ...props.substitutions },
+      tracingEnabled: true,
+      logs: {
+        destination: new logs.LogGroup(scope, `Part${part.index}Logs`, {
+          logGroupName: `/aws/vendedlogs/states/stepwise-${stack.stackName}-${props.pipeline}-part${part.index}`,
+          retention: logs.RetentionDays.THREE_MONTHS,
+        }),
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: false,
+      },
+      comment: `stepwise pipeline ${props.pipeline}, part ${part.index}`,
+    });
+    const role = machine.role as iam.Role;
+    for (const fn of props.functions) fn.grantInvoke(machine);
+    machine.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [props.ledgerTableArn] }),
+    );
+    for (const statement of props.serviceStatements) machine.addToRolePolicy(statement);
+    for (const { resource, reason } of props.serviceWildcards)
+      acknowledgeWildcardResource(role, resource, reason);
+    acknowledgeWildcardResource(
+      role,
+      '*',
+      'X-Ray PutTraceSegments/PutTelemetryRecords and the CloudWatch Logs vended-delivery actions that CDK grants for execution logging do not support resource-level permissions, so AWS requires Resource "*".',
+    );
+    if (Object.keys(props.standIns).length > 0)
+      (machine.node.defaultChild as sfn.CfnStateMachine).addMetadata(STAND_INS_METADATA, props.standIns);
+    const executions = executionsArn(machine);
+    for (const observer of props.observers) {
+      observer.role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['states:DescribeExecution', 'states:GetExecutionHistory'],
+          resources: [executions],
+        }),
+      );
+      acknowledgeWildcardResource(
+        observer.role,
+        executions,
+        `Execution ARNs end in the execution's name, which Step Functions generates for each run of part ${part.index} of pipeline '${props.pipeline}'; the wildcard covers only that part's executions.`,
+      );
+    }
+    const binding = nestedExecutionBinding(
+      scope,
+      machine.stateMachineArn,
+      machine.stateMachineName,
+      `the executions of part ${part.index} of pipeline '${props.pipeline}'`,
+    );
+    substitutions[partSubstitution(part.index)] = machine.stateMachineArn;
+    statements.push(...binding.statements);
+    wildcards.push(...(binding.wildcards ?? []));
+  }
+  return { substitutions, statements, wildcards };
 }
