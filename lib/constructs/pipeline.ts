@@ -13,11 +13,17 @@ import {
   SUBSTITUTIONS,
 } from '../compile/integrations.ts';
 import { type CompiledPipeline, compilePipeline } from '../compile/states.ts';
-import { LOCAL_SYNTH_CONTEXT, STAND_INS_METADATA, stateMachineOutputKey } from '../names.ts';
+import {
+  DEFINITION_BUDGET_CONTEXT,
+  LOCAL_SYNTH_CONTEXT,
+  STAND_INS_METADATA,
+  stateMachineOutputKey,
+} from '../names.ts';
 import { isServiceRun } from '../spec/adapters/registry.ts';
 import { didYouMean } from '../spec/did-you-mean.ts';
 import type { PipelineDefinition } from '../spec/types.ts';
 import type { EcsTaskNetwork } from './adapters/ecs-task.ts';
+import { addSplitParts } from './adapters/nested-pipeline.ts';
 import { serviceBinding } from './adapters/registry.ts';
 import { bundleHandler } from './bundle.ts';
 import {
@@ -122,7 +128,11 @@ export class Pipeline extends Construct implements PipelineMetrics {
     super(scope, id);
     this.spec = props.spec;
     this.buckets = resolveBuckets(props.spec, props.buckets ?? {});
-    this.compiled = compilePipeline(props.spec);
+    const budget = this.node.tryGetContext(DEFINITION_BUDGET_CONTEXT) as number | undefined;
+    this.compiled = compilePipeline(
+      props.spec,
+      budget === undefined ? {} : { definitionBudget: Number(budget) },
+    );
     const platform = StepwisePlatform.of(this);
     this.platform = platform;
 
@@ -183,6 +193,22 @@ export class Pipeline extends Construct implements PipelineMetrics {
       serviceWildcards.push(...(binding.wildcards ?? []));
       if (local && run.local !== undefined) standIns[task.id] = bundleHandler(run.local);
     }
+
+    // A pipeline too large for one definition runs its parts as state machines of their own.
+    const split = addSplitParts(this, {
+      pipeline: props.spec.name,
+      parts: this.compiled.parts,
+      substitutions,
+      functions: [...functions.values()],
+      ledgerTableArn: platform.ledger.table.tableArn,
+      serviceStatements,
+      serviceWildcards,
+      standIns,
+      observers: [platform.recorder, platform.reconciler],
+    });
+    Object.assign(substitutions, split.substitutions);
+    serviceStatements.push(...split.statements);
+    serviceWildcards.push(...(split.wildcards ?? []));
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.STANDARD,
