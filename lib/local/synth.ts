@@ -74,6 +74,9 @@ export async function synthesizeLocal(
       return app.synth().getStackByName(LOCAL_STACK).templateFile;
     }),
   );
+  // esbuild's service, a process of its own, holds 100-150 MB after bundling the handlers, and would
+  // keep it for the rest of the command; it starts again if anything bundles or transforms later.
+  await (await import('esbuild')).stop();
   writeFileSync(
     join(assemblyDir, CACHE_FILE),
     JSON.stringify({ key, templateFile, inputs } satisfies SynthCache),
