@@ -67,12 +67,23 @@ export const NESTED_PIPELINE_BINDING: ServiceBinding<NestedPipelineRun> = {
   bind: (run, { scope, task }) => {
     const parent = (scope as Partial<PipelineLike>).spec?.name ?? '';
     const machine = () => nestedStateMachine(scope, parent, task.id, run.pipelineName);
-    return nestedExecutionBinding(
+    const { wildcards, ...binding } = nestedExecutionBinding(
       scope,
       Lazy.string({ produce: () => machine().stateMachineArn }),
       Lazy.string({ produce: () => machine().stateMachineName }),
       `the executions of pipeline '${run.pipelineName}', which task '${task.id}' runs nested`,
     );
+    // Acknowledging resolves the ARN, which must wait for the nested pipeline to exist.
+    scope.node.addValidation({
+      validate: () => {
+        const role = (scope as Partial<PipelineLike>).stateMachine?.role as iam.Role | undefined;
+        if (role)
+          for (const { resource, reason } of wildcards ?? [])
+            acknowledgeWildcardResource(role, resource, reason);
+        return [];
+      },
+    });
+    return binding;
   },
 };
 
