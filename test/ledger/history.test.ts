@@ -195,6 +195,7 @@ describe('summarizeExecutionHistory', () => {
       transitions: 0,
       ledgerKey: undefined,
       redrives: 0,
+      parts: [],
     });
 
     const { b: full, tasks } = begin();
