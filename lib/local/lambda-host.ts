@@ -71,6 +71,8 @@ export class LambdaHost {
   /** Idle workers of functions invoked once, by ARN, the one idle longest first. */
   private readonly idleFirstUse = new Map<Worker, string>();
   private readonly idleFirstUseLimit: number;
+  /** Terminations of reclaimed workers under way, for `close` to wait on. */
+  private readonly ending = new Set<Promise<number>>();
   private nextId = 0;
 
   /** Where a function's output goes; by default every function logs to this process's stderr. */
@@ -123,7 +125,7 @@ export class LambdaHost {
       clearTimeout(call.timer);
       call.resolve(failure('Runtime.ExitError', 'the local Lambda host closed before the function returned'));
     }
-    await Promise.all(workers.map((w) => w.terminate()));
+    await Promise.all([...workers.map((w) => w.terminate()), ...this.ending]);
   }
 
   /** Lambda's timeout: the invocation fails, and the worker that ran it takes no more work. */
@@ -165,7 +167,9 @@ export class LambdaHost {
       if (this.idleFirstUse.size <= this.idleFirstUseLimit) break;
       this.idleFirstUse.delete(idle);
       this.workers.delete(arn);
-      void idle.terminate();
+      const ended = idle.terminate();
+      this.ending.add(ended);
+      void ended.finally(() => this.ending.delete(ended));
     }
   }
 
