@@ -1,9 +1,12 @@
 // Splitting a pipeline past Step Functions' definition quota into nested state machines: where the
 // cut happens, what the parent runs, and local runs of a forced split (exact results, a failing task
 // named, bad data quarantining the parent run).
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DEFINITION_BUDGET,
@@ -18,11 +21,13 @@ import { LocalRuntime } from '../../lib/local/runtime.ts';
 import { loadExecution } from '../../lib/local/saved-executions.ts';
 import { readDeployment, readTemplate } from '../../lib/local/template.ts';
 import { DEFINITION_BUDGET_CONTEXT, LOCAL_SYNTH_CONTEXT } from '../../lib/names.ts';
+import { pipeline } from '../../lib/spec/adapters/nested-pipeline.ts';
 import { definePipeline } from '../../lib/spec/define-pipeline.ts';
 import type { PipelineDefinition } from '../../lib/spec/types.ts';
 import { taskRows } from '../faults/local-faults.ts';
 import { tempStateDir } from '../local/stepwise-cli.ts';
 import { largePipeline } from '../private/large-pipeline.ts';
+import { removeOutdir, testApp } from '../private/synth.ts';
 
 const specFile = fileURLToPath(new URL('../fixtures/nested/parent.ts', import.meta.url));
 const WIDTH = 5;
@@ -128,6 +133,39 @@ describe('split, compiled', () => {
     expect(compiled.parts.length).toBeGreaterThan(1);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(DEFINITION_BUDGET);
     expect(DEFINITION_BUDGET).toBeLessThan(DEFINITION_LIMIT_BYTES);
+  }, 120_000);
+});
+
+describe('split, synthesized', () => {
+  it('passes cdk-nag AwsSolutions: parts and nested runs acknowledge only their own wildcards', () => {
+    const { app, outdir } = testApp({
+      bundle: false,
+      props: { context: { [DEFINITION_BUDGET_CONTEXT]: BUDGET } },
+    });
+    try {
+      Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+      const nested = definePipeline(
+        { name: 'nested', tasks: { child: { run: pipeline('split-good') } } } as never,
+        { specFile },
+      );
+      const stack = new PipelineStack(app, 'Split', { pipelines: [nested, layered('split-good')] });
+      const assembly = app.synth();
+      const machines = Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine');
+      expect(Object.keys(machines).length).toBeGreaterThan(3);
+      const report = join(assembly.directory, 'validation-report.json');
+      const findings = existsSync(report)
+        ? (
+            JSON.parse(readFileSync(report, 'utf8')) as {
+              pluginReports: { violations: { ruleName: string; severity: string }[] }[];
+            }
+          ).pluginReports.flatMap((p) =>
+            p.violations.filter((v) => v.severity === 'error').map((v) => v.ruleName),
+          )
+        : [];
+      expect(findings).toEqual([]);
+    } finally {
+      removeOutdir(outdir);
+    }
   }, 120_000);
 });
 
