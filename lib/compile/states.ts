@@ -138,7 +138,14 @@ function compileSplit(pipeline: PipelineDefinition, plan: Plan, budget: number):
   const handlers = compiledHandlers(pipeline.tasks);
   const handlerByTask = new Map(handlers.flatMap((h) => h.tasks.map((t) => [t, h.name] as const)));
   const renderer = (parts?: ReadonlyMap<Step, number>) => new StateRenderer(pipeline, handlerByTask, parts);
-  const size = (step: Step) => deployedDefinitionBytes(renderer().partDefinition(step));
+  const sizes = new Map<Step, number>();
+  const size = (step: Step) => {
+    const known = sizes.get(step);
+    if (known !== undefined) return known;
+    const bytes = deployedDefinitionBytes(renderer().partDefinition(step));
+    sizes.set(step, bytes);
+    return bytes;
+  };
   let largest = 0;
   for (const share of PART_SHARES) {
     const split = splitPlan(plan.root, size, Math.floor(budget * share));
