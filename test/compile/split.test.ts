@@ -26,7 +26,9 @@ import { definePipeline } from '../../lib/spec/define-pipeline.ts';
 import type { PipelineDefinition } from '../../lib/spec/types.ts';
 import { taskRows } from '../faults/local-faults.ts';
 import { tempStateDir } from '../local/stepwise-cli.ts';
+import { aslValidatorErrors } from '../private/asl.ts';
 import { largePipeline } from '../private/large-pipeline.ts';
+import { substitute } from '../private/run-definition.ts';
 import { removeOutdir, testApp } from '../private/synth.ts';
 
 const specFile = fileURLToPath(new URL('../fixtures/nested/parent.ts', import.meta.url));
@@ -123,6 +125,18 @@ describe('split, compiled', () => {
       Catch: [{ ErrorEquals: ['DataError', 'GateRejected'], ResultPath: '$.failure', Next: 'Part bad data' }],
       Next: 'Part done',
     });
+  });
+
+  it('gives definitions that pass asl-validator, the parent and each part', () => {
+    const compiled = compilePipeline(layered('small'), { definitionBudget: BUDGET });
+    const errors = [compiled.definition, ...compiled.parts.map((p) => p.definition)].flatMap((definition) => {
+      const parts = JSON.stringify(definition).replace(
+        /\$\{Part_(\d+)\}/g,
+        'arn:aws:states:us-east-1:123456789012:stateMachine:part$1',
+      );
+      return aslValidatorErrors(substitute(JSON.parse(parts)));
+    });
+    expect(errors).toEqual([]);
   });
 
   it('splits 1,000 tasks into definitions each under 1 MB deployed', () => {
