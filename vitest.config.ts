@@ -18,6 +18,13 @@ export default defineConfig({
     hookTimeout: 180_000,
     allowOnly: false,
     pool: 'forks',
+    // Two files at a time, whatever the core count (vitest's default is one fewer fork than cores: one
+    // on a 2-core machine). Much of the suite waits (retry intervals, timeouts, child processes), so a
+    // second fork overlaps those waits with another file's work; the long files are split so that the
+    // two forks stay busy to the end. More forks than two only make the CPU-bound files (the load
+    // cases, the package build) contend on a shared CI machine.
+    maxWorkers: 2,
+    minWorkers: 1,
     // Each fork reports to the main process over an RPC channel whose calls time out after 60 s, a
     // limit vitest 3 does not let us raise ("Timeout calling onTaskUpdate"). Under load two things
     // starved it: every line a test or a bundled Lambda prints travelled that channel (esbuild's
