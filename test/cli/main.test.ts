@@ -28,7 +28,7 @@ describe('stepwise, given bad input', () => {
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe(
-      `error: --s3-object takes BUCKET/KEY=LOCALFILE, like raw/orders/2026-11-01.csv=./data.csv; got '${value}'\nrun 'stepwise --help' for usage\n`,
+      `error: --s3-object takes BUCKET/KEY=LOCALFILE, like raw/orders/dt=2026-11-01/orders.csv=./data.csv; got '${value}'\nrun 'stepwise --help' for usage\n`,
     );
   });
 

@@ -110,28 +110,41 @@ describe('local engine coverage', () => {
   });
 
   it('fails when a state uses a resource it cannot serve, naming the state', () => {
+    const sqs: State = {
+      Type: 'Task',
+      Resource: 'arn:aws:states:::sqs:sendMessage',
+      Parameters: { QueueUrl: 'https://sqs.us-east-1.amazonaws.com/000000000000/q', MessageBody: 'x' },
+      End: true,
+    };
+    const definition = (states: Record<string, State>): LocalDeployment =>
+      deploymentOf({ StartAt: Object.keys(states)[0] as string, States: states } as StateMachineDefinition);
+
+    expect(() => engineFor(definition({ 'Send message': sqs }))).toThrowError(UnsupportedResourceError);
+    expect(() => engineFor(definition({ 'Send message': sqs }))).toThrowErrorMatchingInlineSnapshot(
+      `[UnsupportedResourceError: state 'Send message' uses arn:aws:states:::sqs:sendMessage, which the local engine cannot serve. Local runs serve Lambda functions from this app and the ledger, S3 and SNS integrations stepwise emits; run this pipeline on AWS (cdk deploy), or replace the state with a Lambda task.]`,
+    );
+    // Inside a Parallel branch too.
+    const nested = definition({
+      Fork: {
+        Type: 'Parallel',
+        Branches: [{ StartAt: 'Deep send', States: { 'Deep send': sqs } }],
+        End: true,
+      },
+    });
+    expect(() => engineFor(nested)).toThrowError(/^state 'Deep send' uses arn:aws:states:::sqs/);
+  });
+
+  it("refuses a service adapter's task without a stand-in, naming the task and how to add one", () => {
     const glue: State = {
       Type: 'Task',
       Resource: 'arn:aws:states:::glue:startJobRun.sync',
       Parameters: { JobName: 'nightly' },
       End: true,
     };
-    const definition = (states: Record<string, State>): LocalDeployment =>
-      deploymentOf({ StartAt: Object.keys(states)[0] as string, States: states } as StateMachineDefinition);
-
-    expect(() => engineFor(definition({ 'Run Glue job': glue }))).toThrowError(UnsupportedResourceError);
-    expect(() => engineFor(definition({ 'Run Glue job': glue }))).toThrowErrorMatchingInlineSnapshot(
-      `[UnsupportedResourceError: state 'Run Glue job' uses arn:aws:states:::glue:startJobRun.sync, which the local engine cannot serve. Local runs serve Lambda functions from this app and the ledger, S3 and SNS integrations stepwise emits; run this pipeline on AWS (cdk deploy), or replace the state with a Lambda task.]`,
+    const deployment = deploymentOf({ StartAt: 'load', States: { load: glue } } as StateMachineDefinition);
+    expect(() => engineFor(deployment)).toThrowError(
+      /^task 'load' runs glue:startJobRun\.sync, which stepwise run cannot call: .* add local: '\.\/stand-ins\/load\.ts' to its glueJob\(\.\.\.\) options/,
     );
-    // Inside a Parallel branch too.
-    const nested = definition({
-      Fork: {
-        Type: 'Parallel',
-        Branches: [{ StartAt: 'Deep Glue job', States: { 'Deep Glue job': glue } }],
-        End: true,
-      },
-    });
-    expect(() => engineFor(nested)).toThrowError(/^state 'Deep Glue job' uses arn:aws:states:::glue/);
   });
 
   it('fails when a Lambda task names a function the app does not define', () => {
