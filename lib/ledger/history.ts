@@ -83,8 +83,10 @@ const OWN_INTEGRATIONS = new Set([
 /** Whether a TaskScheduled event starts an attempt of a pipeline task (an adapter's service call). */
 function isAdapterCall(event: HistoryEvent): boolean {
   const details = event.taskScheduledEventDetails;
-  const service = (details?.resourceType ?? '').replace(/^aws-sdk:/, '');
-  return !OWN_INTEGRATIONS.has(`${service}:${details?.resource ?? ''}`);
+  // Step Functions always names the integration; an event that does not is not counted as an attempt.
+  if (details?.resourceType === undefined || details.resource === undefined) return false;
+  const service = details.resourceType.replace(/^aws-sdk:/, '');
+  return !OWN_INTEGRATIONS.has(`${service}:${details.resource}`);
 }
 
 /** Events of a task attempt after its start: a Lambda function's, or a service integration's. */
