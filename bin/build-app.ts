@@ -5,6 +5,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { DataBucket, Pipeline } from 'stepwise-cdk';
 import analytics from '../examples/analytics/pipeline.ts';
 import cdcSync from '../examples/cdc-sync/pipeline.ts';
+import monthEnd from '../examples/month-end/pipeline.ts';
 import orders from '../examples/orders/pipeline.ts';
 
 /** Builds the app without synthesizing it, so a caller can choose the output directory and context. */
@@ -17,9 +18,12 @@ export function buildApp(props: AppProps = {}): App {
   new Pipeline(stack, 'Orders', { spec: orders, buckets: { raw: raw.bucket } });
   // afterPipeline('orders') listens for the orders runs of its own stack's platform: same stack.
   new Pipeline(stack, 'Analytics', { spec: analytics });
+  // pipeline('analytics') runs the analytics pipeline of its own stack, nested.
+  new Pipeline(stack, 'MonthEnd', { spec: monthEnd });
 
   const cdc = new Stack(app, 'CdcSync', {
-    description: 'stepwise example: change data capture through Glue, Athena, EMR Serverless and an HTTPS API',
+    description:
+      'stepwise example: change data capture through Glue, Athena, EMR Serverless and an HTTPS API',
   });
   const lake = new DataBucket(cdc, 'Lake');
   new Pipeline(cdc, 'CdcSync', { spec: cdcSync, buckets: { lake: lake.bucket } });

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { RUN_STATUSES, type RunReport, type RunStatus } from '../ledger/ledger.ts';
 import { type LocalRunResult, LocalRuntime, type LocalTrigger, type RuntimeEvent } from '../local/runtime.ts';
 import { lockStateDir } from '../local/state-dir.ts';
@@ -174,6 +174,7 @@ export async function withLocalRuntime<T>(
   work: (runtime: LocalRuntime) => Promise<T>,
   extraBuckets: readonly string[] = [],
 ): Promise<T> {
+  checkNestedPipelines(specs);
   const stateDir = stateDirOf(options);
   const started = Date.now();
   const unlock = lockStateDir(stateDir, command);
@@ -191,6 +192,23 @@ export async function withLocalRuntime<T>(
     return await work(runtime);
   } finally {
     await runtime.close();
+  }
+}
+
+/**
+ * A `pipeline('x')` task runs pipeline x of the same app, so x's spec must be deployed beside it: said
+ * before any synth, with the command that works, rather than as a synth error about a stack.
+ */
+function checkNestedPipelines(specs: readonly PipelineDefinition[]): void {
+  const given = new Set(specs.map((s) => s.name));
+  for (const spec of specs) {
+    for (const task of spec.tasks) {
+      if (task.run.kind !== 'pipeline' || given.has(task.run.pipelineName)) continue;
+      const file = spec.specFile === undefined ? '<spec>' : relative(process.cwd(), spec.specFile);
+      throw new CliUsageError(
+        `task '${task.id}' of '${spec.name}' runs pipeline('${task.run.pipelineName}'), which none of the given specs defines; give its spec too, like stepwise run ${file} <path to ${task.run.pipelineName}'s spec>`,
+      );
+    }
   }
 }
 

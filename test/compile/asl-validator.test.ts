@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import analytics from '../../examples/analytics/pipeline.ts';
 import cdcSync from '../../examples/cdc-sync/pipeline.ts';
+import monthEnd from '../../examples/month-end/pipeline.ts';
 import orders from '../../examples/orders/pipeline.ts';
 import type { StateMachineDefinition } from '../../lib/compile/asl.ts';
 import { compilePipeline } from '../../lib/compile/states.ts';
@@ -32,6 +33,7 @@ const pipelines: [string, PipelineDefinition][] = [
   ['examples/orders', orders],
   ['examples/cdc-sync', cdcSync],
   ['examples/analytics', analytics],
+  ['examples/month-end', monthEnd],
   ['fixtures/sales', sales],
   ['fixtures/local/diamond', diamond],
   ['fixtures/local/intake', intake],
@@ -100,7 +102,7 @@ describe('every compiled definition', () => {
       aslValidatorErrors(substitute(definition)).map((error) => `${name}: ${error}`),
     );
     expect(problems).toEqual([]);
-    expect(definitions).toHaveLength(43);
+    expect(definitions).toHaveLength(44);
   });
 
   it('routes no caught States.ALL or States.TaskFailed to a Fail state', () => {
