@@ -36,6 +36,7 @@ import {
   type WatchedLocation,
   watchedQuarantineProblem,
 } from './data-access.ts';
+import { addDefinitionAssetMetadata, pipelineDefinitionBody } from './definition-body.ts';
 import { HandlerFunction } from './handler-function.ts';
 import { LedgerTable } from './ledger-table.ts';
 import { pipelineMetric } from './metrics.ts';
@@ -212,7 +213,7 @@ export class Pipeline extends Construct implements PipelineMetrics {
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromString(JSON.stringify(this.compiled.definition)),
+      definitionBody: pipelineDefinitionBody(this.compiled.definition),
       definitionSubstitutions: substitutions,
       tracingEnabled: true,
       logs: {
@@ -229,6 +230,7 @@ export class Pipeline extends Construct implements PipelineMetrics {
       },
       comment: props.spec.description ?? `stepwise pipeline ${props.spec.name}`,
     });
+    addDefinitionAssetMetadata(this.stateMachine);
     this.grantStateMachine(platform);
     for (const statement of serviceStatements) this.stateMachine.addToRolePolicy(statement);
     for (const { resource, reason } of serviceWildcards)

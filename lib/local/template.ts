@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StateMachineDefinition } from '../compile/asl.ts';
 import { STAND_INS_METADATA } from '../names.ts';
@@ -92,7 +92,10 @@ export function readDeployment(template: Template, assemblyDir: string): LocalDe
       }
       case 'AWS::StepFunctions::StateMachine': {
         const substitutions = (props.DefinitionSubstitutions ?? {}) as Record<string, unknown>;
-        let text = String(resolve(props.DefinitionString));
+        let text =
+          props.DefinitionS3Location === undefined
+            ? String(resolve(props.DefinitionString))
+            : readDefinitionAsset(logicalId, resource, resolve, assemblyDir);
         for (const [key, value] of Object.entries(substitutions))
           text = text.split(`\${${key}}`).join(String(resolve(value)));
         stateMachines.push({
@@ -118,6 +121,58 @@ export function readDeployment(template: Template, assemblyDir: string): LocalDe
     topics,
     access: readAccessModel(template, resolve),
   };
+}
+
+/**
+ * A definition shipped as an S3 asset (`DefinitionS3Location`, see lib/constructs/definition-body.ts),
+ * read from the asset's file in the cloud assembly: the one the resource's `aws:asset:path` metadata
+ * names, or else the file the assembly's asset manifests publish to its S3 key.
+ */
+function readDefinitionAsset(
+  logicalId: string,
+  resource: Resource,
+  resolve: (value: unknown) => unknown,
+  assemblyDir: string,
+): string {
+  const assetPath = resource.Metadata?.['aws:asset:path'];
+  if (typeof assetPath === 'string') return readFileSync(join(assemblyDir, assetPath), 'utf8');
+  const key = String(
+    resolve((resource.Properties?.DefinitionS3Location as { Key?: unknown } | undefined)?.Key),
+  );
+  const source = assetSourceByObjectKey(assemblyDir, key);
+  if (source === undefined)
+    throw new Error(
+      `state machine ${logicalId}: its definition is in S3 (key '${key}'), but no asset manifest (*.assets.json) in ${assemblyDir} publishes that key, and the resource has no aws:asset:path metadata; synthesize with the context 'aws:cdk:enable-asset-metadata': true, or read the whole cloud assembly the template came from`,
+    );
+  return readFileSync(join(assemblyDir, source), 'utf8');
+}
+
+interface AssetManifest {
+  readonly files?: Record<
+    string,
+    {
+      readonly source: { readonly path?: string };
+      readonly destinations: Record<string, { readonly objectKey: string }>;
+    }
+  >;
+}
+
+/** The assembly-relative path of the file asset that the assembly's manifests publish to `objectKey`. */
+function assetSourceByObjectKey(assemblyDir: string, objectKey: string): string | undefined {
+  let names: string[];
+  try {
+    names = readdirSync(assemblyDir).filter((name) => name.endsWith('.assets.json'));
+  } catch {
+    return undefined;
+  }
+  for (const name of names) {
+    const manifest = JSON.parse(readFileSync(join(assemblyDir, name), 'utf8')) as AssetManifest;
+    for (const file of Object.values(manifest.files ?? {})) {
+      if (file.source.path === undefined) continue;
+      if (Object.values(file.destinations).some((d) => d.objectKey === objectKey)) return file.source.path;
+    }
+  }
+  return undefined;
 }
 
 export function readTemplate(assemblyDir: string, templateFile: string): Template {

@@ -8,6 +8,7 @@ import type { CompiledPart } from '../../compile/states.ts';
 import { STAND_INS_METADATA } from '../../names.ts';
 import { EXECUTION_EVENTS_RULE, type NestedPipelineRun } from '../../spec/adapters/nested-pipeline.ts';
 import { didYouMean } from '../../spec/did-you-mean.ts';
+import { addDefinitionAssetMetadata, pipelineDefinitionBody } from '../definition-body.ts';
 import type { HandlerFunction } from '../handler-function.ts';
 import { acknowledgeWildcardResource } from '../nag.ts';
 import { executionsArn } from '../platform.ts';
@@ -161,7 +162,8 @@ export function addSplitParts(
   for (const part of props.parts) {
     const machine = new sfn.StateMachine(scope, `Part${part.index}`, {
       stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromString(JSON.stringify(part.definition)),
+      // A part exists because the pipeline passed the definition budget: it ships from S3.
+      definitionBody: pipelineDefinitionBody(part.definition, { asAsset: true }),
       definitionSubstitutions: { ...props.substitutions },
       tracingEnabled: true,
       logs: {
@@ -174,6 +176,7 @@ export function addSplitParts(
       },
       comment: `stepwise pipeline ${props.pipeline}, part ${part.index}`,
     });
+    addDefinitionAssetMetadata(machine);
     const role = machine.role as iam.Role;
     for (const fn of props.functions) fn.grantInvoke(machine);
     machine.addToRolePolicy(
