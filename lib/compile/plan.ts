@@ -196,7 +196,16 @@ function decompose(
 ): Step {
   const unitAncestors = ancestorSets(units, deps);
   const ancestorsOf = (u: Unit): Set<Unit> => unitAncestors.get(u) as Set<Unit>;
-  const rank = (u: Unit) => Math.min(...[...u.members].map((m) => order.indexOf(m)));
+  const orderIndex = new Map(order.map((m, i) => [m, i]));
+  const ranks = new Map<Unit, number>();
+  const rank = (u: Unit): number => {
+    let r = ranks.get(u);
+    if (r === undefined) {
+      r = Math.min(...[...u.members].map((m) => orderIndex.get(m) ?? -1));
+      ranks.set(u, r);
+    }
+    return r;
+  };
 
   const build = (set: readonly Unit[]): Step => {
     if (set.length === 1) return (set[0] as Unit).step();
@@ -205,13 +214,18 @@ function decompose(
       return { kind: 'parallel', branches: components.map(build) };
     }
     const sorted = topologicalOrder(set, deps, rank);
-    // Series split: the first prefix whose every unit precedes every unit after it.
+    // Series split: the first prefix whose every unit precedes every unit after it. `covered[j]` counts
+    // the units of the prefix that are ancestors of sorted[j]: the cut after k units holds when every
+    // later unit counts k.
+    const covered = new Array<number>(sorted.length).fill(0);
     for (let k = 1; k < sorted.length; k++) {
-      const head = sorted.slice(0, k);
-      const tail = sorted.slice(k);
-      if (tail.every((t) => head.every((h) => ancestorsOf(t).has(h)))) {
-        return sequence(build(head), build(tail));
+      const joined = sorted[k - 1] as Unit;
+      let holds = true;
+      for (let j = k; j < sorted.length; j++) {
+        if (ancestorsOf(sorted[j] as Unit).has(joined)) covered[j] = (covered[j] as number) + 1;
+        if (covered[j] !== k) holds = false;
       }
+      if (holds) return sequence(build(sorted.slice(0, k)), build(sorted.slice(k)));
     }
     if (latches) return latched(sorted, deps, ancestorsOf, edges, unitOf);
     const inSet = new Set(set);
@@ -351,17 +365,48 @@ function topologicalOrder(
   deps: ReadonlyMap<Unit, ReadonlySet<Unit>>,
   rank: (u: Unit) => number,
 ): Unit[] {
-  const inSet = new Set(set);
-  const remaining = new Map(set.map((u) => [u, [...(deps.get(u) ?? [])].filter((d) => inSet.has(d)).length]));
+  // Kahn's algorithm: of the units whose dependencies are all placed, the lowest rank goes next, ties
+  // in the order of `set`. Dependents are indexed once, so a 1,000-task plan does not rescan the set.
+  const position = new Map(set.map((u, i) => [u, i]));
+  const before = (a: Unit, b: Unit): boolean => {
+    const ra = rank(a);
+    const rb = rank(b);
+    return ra < rb || (ra === rb && (position.get(a) as number) < (position.get(b) as number));
+  };
+  const waiting = new Map<Unit, number>();
+  const dependents = new Map<Unit, Unit[]>();
+  for (const u of set) {
+    let count = 0;
+    for (const d of deps.get(u) ?? []) {
+      if (!position.has(d)) continue;
+      count++;
+      const list = dependents.get(d);
+      if (list) list.push(u);
+      else dependents.set(d, [u]);
+    }
+    waiting.set(u, count);
+  }
+  /** Ready units, kept in order: the next one is first. */
+  const ready: Unit[] = [];
+  const add = (u: Unit): void => {
+    let low = 0;
+    let high = ready.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (before(ready[mid] as Unit, u)) low = mid + 1;
+      else high = mid;
+    }
+    ready.splice(low, 0, u);
+  };
+  for (const u of set) if (waiting.get(u) === 0) add(u);
   const result: Unit[] = [];
-  while (remaining.size > 0) {
-    const ready = [...remaining].filter(([, n]) => n === 0).map(([u]) => u);
-    ready.sort((a, b) => rank(a) - rank(b));
-    const next = ready[0] as Unit;
-    remaining.delete(next);
+  while (ready.length > 0) {
+    const next = ready.shift() as Unit;
     result.push(next);
-    for (const u of remaining.keys()) {
-      if (deps.get(u)?.has(next)) remaining.set(u, (remaining.get(u) as number) - 1);
+    for (const u of dependents.get(next) ?? []) {
+      const left = (waiting.get(u) as number) - 1;
+      waiting.set(u, left);
+      if (left === 0) add(u);
     }
   }
   return result;
