@@ -8,9 +8,11 @@
 // use the same ones), so the times are the CDK's and stepwise's own work.
 // Past the definition budget stepwise splits the pipeline into nested state machines, so every
 // definition stays under 1 MB: the figures count every state machine, and give each one's size.
+// A definition past 100 KB (every split part) ships as an S3 asset, not in the template, so the
+// template stays under CloudFormation's 1 MB: the figures read such a definition from the assembly.
 // Run: node --import tsx bench/synth.ts [--runs N] [--sizes 10,100,300,1000]
 // Writes bench/results/synth.json.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median, numberFlag, round, writeResult } from './measure.ts';
@@ -36,6 +38,8 @@ const context = (
 
 /** Step Functions: "Maximum size of state machine definition: 1 MB", a hard quota. */
 const DEFINITION_LIMIT = 1024 * 1024;
+/** CloudFormation: "Template body size in an Amazon S3 object: 1 MB" (the CDK uploads templates). */
+const TEMPLATE_LIMIT = 1024 * 1024;
 /** CloudFormation: resources a stack template may declare. */
 const RESOURCE_LIMIT = 500;
 /**
@@ -47,6 +51,10 @@ const DEPLOYED_TOKEN_BYTES = 114;
 
 interface Template {
   Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+}
+
+interface AssetManifest {
+  files?: Record<string, { source: { path?: string }; destinations: Record<string, { objectKey: string }> }>;
 }
 
 type Way = 'stepwise' | 'hand-written';
@@ -88,7 +96,30 @@ function validatorFindings(outdir: string): string[] {
   );
 }
 
-function synthOnce(way: Way, size: number): { ms: number; template: string; findings: string[] } {
+/** The files the assembly's asset manifests publish, by S3 object key: where a definition in S3 is. */
+function assetTexts(outdir: string): Record<string, string> {
+  const texts: Record<string, string> = {};
+  for (const name of readdirSync(outdir).filter((n) => n.endsWith('.assets.json'))) {
+    const manifest = JSON.parse(readFileSync(join(outdir, name), 'utf8')) as AssetManifest;
+    for (const file of Object.values(manifest.files ?? {})) {
+      const path = file.source.path;
+      if (path === undefined || !path.endsWith('.json')) continue;
+      for (const destination of Object.values(file.destinations))
+        texts[destination.objectKey] = readFileSync(join(outdir, path), 'utf8');
+    }
+  }
+  return texts;
+}
+
+interface Synthesized {
+  ms: number;
+  template: string;
+  /** JSON file assets by S3 key: the definitions shipped through DefinitionS3Location. */
+  assets: Record<string, string>;
+  findings: string[];
+}
+
+function synthOnce(way: Way, size: number): Synthesized {
   const outdir = mkdtempSync(join(scratch, 'out-'));
   const started = performance.now();
   const app = new App({ outdir, context });
@@ -99,17 +130,29 @@ function synthOnce(way: Way, size: number): { ms: number; template: string; find
   const ms = performance.now() - started;
   const template = readFileSync(assembly.getStackByName('Large').templateFullPath, 'utf8');
   const findings = validatorFindings(outdir);
+  const assets = assetTexts(outdir);
   rmSync(outdir, { recursive: true, force: true });
-  return { ms, template, findings };
+  return { ms, template, assets, findings };
 }
 
-function figures(template: string) {
+function figures({ template, assets }: Synthesized) {
   const resources = Object.values((JSON.parse(template) as Template).Resources);
   const machines = resources.filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
-  const texts = machines.map((m) => definitionText(m.Properties?.DefinitionString));
+  const inS3 = (m: (typeof machines)[number]) =>
+    m.Properties?.DefinitionS3Location as { Key?: string } | undefined;
+  const texts = machines.map((m) => {
+    const location = inS3(m);
+    if (location === undefined) return definitionText(m.Properties?.DefinitionString);
+    const text = assets[String(location.Key)];
+    if (text === undefined) throw new Error(`no asset in the assembly for S3 key ${String(location.Key)}`);
+    return definitionText(text);
+  });
   const deployedBytes = texts.reduce((sum, t) => sum + Buffer.byteLength(t.deployed), 0);
   return {
     templateBytes: Buffer.byteLength(template),
+    templateHeadroomBytes: TEMPLATE_LIMIT - Buffer.byteLength(template),
+    // Definitions shipped as S3 assets (DefinitionS3Location) rather than in the template.
+    definitionsInS3: machines.filter((m) => inS3(m) !== undefined).length,
     resources: resources.length,
     functions: resources.filter((r) => r.Type === 'AWS::Lambda::Function').length,
     stateMachines: machines.length,
@@ -119,9 +162,7 @@ function figures(template: string) {
     largestDeployedDefinitionBytes: Math.max(...texts.map((t) => Buffer.byteLength(t.deployed))),
     // Past Step Functions' 1 MB, a pipeline is split into nested state machines (lib/compile/split.ts):
     // each one's deployed size, smallest first.
-    deployedDefinitionBytesByMachine: texts
-      .map((t) => Buffer.byteLength(t.deployed))
-      .sort((a, b) => a - b),
+    deployedDefinitionBytesByMachine: texts.map((t) => Buffer.byteLength(t.deployed)).sort((a, b) => a - b),
     resourceHeadroom: RESOURCE_LIMIT - resources.length,
     definitionHeadroomBytes: DEFINITION_LIMIT - Math.max(...texts.map((t) => Buffer.byteLength(t.deployed))),
   };
@@ -134,17 +175,17 @@ synthOnce('hand-written', 10);
 const rows: Record<string, unknown>[] = [];
 for (const size of sizes) {
   const ms: Record<Way, number[]> = { stepwise: [], 'hand-written': [] };
-  const last: Partial<Record<Way, string>> = {};
+  const last: Partial<Record<Way, Synthesized>> = {};
   const findings: Partial<Record<Way, string[]>> = {};
   const errors: Partial<Record<Way, string>> = {};
   for (let r = 0; r < runs; r++) {
     for (const way of ['stepwise', 'hand-written'] as const) {
       if (errors[way]) continue;
       try {
-        const { ms: took, template, findings: found } = synthOnce(way, size);
-        ms[way].push(Math.round(took));
-        last[way] = template;
-        findings[way] = found;
+        const synthesized = synthOnce(way, size);
+        ms[way].push(Math.round(synthesized.ms));
+        last[way] = synthesized;
+        findings[way] = synthesized.findings;
       } catch (error) {
         // A synth that refuses the pipeline (a limit, say) is a result too: say what it said.
         errors[way] = (error as Error).message.split('\n')[0] as string;
@@ -157,7 +198,7 @@ for (const size of sizes) {
       : {
           synthMs: ms[way],
           synthMedianMs: median(ms[way]),
-          ...figures(last[way] as string),
+          ...figures(last[way] as Synthesized),
           validatorFindings: findings[way] ?? [],
         };
   const stepwise = side('stepwise') as Json;
@@ -171,6 +212,7 @@ for (const size of sizes) {
     definitionRatio:
       stepwise.error || baseline.error ? null : round(stepwise.definitionBytes / baseline.definitionBytes, 2),
     overDefinitionLimit: stepwise.error ? null : stepwise.largestDeployedDefinitionBytes > DEFINITION_LIMIT,
+    overTemplateLimit: stepwise.error ? null : stepwise.templateBytes > TEMPLATE_LIMIT,
   });
   process.stderr.write(`${size} tasks: ${JSON.stringify(rows.at(-1))}\n`);
 }
@@ -179,6 +221,7 @@ writeResult('synth', 'node --import tsx bench/synth.ts --runs N', {
   runs,
   limits: {
     definitionBytes: DEFINITION_LIMIT,
+    templateBytes: TEMPLATE_LIMIT,
     resources: RESOURCE_LIMIT,
     deployedTokenBytes: DEPLOYED_TOKEN_BYTES,
   },
