@@ -437,15 +437,13 @@ export class LocalRuntime {
     for (let i = 0; i < slots.length; i += options.concurrency) {
       if (options.shouldStop?.()) break;
       const wave = slots.slice(i, i + options.concurrency);
-      const dispatched = await Promise.all(
-        wave.map(async (slot) => {
-          try {
-            return { slot, result: await this.dispatch(schedule.input(scheduledTimeText(new Date(slot)))) };
-          } catch (error) {
-            return { slot, error: (error as Error).message };
-          }
-        }),
-      );
+      const dispatched = await mapInFlight(wave, LOCAL_DISPATCHES_IN_FLIGHT, async (slot) => {
+        try {
+          return { slot, result: await this.dispatch(schedule.input(scheduledTimeText(new Date(slot)))) };
+        } catch (error) {
+          return { slot, error: (error as Error).message };
+        }
+      });
       await this.live.fabric.idle();
       for (const entry of dispatched) {
         const slotResult = await this.slotResult(pipeline, entry);
@@ -681,4 +679,30 @@ function eventOf(event: Record<string, unknown>): EventBridgeEvent {
     detail: {},
     ...event,
   } as unknown as EventBridgeEvent;
+}
+
+/**
+ * Dispatcher calls in flight at once during a local backfill wave. On AWS each call gets a sandbox of its
+ * own; locally every call of a function shares one worker thread, and its timer (the dispatcher's 30 s)
+ * runs from the call, so a wave of 50 at once on a loaded machine timed out calls that had not begun.
+ * The wave is still `--concurrency` runs wide: only the calls that admit them are spaced out.
+ */
+const LOCAL_DISPATCHES_IN_FLIGHT = 8;
+
+/** `items.map(work)`, with at most `limit` calls of `work` running at once; results in input order. */
+async function mapInFlight<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
