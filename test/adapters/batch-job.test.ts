@@ -1,25 +1,18 @@
-// batchJob: the compiled state (job name from task and run, overrides), the spec checks, the role's
-// grant, and local runs through a stand-in (success with the small result, a FAILED job, a denied submit).
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSpec } from '../../lib/cli/load-spec.ts';
 import { compilePipeline } from '../../lib/compile/states.ts';
 import { Pipeline } from '../../lib/constructs/pipeline.ts';
 import type { RunReport } from '../../lib/ledger/ledger.ts';
-import { LocalRuntime } from '../../lib/local/runtime.ts';
 import { loadExecution } from '../../lib/local/saved-executions.ts';
-import { synthesizeLocal } from '../../lib/local/synth.ts';
-import { readDeployment, readTemplate } from '../../lib/local/template.ts';
 import { batchJob, definePipeline, SpecError } from '../../lib/spec/index.ts';
 import type { PipelineDefinition } from '../../lib/spec/types.ts';
 import { taskRows } from '../faults/local-faults.ts';
 import { tempStateDir } from '../local/stepwise-cli.ts';
 import { allStates } from '../private/asl.ts';
 import { type PolicyStatement, roleStatements } from '../private/synth.ts';
+import { runServiceFixtures } from './service-runs.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/batch-job/${name}`, import.meta.url));
 
@@ -172,41 +165,16 @@ describe('batchJob, run locally through its stand-in', () => {
   let deniedRun: RunReport;
 
   beforeAll(async () => {
-    const [pipeline, failing] = await Promise.all([
-      loadSpec(fixture('pipeline.ts')),
-      loadSpec(fixture('failing.ts')),
-    ]);
-    const synth = await synthesizeLocal([pipeline, failing], join(state.dir, 'synth'));
-    const runtime = await LocalRuntime.open(synth.deployment, {
-      stateDir: state.dir,
-      command: 'batch test',
-      buckets: [],
-    });
-    try {
-      ok = (await runtime.run(pipeline, { kind: 'manual', input: {} })).report;
-      failed = (await runtime.run(failing, { kind: 'manual', input: {} })).report;
-    } finally {
-      await runtime.close();
-    }
-
-    // The same app with batch:SubmitJob taken out of the role: the submit is denied, as AWS would deny it.
-    const template = readTemplate(synth.assemblyDir, 'StepwiseLocal.template.json');
-    for (const resource of Object.values(template.Resources)) {
-      if (resource.Type !== 'AWS::IAM::Policy') continue;
-      const document = (resource.Properties as { PolicyDocument: { Statement: { Action: unknown }[] } })
-        .PolicyDocument;
-      document.Statement = document.Statement.filter((s) => JSON.stringify(s.Action) !== '"batch:SubmitJob"');
-    }
-    writeFileSync(join(synth.assemblyDir, 'denied.template.json'), JSON.stringify(template));
-    const denied = await LocalRuntime.open(
-      readDeployment(readTemplate(synth.assemblyDir, 'denied.template.json'), synth.assemblyDir),
-      { stateDir: join(state.dir, 'denied'), command: 'batch test, denied', buckets: [] },
-    );
-    try {
-      deniedRun = (await denied.run(pipeline, { kind: 'manual', input: {} })).report;
-    } finally {
-      await denied.close();
-    }
+    ({
+      ok,
+      failed,
+      denied: deniedRun,
+    } = await runServiceFixtures(
+      state.dir,
+      fixture('pipeline.ts'),
+      fixture('failing.ts'),
+      (actions) => actions === '"batch:SubmitJob"',
+    ));
   }, 300_000);
 
   afterAll(() => state.remove());

@@ -1,28 +1,20 @@
-// ecsTask: the compiled state, the spec checks (Fargate sizes, image or task definition), the role's
-// grant and the network it runs in, and local runs through a stand-in (the analytics example, a
-// container exiting non-zero, a denied RunTask).
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSpec } from '../../lib/cli/load-spec.ts';
 import { compilePipeline } from '../../lib/compile/states.ts';
 import { Pipeline } from '../../lib/constructs/pipeline.ts';
 import type { RunReport } from '../../lib/ledger/ledger.ts';
-import { LocalRuntime } from '../../lib/local/runtime.ts';
 import { loadExecution } from '../../lib/local/saved-executions.ts';
-import { synthesizeLocal } from '../../lib/local/synth.ts';
-import { readDeployment, readTemplate } from '../../lib/local/template.ts';
 import { definePipeline, ecsTask, SpecError } from '../../lib/spec/index.ts';
 import type { PipelineDefinition } from '../../lib/spec/types.ts';
 import { taskRows } from '../faults/local-faults.ts';
 import { tempStateDir } from '../local/stepwise-cli.ts';
 import { allStates } from '../private/asl.ts';
 import { type PolicyStatement, roleStatements } from '../private/synth.ts';
+import { runServiceFixtures } from './service-runs.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/ecs-task/${name}`, import.meta.url));
 const analyticsSpec = fileURLToPath(new URL('../../examples/analytics/pipeline.ts', import.meta.url));
@@ -348,41 +340,16 @@ describe('ecsTask, run locally through its stand-in', () => {
   let deniedRun: RunReport;
 
   beforeAll(async () => {
-    const [analytics, failing] = await Promise.all([
-      loadSpec(analyticsSpec),
-      loadSpec(fixture('failing.ts')),
-    ]);
-    const synth = await synthesizeLocal([analytics, failing], join(state.dir, 'synth'));
-    const runtime = await LocalRuntime.open(synth.deployment, {
-      stateDir: state.dir,
-      command: 'ecs test',
-      buckets: [],
-    });
-    try {
-      ok = (await runtime.run(analytics, { kind: 'manual', input: {} })).report;
-      failed = (await runtime.run(failing, { kind: 'manual', input: {} })).report;
-    } finally {
-      await runtime.close();
-    }
-
-    // The same app with ecs:RunTask taken out of the role: the call is denied, as AWS would deny it.
-    const template = readTemplate(synth.assemblyDir, 'StepwiseLocal.template.json');
-    for (const resource of Object.values(template.Resources)) {
-      if (resource.Type !== 'AWS::IAM::Policy') continue;
-      const document = (resource.Properties as { PolicyDocument: { Statement: { Action: unknown }[] } })
-        .PolicyDocument;
-      document.Statement = document.Statement.filter((s) => JSON.stringify(s.Action) !== '"ecs:RunTask"');
-    }
-    writeFileSync(join(synth.assemblyDir, 'denied.template.json'), JSON.stringify(template));
-    const denied = await LocalRuntime.open(
-      readDeployment(readTemplate(synth.assemblyDir, 'denied.template.json'), synth.assemblyDir),
-      { stateDir: join(state.dir, 'denied'), command: 'ecs test, denied', buckets: [] },
-    );
-    try {
-      deniedRun = (await denied.run(failing, { kind: 'manual', input: {} })).report;
-    } finally {
-      await denied.close();
-    }
+    ({
+      ok,
+      failed,
+      denied: deniedRun,
+    } = await runServiceFixtures(
+      state.dir,
+      analyticsSpec,
+      fixture('failing.ts'),
+      (actions) => actions === '"ecs:RunTask"',
+    ));
   }, 300_000);
 
   afterAll(() => state.remove());

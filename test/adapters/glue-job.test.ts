@@ -1,23 +1,17 @@
-// glueJob, and with it the service-adapter framework: the compiled state, the role's grant, the spec
-// checks, and local runs through a stand-in (success, failure with retries, a denied call, no stand-in).
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSpec } from '../../lib/cli/load-spec.ts';
 import { compilePipeline } from '../../lib/compile/states.ts';
 import { Pipeline } from '../../lib/constructs/pipeline.ts';
 import type { RunReport } from '../../lib/ledger/ledger.ts';
-import { LocalRuntime } from '../../lib/local/runtime.ts';
 import { loadExecution } from '../../lib/local/saved-executions.ts';
-import { synthesizeLocal } from '../../lib/local/synth.ts';
-import { readDeployment, readTemplate } from '../../lib/local/template.ts';
 import { definePipeline, glueJob, lambda, SpecError } from '../../lib/spec/index.ts';
 import type { PipelineDefinition } from '../../lib/spec/types.ts';
 import { taskRows } from '../faults/local-faults.ts';
 import { stepwise, tempStateDir } from '../local/stepwise-cli.ts';
+import { runServiceFixtures } from './service-runs.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/glue/${name}`, import.meta.url));
 const specFile = fixture('pipeline.ts');
@@ -165,39 +159,13 @@ describe('glueJob, run locally through its stand-in', () => {
   let refused: { code: number; stderr: string };
 
   beforeAll(async () => {
-    const [pipeline, failing] = await Promise.all([loadSpec(specFile), loadSpec(fixture('failing.ts'))]);
-    const synth = await synthesizeLocal([pipeline, failing], join(state.dir, 'synth'));
-    const runtime = await LocalRuntime.open(synth.deployment, {
-      stateDir: state.dir,
-      command: 'glue test',
-      buckets: [],
-    });
-    try {
-      ok = (await runtime.run(pipeline, { kind: 'manual', input: {} })).report;
-      failed = (await runtime.run(failing, { kind: 'manual', input: {} })).report;
-    } finally {
-      await runtime.close();
-    }
-
-    // The same app with the role's Glue grant taken out: the call is denied, as AWS would deny it.
-    const template = readTemplate(synth.assemblyDir, 'StepwiseLocal.template.json');
-    for (const resource of Object.values(template.Resources)) {
-      if (resource.Type !== 'AWS::IAM::Policy') continue;
-      const document = (resource.Properties as { PolicyDocument: { Statement: { Action: unknown }[] } })
-        .PolicyDocument;
-      document.Statement = document.Statement.filter((s) => !JSON.stringify(s.Action).includes('glue:'));
-    }
-    const deniedDir = join(state.dir, 'denied');
-    writeFileSync(join(synth.assemblyDir, 'denied.template.json'), JSON.stringify(template));
-    const denied = await LocalRuntime.open(
-      readDeployment(readTemplate(synth.assemblyDir, 'denied.template.json'), synth.assemblyDir),
-      { stateDir: deniedDir, command: 'glue test, denied', buckets: [] },
-    );
-    try {
-      deniedRun = (await denied.run(pipeline, { kind: 'manual', input: {} })).report;
-    } finally {
-      await denied.close();
-    }
+    ({
+      ok,
+      failed,
+      denied: deniedRun,
+    } = await runServiceFixtures(state.dir, specFile, fixture('failing.ts'), (actions) =>
+      actions.includes('glue:'),
+    ));
     refused = await stepwise('run', fixture('no-stand-in.ts'), '--state-dir', join(state.dir, 'refused'));
   }, 300_000);
 
