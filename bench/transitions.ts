@@ -91,11 +91,51 @@ async function happyPathTransitions(
   spec: PipelineDefinition,
   definition: StateMachineDefinition,
 ): Promise<number> {
-  const fakes = Object.fromEntries(spec.tasks.map((t) => [t.id, () => (t.gate ? { pass: true } : {})]));
+  const fakes = Object.fromEntries(
+    spec.tasks.map((t) => {
+      const result = t.gate ? { pass: true } : serviceResult(stateOf(definition.States, t.id));
+      return [t.id, () => result];
+    }),
+  );
   const run = await runDefinition(definition, fakes);
   if (run.status !== 'SUCCEEDED')
     throw new Error(`${spec.name}: the happy path ended ${run.error}: ${run.cause}`);
   return run.states.length;
+}
+
+/** A task's state, wherever the compiler nested it. */
+function stateOf(states: Record<string, unknown>, id: string): Record<string, unknown> | undefined {
+  for (const [name, state] of Object.entries(states) as [string, Record<string, unknown>][]) {
+    if (name === id) return state;
+    for (const branch of (state.Branches as { States: Record<string, unknown> }[] | undefined) ?? []) {
+      const found = stateOf(branch.States, id);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * What a service task's integration returns on the happy path: an object holding every path its
+ * ResultSelector reads (a Lambda task's state has none, and returns {}).
+ */
+function serviceResult(state: Record<string, unknown> | undefined): Record<string, unknown> {
+  const result: Record<string, unknown> = {};
+  for (const path of Object.values((state?.ResultSelector ?? {}) as Record<string, unknown>)) {
+    const keys = String(path)
+      .replace(/^\$\.?/, '')
+      .split('.')
+      .filter(Boolean);
+    let at = result;
+    for (const [i, key] of keys.entries()) {
+      if (i === keys.length - 1) at[key] = 'x';
+      else {
+        at[key] ??= {};
+        at = at[key] as Record<string, unknown>;
+      }
+    }
+  }
+  return result;
 }
 
 const rows: Record<string, unknown>[] = [];

@@ -9,28 +9,24 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compilePipeline } from '../../lib/compile/states.ts';
 import { Pipeline } from '../../lib/constructs/pipeline.ts';
-import { athenaQuery, definePipeline, SpecError } from '../../lib/spec/index.ts';
+import { athenaQuery, definePipeline } from '../../lib/spec/index.ts';
 import type { PipelineDefinition } from '../../lib/spec/types.ts';
 import { taskRows } from '../faults/local-faults.ts';
 import { stepwise, tempStateDir } from '../local/stepwise-cli.ts';
 import { aslValidatorErrors } from '../private/asl.ts';
-import { deployedDefinition, runServiceFixtures, type ServiceRuns, taskState } from './service-runs.ts';
+import {
+  deployedDefinition,
+  issuesOf,
+  runServiceFixtures,
+  type ServiceRuns,
+  taskState,
+} from './service-runs.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/athena/${name}`, import.meta.url));
 const specFile = fixture('pipeline.ts');
 
 function spec(tasks: Record<string, unknown>): PipelineDefinition {
   return definePipeline({ name: 'athena-spec', tasks } as never, { specFile });
-}
-
-function issuesOf(make: () => unknown): string[] {
-  try {
-    make();
-  } catch (error) {
-    if (error instanceof SpecError) return error.issues.map((i) => `${i.path}: ${i.message}`);
-    throw error;
-  }
-  return [];
 }
 
 const QUERY =

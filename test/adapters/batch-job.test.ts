@@ -6,28 +6,18 @@ import { compilePipeline } from '../../lib/compile/states.ts';
 import { Pipeline } from '../../lib/constructs/pipeline.ts';
 import type { RunReport } from '../../lib/ledger/ledger.ts';
 import { loadExecution } from '../../lib/local/saved-executions.ts';
-import { batchJob, definePipeline, SpecError } from '../../lib/spec/index.ts';
+import { batchJob, definePipeline } from '../../lib/spec/index.ts';
 import type { PipelineDefinition } from '../../lib/spec/types.ts';
 import { taskRows } from '../faults/local-faults.ts';
 import { tempStateDir } from '../local/stepwise-cli.ts';
 import { allStates } from '../private/asl.ts';
 import { type PolicyStatement, roleStatements } from '../private/synth.ts';
-import { runServiceFixtures } from './service-runs.ts';
+import { issuesOf, runServiceFixtures } from './service-runs.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/batch-job/${name}`, import.meta.url));
 
 function spec(tasks: Record<string, unknown>): PipelineDefinition {
   return definePipeline({ name: 'batch-spec', tasks } as never, { specFile: fixture('pipeline.ts') });
-}
-
-function issuesOf(make: () => unknown): string[] {
-  try {
-    make();
-  } catch (error) {
-    if (error instanceof SpecError) return error.issues.map((i) => `${i.path}: ${i.message}`);
-    throw error;
-  }
-  return [];
 }
 
 function taskState(pipeline: PipelineDefinition, name: string): Record<string, unknown> {

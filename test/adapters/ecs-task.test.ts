@@ -8,13 +8,13 @@ import { compilePipeline } from '../../lib/compile/states.ts';
 import { Pipeline } from '../../lib/constructs/pipeline.ts';
 import type { RunReport } from '../../lib/ledger/ledger.ts';
 import { loadExecution } from '../../lib/local/saved-executions.ts';
-import { definePipeline, ecsTask, SpecError } from '../../lib/spec/index.ts';
+import { definePipeline, ecsTask } from '../../lib/spec/index.ts';
 import type { PipelineDefinition } from '../../lib/spec/types.ts';
 import { taskRows } from '../faults/local-faults.ts';
 import { tempStateDir } from '../local/stepwise-cli.ts';
 import { allStates } from '../private/asl.ts';
 import { type PolicyStatement, roleStatements } from '../private/synth.ts';
-import { runServiceFixtures } from './service-runs.ts';
+import { issuesOf, runServiceFixtures } from './service-runs.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/ecs-task/${name}`, import.meta.url));
 const analyticsSpec = fileURLToPath(new URL('../../examples/analytics/pipeline.ts', import.meta.url));
@@ -22,16 +22,6 @@ const IMAGE = 'public.ecr.aws/docker/library/busybox:1.36';
 
 function spec(tasks: Record<string, unknown>): PipelineDefinition {
   return definePipeline({ name: 'ecs-spec', tasks } as never, { specFile: fixture('failing.ts') });
-}
-
-function issuesOf(make: () => unknown): string[] {
-  try {
-    make();
-  } catch (error) {
-    if (error instanceof SpecError) return error.issues.map((i) => `${i.path}: ${i.message}`);
-    throw error;
-  }
-  return [];
 }
 
 function stateOf(pipeline: PipelineDefinition, name: string): Record<string, unknown> {

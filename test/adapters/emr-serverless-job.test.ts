@@ -8,12 +8,18 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compilePipeline } from '../../lib/compile/states.ts';
 import { Pipeline } from '../../lib/constructs/pipeline.ts';
-import { definePipeline, emrServerlessJob, SpecError } from '../../lib/spec/index.ts';
+import { definePipeline, emrServerlessJob } from '../../lib/spec/index.ts';
 import type { PipelineDefinition } from '../../lib/spec/types.ts';
 import { taskRows } from '../faults/local-faults.ts';
 import { stepwise, tempStateDir } from '../local/stepwise-cli.ts';
 import { aslValidatorErrors } from '../private/asl.ts';
-import { deployedDefinition, runServiceFixtures, type ServiceRuns, taskState } from './service-runs.ts';
+import {
+  deployedDefinition,
+  issuesOf,
+  runServiceFixtures,
+  type ServiceRuns,
+  taskState,
+} from './service-runs.ts';
 
 const fixture = (name: string) =>
   fileURLToPath(new URL(`../fixtures/emr-serverless/${name}`, import.meta.url));
@@ -22,16 +28,6 @@ const ROLE = 'arn:aws:iam::111122223333:role/emr-job';
 
 function spec(tasks: Record<string, unknown>): PipelineDefinition {
   return definePipeline({ name: 'emr-spec', tasks } as never, { specFile });
-}
-
-function issuesOf(make: () => unknown): string[] {
-  try {
-    make();
-  } catch (error) {
-    if (error instanceof SpecError) return error.issues.map((i) => `${i.path}: ${i.message}`);
-    throw error;
-  }
-  return [];
 }
 
 describe('emrServerlessJob, compiled', () => {

@@ -7,11 +7,11 @@ import { compilePipeline } from '../../lib/compile/states.ts';
 import { Pipeline } from '../../lib/constructs/pipeline.ts';
 import type { RunReport } from '../../lib/ledger/ledger.ts';
 import { loadExecution } from '../../lib/local/saved-executions.ts';
-import { definePipeline, glueJob, lambda, SpecError } from '../../lib/spec/index.ts';
+import { definePipeline, glueJob, lambda } from '../../lib/spec/index.ts';
 import type { PipelineDefinition } from '../../lib/spec/types.ts';
 import { taskRows } from '../faults/local-faults.ts';
 import { stepwise, tempStateDir } from '../local/stepwise-cli.ts';
-import { runServiceFixtures } from './service-runs.ts';
+import { issuesOf, runServiceFixtures, taskState } from './service-runs.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/glue/${name}`, import.meta.url));
 const specFile = fixture('pipeline.ts');
@@ -20,21 +20,11 @@ function spec(tasks: Record<string, unknown>, extra: Record<string, unknown> = {
   return definePipeline({ name: 'glue-spec', tasks, ...extra } as never, { specFile });
 }
 
-function issuesOf(make: () => unknown): string[] {
-  try {
-    make();
-  } catch (error) {
-    if (error instanceof SpecError) return error.issues.map((i) => `${i.path}: ${i.message}`);
-    throw error;
-  }
-  return [];
-}
-
 describe('glueJob, compiled', () => {
   const pipeline = spec({ load: { run: glueJob('nightly-load', { args: { '--table': 'orders' } }) } });
 
   it('is one Task state calling glue:startJobRun.sync with the run identity in its arguments', () => {
-    const task = findState(compilePipeline(pipeline).definition, 'load');
+    const task = taskState(compilePipeline(pipeline).definition, 'load');
     expect(task).toMatchObject({
       Type: 'Task',
       // biome-ignore lint/suspicious/noTemplateCurlyInString: a DefinitionSubstitutions placeholder
@@ -55,7 +45,7 @@ describe('glueJob, compiled', () => {
   });
 
   it("retries Glue's throttling first, then the adapter's policy: 2 attempts, 60 s apart", () => {
-    const task = findState(compilePipeline(pipeline).definition, 'load');
+    const task = taskState(compilePipeline(pipeline).definition, 'load');
     expect(task?.Retry).toEqual([
       expect.objectContaining({ MaxAttempts: 0 }),
       {
@@ -215,17 +205,3 @@ describe('glueJob, run locally through its stand-in', () => {
     expect(refused.stderr).toContain("add local: './stand-ins/load.ts' to its glueJob(...) options");
   });
 });
-
-function findState(
-  definition: { States: Record<string, unknown> },
-  name: string,
-): Record<string, unknown> | undefined {
-  for (const [key, state] of Object.entries(definition.States) as [string, Record<string, unknown>][]) {
-    if (key === name) return state;
-    for (const branch of (state.Branches as { States: Record<string, unknown> }[] | undefined) ?? []) {
-      const found = findState(branch, name);
-      if (found) return found;
-    }
-  }
-  return undefined;
-}

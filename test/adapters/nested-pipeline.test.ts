@@ -15,26 +15,17 @@ import { LocalRuntime } from '../../lib/local/runtime.ts';
 import { loadExecution } from '../../lib/local/saved-executions.ts';
 import { synthesizeLocal } from '../../lib/local/synth.ts';
 import { readDeployment, readTemplate } from '../../lib/local/template.ts';
-import { definePipeline, lambda, pipeline, SpecError } from '../../lib/spec/index.ts';
+import { definePipeline, lambda, pipeline } from '../../lib/spec/index.ts';
 import type { PipelineDefinition } from '../../lib/spec/types.ts';
 import { taskRows } from '../faults/local-faults.ts';
 import { tempStateDir } from '../local/stepwise-cli.ts';
+import { issuesOf } from './service-runs.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/nested/${name}`, import.meta.url));
 const specFile = fixture('parent.ts');
 
 function spec(name: string, tasks: Record<string, unknown>): PipelineDefinition {
   return definePipeline({ name, tasks } as never, { specFile });
-}
-
-function issuesOf(make: () => unknown): string[] {
-  try {
-    make();
-  } catch (error) {
-    if (error instanceof SpecError) return error.issues.map((i) => `${i.path}: ${i.message}`);
-    throw error;
-  }
-  return [];
 }
 
 function findState(definition: { States: Record<string, unknown> }, name: string): Record<string, unknown> {

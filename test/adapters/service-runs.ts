@@ -10,6 +10,7 @@ import { LocalRuntime } from '../../lib/local/runtime.ts';
 import { loadExecution } from '../../lib/local/saved-executions.ts';
 import { synthesizeLocal } from '../../lib/local/synth.ts';
 import { readDeployment, readTemplate } from '../../lib/local/template.ts';
+import { SpecError } from '../../lib/spec/errors.ts';
 import { substitute } from '../private/run-definition.ts';
 
 export interface ServiceRuns {
@@ -91,4 +92,15 @@ export function taskState(
 export function deployedDefinition(definition: StateMachineDefinition): StateMachineDefinition {
   const text = JSON.stringify(definition).replace(/\$\{Adapter_[A-Za-z0-9_]+\}/g, 'example-value');
   return substitute(JSON.parse(text) as StateMachineDefinition);
+}
+
+/** The spec problems `make` raises, as `path: message` lines; none when it succeeds. */
+export function issuesOf(make: () => unknown): string[] {
+  try {
+    make();
+  } catch (error) {
+    if (error instanceof SpecError) return error.issues.map((i) => `${i.path}: ${i.message}`);
+    throw error;
+  }
+  return [];
 }

@@ -8,7 +8,6 @@ import {
   definePipeline,
 } from '../../lib/spec/define-pipeline.ts';
 import { SpecError } from '../../lib/spec/errors.ts';
-import type { TaskRun } from '../../lib/spec/types.ts';
 import {
   afterPipeline,
   lambda,
@@ -17,6 +16,7 @@ import {
   s3ObjectCreated,
   schedule,
 } from '../../lib/spec/index.ts';
+import type { TaskRun } from '../../lib/spec/types.ts';
 import sales from '../fixtures/sales/pipeline.ts';
 import { specIssues, untyped } from '../private/specs.ts';
 
