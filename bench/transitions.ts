@@ -74,7 +74,11 @@ export function withLedgerRowsAroundTasks(
 }
 
 function specFiles(): string[] {
-  const found = [join(ROOT, 'examples', 'orders', 'pipeline.ts')];
+  // Every example's spec, then every fixture.
+  const found = readdirSync(join(ROOT, 'examples'))
+    .sort()
+    .map((name) => join(ROOT, 'examples', name, 'pipeline.ts'))
+    .filter((file) => statSync(file, { throwIfNoEntry: false })?.isFile());
   const walk = (dir: string): void => {
     for (const name of readdirSync(dir).sort()) {
       const path = join(dir, name);
