@@ -304,20 +304,11 @@ export class StepwisePlatform extends Construct {
         }),
       );
     }
-    const executions = executionsArn(stateMachine);
-    for (const observer of [this.recorder, this.reconciler]) {
-      observer.role.addToPolicy(
-        new iam.PolicyStatement({
-          actions: ['states:DescribeExecution', 'states:GetExecutionHistory'],
-          resources: [executions],
-        }),
-      );
-      acknowledgeWildcardResource(
-        observer.role,
-        executions,
-        "Execution ARNs end in the execution's name, which the dispatcher chooses at run time; the wildcard covers only the executions of this one state machine.",
-      );
-    }
+    grantReadExecutions(
+      stateMachine,
+      [this.recorder, this.reconciler],
+      "Execution ARNs end in the execution's name, which the dispatcher chooses at run time; the wildcard covers only the executions of this one state machine.",
+    );
     this.statusChangeRules.add(stateMachine.stateMachineArn);
     this.runFinishedRules.add(pipeline.name);
   }
@@ -358,6 +349,27 @@ export class StepwisePlatform extends Construct {
 }
 
 /** `arn:<partition>:states:<region>:<account>:execution:<state machine name>:*` */
+/**
+ * Lets each observer (the recorder, the reconciler) describe the machine's executions and read their
+ * histories: executions only, acknowledged for cdk-nag with `reason` (their names are not known at synth).
+ */
+export function grantReadExecutions(
+  stateMachine: sfn.StateMachine,
+  observers: readonly { readonly role: iam.Role }[],
+  reason: string,
+): void {
+  const executions = executionsArn(stateMachine);
+  for (const observer of observers) {
+    observer.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['states:DescribeExecution', 'states:GetExecutionHistory'],
+        resources: [executions],
+      }),
+    );
+    acknowledgeWildcardResource(observer.role, executions, reason);
+  }
+}
+
 export function executionsArn(stateMachine: sfn.StateMachine): string {
   return Stack.of(stateMachine).formatArn({
     service: 'states',

@@ -11,7 +11,7 @@ import { didYouMean } from '../../spec/did-you-mean.ts';
 import { addDefinitionAssetMetadata, pipelineDefinitionBody } from '../definition-body.ts';
 import type { HandlerFunction } from '../handler-function.ts';
 import { acknowledgeWildcardResource } from '../nag.ts';
-import { executionsArn } from '../platform.ts';
+import { grantReadExecutions } from '../platform.ts';
 import type { Binding, ServiceBinding } from './service-binding.ts';
 
 /** What a `Pipeline` construct shows of itself here (read by shape: importing it would be circular). */
@@ -192,20 +192,11 @@ export function addSplitParts(
     );
     if (Object.keys(props.standIns).length > 0)
       (machine.node.defaultChild as sfn.CfnStateMachine).addMetadata(STAND_INS_METADATA, props.standIns);
-    const executions = executionsArn(machine);
-    for (const observer of props.observers) {
-      observer.role.addToPolicy(
-        new iam.PolicyStatement({
-          actions: ['states:DescribeExecution', 'states:GetExecutionHistory'],
-          resources: [executions],
-        }),
-      );
-      acknowledgeWildcardResource(
-        observer.role,
-        executions,
-        `Execution ARNs end in the execution's name, which Step Functions generates for each run of part ${part.index} of pipeline '${props.pipeline}'; the wildcard covers only that part's executions.`,
-      );
-    }
+    grantReadExecutions(
+      machine,
+      props.observers,
+      `Execution ARNs end in the execution's name, which Step Functions generates for each run of part ${part.index} of pipeline '${props.pipeline}'; the wildcard covers only that part's executions.`,
+    );
     const binding = nestedExecutionBinding(
       scope,
       machine.stateMachineArn,
