@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { buildSync } from 'esbuild';
+import { BUNDLE_OPTIONS } from '../lib/constructs/bundle.ts';
 import { writeResult } from './measure.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -40,13 +41,8 @@ interface Size {
 
 function bundle(contents: string): Size {
   const result = buildSync({
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
-    minify: true,
-    sourcemap: false,
-    mainFields: ['module', 'main'],
+    // As every handler is bundled at synth.
+    ...BUNDLE_OPTIONS,
     alias: { 'stepwise-cdk/task': join(ROOT, 'lambdas', 'task', 'index.ts') },
     stdin: { contents, resolveDir: ROOT, sourcefile: 'handler.mjs', loader: 'js' },
     write: false,

@@ -12,7 +12,7 @@ export const BUNDLE_FILE = 'index.mjs';
  * How every handler is bundled: minified ESM for Node.js 24, the AWS SDK included (its version is
  * pinned and tested, not the runtime's), and a `require` for CommonJS dependencies bundled into ESM.
  */
-const BUNDLE_OPTIONS = {
+export const BUNDLE_OPTIONS = {
   bundle: true,
   platform: 'node',
   format: 'esm',
