@@ -2,7 +2,6 @@ import { Aws, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { BUCKETS_VARIABLE } from '../../lambdas/task/buckets.ts';
@@ -37,6 +36,7 @@ import {
   watchedQuarantineProblem,
 } from './data-access.ts';
 import { addDefinitionAssetMetadata, pipelineDefinitionBody } from './definition-body.ts';
+import { executionLogGroup } from './execution-logs.ts';
 import { HandlerFunction } from './handler-function.ts';
 import { LedgerTable } from './ledger-table.ts';
 import { pipelineMetric } from './metrics.ts';
@@ -217,14 +217,8 @@ export class Pipeline extends Construct implements PipelineMetrics {
       definitionSubstitutions: substitutions,
       tracingEnabled: true,
       logs: {
-        destination: new logs.LogGroup(this, 'ExecutionLogs', {
-          // Step Functions adds each execution log group to the account's CloudWatch Logs resource
-          // policy, which is capped at 5,120 characters; AWS's advice is a name under /aws/vendedlogs/,
-          // for which CloudWatch Logs needs no per-group entry, so many pipelines fit in one account.
-          // https://docs.aws.amazon.com/step-functions/latest/dg/bp-cwl.html
-          logGroupName: `/aws/vendedlogs/states/stepwise-${Stack.of(this).stackName}-${props.spec.name}`,
-          retention: logs.RetentionDays.THREE_MONTHS,
-        }),
+        // Under /aws/vendedlogs/states/, unique per stack instance: see executionLogGroupName.
+        destination: executionLogGroup(this, 'ExecutionLogs', props.spec.name),
         level: sfn.LogLevel.ALL,
         includeExecutionData: false,
       },

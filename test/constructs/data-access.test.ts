@@ -131,10 +131,39 @@ describe('the reference app', () => {
     ]);
   });
 
-  it('names the execution log group under /aws/vendedlogs/states/', () => {
-    template.hasResourceProperties('AWS::Logs::LogGroup', {
-      LogGroupName: '/aws/vendedlogs/states/stepwise-Orders-orders',
+  it('names the execution log group under /aws/vendedlogs/states/, unique to the stack instance, and keeps it', () => {
+    // Retained when the stack goes, so a fixed name would collide with the next stack of that name:
+    // the name ends in the UUID of the stack's id, which CloudFormation makes anew for each stack.
+    template.hasResource('AWS::Logs::LogGroup', {
+      Properties: {
+        LogGroupName: {
+          'Fn::Join': [
+            '',
+            [
+              '/aws/vendedlogs/states/stepwise-Orders-orders-',
+              { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] },
+            ],
+          ],
+        },
+        RetentionInDays: 90,
+      },
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
     });
+    const machines = template.findResources('AWS::StepFunctions::StateMachine') as Resources;
+    const logGroups = template.findResources('AWS::Logs::LogGroup') as Resources;
+    for (const machine of Object.values(machines)) {
+      const destination = (
+        machine.Properties.LoggingConfiguration as {
+          Destinations: { CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [string] } } }[];
+        }
+      ).Destinations[0]?.CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0] as string;
+      const [, [prefix, uuid]] = (
+        logGroups[destination]?.Properties.LogGroupName as { 'Fn::Join': [string, [string, unknown]] }
+      )['Fn::Join'];
+      expect(prefix).toMatch(/^\/aws\/vendedlogs\/states\/stepwise-Orders-[a-z-]+-$/);
+      expect(uuid).toEqual({ 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] });
+    }
   });
 });
 

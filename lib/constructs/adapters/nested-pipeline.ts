@@ -1,6 +1,5 @@
 import { ArnFormat, Lazy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct, IConstruct } from 'constructs';
 import { partSubstitution } from '../../compile/split.ts';
@@ -9,6 +8,7 @@ import { STAND_INS_METADATA } from '../../names.ts';
 import { EXECUTION_EVENTS_RULE, type NestedPipelineRun } from '../../spec/adapters/nested-pipeline.ts';
 import { didYouMean } from '../../spec/did-you-mean.ts';
 import { addDefinitionAssetMetadata, pipelineDefinitionBody } from '../definition-body.ts';
+import { executionLogGroup } from '../execution-logs.ts';
 import type { HandlerFunction } from '../handler-function.ts';
 import { acknowledgeWildcardResource } from '../nag.ts';
 import { grantReadExecutions } from '../platform.ts';
@@ -158,7 +158,6 @@ export function addSplitParts(
   const substitutions: Record<string, string> = {};
   const statements: iam.PolicyStatement[] = [];
   const wildcards: { resource: string; reason: string }[] = [];
-  const stack = Stack.of(scope);
   for (const part of props.parts) {
     const machine = new sfn.StateMachine(scope, `Part${part.index}`, {
       stateMachineType: sfn.StateMachineType.STANDARD,
@@ -167,10 +166,7 @@ export function addSplitParts(
       definitionSubstitutions: { ...props.substitutions },
       tracingEnabled: true,
       logs: {
-        destination: new logs.LogGroup(scope, `Part${part.index}Logs`, {
-          logGroupName: `/aws/vendedlogs/states/stepwise-${stack.stackName}-${props.pipeline}-part${part.index}`,
-          retention: logs.RetentionDays.THREE_MONTHS,
-        }),
+        destination: executionLogGroup(scope, `Part${part.index}Logs`, `${props.pipeline}-part${part.index}`),
         level: sfn.LogLevel.ALL,
         includeExecutionData: false,
       },
