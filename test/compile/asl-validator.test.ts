@@ -1,7 +1,8 @@
 // A second, independent check of every definition the compiler emits: asl-validator (its JSON schemas,
 // transitions, terminal states, paths and ARNs), over the examples, the test fixtures' specs, a
-// 300-task pipeline, random graphs and the shapes the compiler tests use. And the redrive rule: no
-// Catch on States.ALL or States.TaskFailed hands the failed task's error to a Fail state.
+// 300-task pipeline, a pipeline split into parts, random graphs and the shapes the compiler tests use.
+// And the redrive rule: no Catch on States.ALL or States.TaskFailed hands the failed task's error to a
+// Fail state.
 import { describe, expect, it } from 'vitest';
 import analytics from '../../examples/analytics/pipeline.ts';
 import cdcSync from '../../examples/cdc-sync/pipeline.ts';
@@ -95,6 +96,21 @@ for (let seed = 1; seed <= 24; seed++) {
 const definitions = pipelines.map(
   ([name, pipeline]) => [name, compilePipeline(pipeline).definition] as const,
 );
+// A pipeline past the definition budget: the parent and each of its parts, with the parts' ARNs filled in.
+const split = compilePipeline(largePipeline(60), { definitionBudget: 60_000 });
+const partArns = (definition: StateMachineDefinition): StateMachineDefinition =>
+  JSON.parse(
+    JSON.stringify(definition).replace(
+      /\$\{Part_(\d+)\}/g,
+      'arn:aws:states:us-east-1:123456789012:stateMachine:part$1',
+    ),
+  );
+definitions.push(
+  ['60 tasks split into parts: the parent', partArns(split.definition)],
+  ...split.parts.map(
+    (part, index) => [`60 tasks split into parts: part ${index + 1}`, partArns(part.definition)] as const,
+  ),
+);
 
 describe('every compiled definition', () => {
   it('passes asl-validator with zero errors, paths and ARNs checked', { timeout: 300_000 }, () => {
@@ -102,7 +118,8 @@ describe('every compiled definition', () => {
       aslValidatorErrors(substitute(definition)).map((error) => `${name}: ${error}`),
     );
     expect(problems).toEqual([]);
-    expect(definitions).toHaveLength(44);
+    expect(split.parts).toHaveLength(3);
+    expect(definitions).toHaveLength(48);
   });
 
   it('routes no caught States.ALL or States.TaskFailed to a Fail state', () => {
