@@ -1,5 +1,5 @@
 // The synthesized IAM, as the local engine reads and evaluates it: identity policies from aws-cdk-lib's
-// own grant methods, a bucket policy's explicit deny, and an encrypted topic's key.
+// own grant methods, a bucket policy's and a topic policy's explicit deny, and an encrypted topic's key.
 import { describe, expect, it } from 'vitest';
 import {
   dynamodbPermissions,
@@ -86,6 +86,18 @@ describe('resource policies', () => {
       { action: 's3:DeleteObject', resource: object('curated', 'out/a.csv') },
     ]);
     expect(denial?.message).toMatch(/s3:DeleteObject .* with an explicit deny in a resource-based policy$/);
+  });
+
+  it("fails when the topic policy denies, although the role's policy allows; TLS-only lets SDK calls by", async () => {
+    expect(access.topicPolicies.has(ids.noticesArn)).toBe(true);
+    const publish = [{ action: 'sns:Publish', resource: ids.noticesArn }];
+    expect(await authorizer.authorize(ids.publisher, publish)).toBeUndefined();
+    const denial = await authorizer.authorize(ids.reader, publish);
+    expect(denial?.message).toMatch(
+      new RegExp(
+        `/${ids.reader} is not authorized to perform: sns:Publish on resource: ${ids.noticesArn} with an explicit deny in a resource-based policy$`,
+      ),
+    );
   });
 
   it('publishes to an encrypted topic only with the use of its key', async () => {

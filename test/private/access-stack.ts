@@ -16,6 +16,8 @@ import { removeOutdir, testApp } from './synth.ts';
  * - `landing` (EventBridge on) and `curated` (EventBridge off, a bucket policy that denies DeleteObject);
  * - `Copier` reads landing and writes curated; `Reader` reads landing and curated and writes nothing;
  * - an encrypted topic: `Publisher` may publish and use its key, `KeylessPublisher` may only publish;
+ * - a topic `Notices` refusing plain HTTP (as the alert topic does) whose policy denies `Reader`, which
+ *   its role's policy lets publish there, as it does `Publisher`;
  * - a table `Ledger` that `Copier` may read;
  * - a state machine `Machine` whose role may invoke `Copier` only.
  * Function and bucket local names are the logical ids below (functions) and `landing`, `curated`.
@@ -52,6 +54,17 @@ export function accessStack(): { deployment: LocalDeployment; template: Template
     const publisher = fn('Publisher');
     topic.grantPublish(publisher);
     key.grantEncryptDecrypt(publisher);
+    const notices = new sns.Topic(stack, 'Notices', { enforceSSL: true });
+    notices.grantPublish(publisher);
+    notices.grantPublish(reader);
+    notices.addToResourcePolicy(
+      new iam.PolicyStatement({
+        effect: iam.Effect.DENY,
+        principals: [new iam.ArnPrincipal((reader.role as iam.IRole).roleArn)],
+        actions: ['sns:Publish'],
+        resources: [notices.topicArn],
+      }),
+    );
     const keyless = fn('KeylessPublisher');
     keyless.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [topic.topicArn] }),
@@ -80,6 +93,7 @@ export function accessStack(): { deployment: LocalDeployment; template: Template
         table: stack.getLogicalId(table.node.defaultChild as dynamodb.CfnTable),
         machine: stack.getLogicalId(machine.node.defaultChild as sfn.CfnStateMachine),
         topicArn: `arn:aws:sns:us-east-1:000000000000:${stack.getLogicalId(topic.node.defaultChild as sns.CfnTopic)}`,
+        noticesArn: `arn:aws:sns:us-east-1:000000000000:${stack.getLogicalId(notices.node.defaultChild as sns.CfnTopic)}`,
         keyArn: `arn:aws:kms:us-east-1:000000000000:key/${stack.getLogicalId(key.node.defaultChild as kms.CfnKey)}`,
       },
     };
@@ -96,5 +110,7 @@ export interface AccessStackIds {
   readonly table: string;
   readonly machine: string;
   readonly topicArn: string;
+  /** A topic with a topic policy: TLS only, and a deny of `Reader`. */
+  readonly noticesArn: string;
   readonly keyArn: string;
 }
