@@ -14,14 +14,24 @@ import { closedRunItem } from './run-row.ts';
 /**
  * A run key's claim moves CLAIMED -> STARTED, or CLAIMED -> QUEUED -> STARTED. A claim left CLAIMED
  * means a dispatcher stopped between the claim and the start (or is still on its way): whoever sees it
- * finishes the start. FAILED: Step Functions refused to start the run for good (access denied, input
- * too large, no such state machine); the run is recorded FAILED with the reason, and never retried.
+ * finishes the start, a redelivery of its trigger or else the reconciler, which finds it in the
+ * ledger's byStatus index (see {@link CLAIMED_STATUS}). FAILED: Step Functions refused to start the run
+ * for good (access denied, input too large, no such state machine); the run is recorded FAILED with the
+ * reason, and never retried.
  */
 export type ClaimState = 'CLAIMED' | 'QUEUED' | 'STARTED' | 'FAILED';
 
 export interface Claim extends PendingRun {
   readonly state: ClaimState;
 }
+
+/**
+ * While a claim is CLAIMED it carries `status: 'CLAIMED'` and `startedAt: <claimedAt>`, the keys of the
+ * ledger's byStatus index, so that the reconciler can list the claims whose dispatcher stopped before
+ * the start and whose event will never come again (dead-lettered after Lambda's retries, a schedule
+ * that fires once). Every move out of CLAIMED removes `status`, and the claim leaves the sparse index.
+ */
+export const CLAIMED_STATUS = 'CLAIMED';
 
 export function claimKey(pipeline: string, runKey: string): Record<string, AttributeValue> {
   const { pk, sk } = ledgerKeys.claim(pipeline, runKey);
@@ -51,6 +61,8 @@ export async function claimRunKey(
             runId: { S: run.runId },
             state: { S: 'CLAIMED' },
             claimedAt: { S: run.claimedAt },
+            status: { S: CLAIMED_STATUS },
+            startedAt: { S: run.claimedAt },
             input: { S: run.input },
             expiresAt: { N: String(expiresAt) },
           },
@@ -96,9 +108,9 @@ export async function markQueued(ctx: DispatcherContext, run: PendingRun): Promi
       new UpdateItemCommand({
         TableName: ctx.table,
         Key: claimKey(run.pipeline, run.runKey),
-        UpdateExpression: 'SET #state = :queued',
+        UpdateExpression: 'SET #state = :queued REMOVE #status',
         ConditionExpression: '#state = :claimed',
-        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeNames: { '#state': 'state', '#status': 'status' },
         ExpressionAttributeValues: { ':queued': { S: 'QUEUED' }, ':claimed': { S: 'CLAIMED' } },
       }),
     );
@@ -121,9 +133,9 @@ export async function markStarted(
       new UpdateItemCommand({
         TableName: ctx.table,
         Key: claimKey(run.pipeline, run.runKey),
-        UpdateExpression: `SET #state = :started, startedAt = if_not_exists(startedAt, :now)${executionArn ? ', executionArn = :arn' : ''}`,
+        UpdateExpression: `SET #state = :started, runStartedAt = if_not_exists(runStartedAt, :now)${executionArn ? ', executionArn = :arn' : ''} REMOVE #status`,
         ConditionExpression: 'attribute_exists(pk) AND #state <> :failed',
-        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeNames: { '#state': 'state', '#status': 'status' },
         ExpressionAttributeValues: {
           ':started': { S: 'STARTED' },
           ':failed': { S: 'FAILED' },
@@ -147,9 +159,10 @@ export async function markFailed(ctx: DispatcherContext, run: PendingRun, reason
       new UpdateItemCommand({
         TableName: ctx.table,
         Key: claimKey(run.pipeline, run.runKey),
-        UpdateExpression: 'SET #state = :failed, failedAt = if_not_exists(failedAt, :now), reason = :reason',
+        UpdateExpression:
+          'SET #state = :failed, failedAt = if_not_exists(failedAt, :now), reason = :reason REMOVE #status',
         ConditionExpression: 'attribute_exists(pk) AND #state <> :started',
-        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeNames: { '#state': 'state', '#status': 'status' },
         ExpressionAttributeValues: {
           ':failed': { S: 'FAILED' },
           ':started': { S: 'STARTED' },

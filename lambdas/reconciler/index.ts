@@ -2,6 +2,7 @@ import { pipelineConfigs } from '../dispatcher/config.ts';
 import type { DispatcherContext } from '../dispatcher/context.ts';
 import { recorderClients, recorderDeps } from '../recorder/environment.ts';
 import type { RecorderDeps } from '../recorder/record.ts';
+import { type ClaimRepair, restartStaleClaims } from './claims.ts';
 import { ReconcileError } from './errors.ts';
 import { type ReconcileFailure, reconcileRuns } from './reconcile.ts';
 import { repairSlots, type SlotRepair } from './slots.ts';
@@ -14,6 +15,8 @@ export interface ReconcilerResult {
   readonly slotsReleased: number;
   /** Queued runs started by the drain after the slot repair. */
   readonly queuedStarted: number;
+  /** Triggers claimed but never started, whose start this pass finished (started, queued or settled). */
+  readonly claimsRestarted: number;
   readonly errors: number;
 }
 
@@ -21,7 +24,8 @@ const clients = recorderClients();
 
 /**
  * The reconciler, on a schedule: closes runs whose execution ended without the recorder hearing of it
- * (see `reconcileRuns`), then repairs every pipeline's concurrency slots and drains its queue (see
+ * (see `reconcileRuns`), finishes the starts of triggers claimed but never started (see
+ * `restartStaleClaims`), then repairs every pipeline's concurrency slots and drains its queue (see
  * `repairSlots`). Environment: the recorder's, the dispatcher's STEPWISE_PIPELINE_<NAME> variables,
  * and RECONCILE_AFTER_MINUTES (default 10), the grace period before a RUNNING run is checked. Throws at
  * the end if any run or pipeline could not be checked.
@@ -31,8 +35,21 @@ export async function handler(): Promise<ReconcilerResult> {
   const deps = recorderDeps(clients);
   const summary = await reconcileRuns(deps, { olderThanMinutes });
   const failures: ReconcileFailure[] = [...summary.errors];
+  const configs = pipelineConfigs(process.env);
+  const before = new Date(deps.now().getTime() - olderThanMinutes * 60_000).toISOString();
+  let claims: ClaimRepair | undefined;
+  try {
+    claims = await restartStaleClaims(dispatcherContext(deps), configs, before);
+  } catch (error) {
+    failures.push({
+      pipeline: '(all)',
+      runId: '(claims)',
+      executionArn: undefined,
+      message: `restarting the claims left CLAIMED: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+    });
+  }
   const repairs: SlotRepair[] = [];
-  for (const [pipeline, config] of pipelineConfigs(process.env)) {
+  for (const [pipeline, config] of configs) {
     try {
       repairs.push(await repairSlots(dispatcherContext(deps), pipeline, config));
     } catch (error) {
@@ -50,6 +67,7 @@ export async function handler(): Promise<ReconcilerResult> {
     stillRunning: summary.stillRunning,
     slotsReleased: repairs.reduce((n, r) => n + r.ended.length + r.neverStarted.length, 0),
     queuedStarted: repairs.reduce((n, r) => n + r.started.length, 0),
+    claimsRestarted: claims ? claims.started.length + claims.queued.length + claims.settled.length : 0,
     errors: failures.length,
   };
   console.log(
@@ -58,6 +76,7 @@ export async function handler(): Promise<ReconcilerResult> {
       message: 'reconciled running runs',
       olderThanMinutes,
       ...result,
+      ...(claims && claims.found > 0 ? { claims } : {}),
       repairs: repairs.filter(
         (r) => r.ended.length + r.neverStarted.length + r.suspects.length + r.started.length > 0,
       ),

@@ -8,8 +8,10 @@ import {
   type WriteStream,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { ListTablesCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { CLAIMED_STATUS } from '../../lambdas/dispatcher/claim.ts';
+import { pipelineConfigs } from '../../lambdas/dispatcher/config.ts';
 import type { DispatchResult } from '../../lambdas/dispatcher/index.ts';
 import {
   findRun,
@@ -22,6 +24,7 @@ import {
   runReport,
 } from '../ledger/ledger.ts';
 import { pipelinesWithRuns } from '../ledger/pipeline-names.ts';
+import { ledgerKeys, STATUS_INDEX } from '../names.ts';
 import { scheduledTimeText } from '../spec/schedule-slots.ts';
 import { s3TriggerMismatch } from '../spec/triggers/s3-object-created.ts';
 import type { PipelineDefinition } from '../spec/types.ts';
@@ -302,7 +305,7 @@ export class LocalRuntime {
     for await (const row of runningRunsStartedBefore(this.services.dynamodb, table, new Date().toISOString()))
       rows.push(row);
     const abandoned = runningExecutions(stateDir);
-    if (rows.length === 0 && abandoned.length === 0) return [];
+    if (rows.length === 0 && abandoned.length === 0 && !(await this.startsLeftUnfinished(table))) return [];
     const causes = new Map<string, string>();
     for (const saved of abandoned) {
       const cause = abandonedCause(saved.owner, saved.name);
@@ -342,6 +345,42 @@ export class LocalRuntime {
       });
     }
     return recovered;
+  }
+
+  /**
+   * Whether a dead process left a trigger claimed but not started, or runs queued: its dispatcher
+   * stopped mid-dispatch (no run row and no execution to close), or its runs ended before the queue
+   * behind them moved. The reconciler finishes such starts and drains the queues.
+   */
+  private async startsLeftUnfinished(table: string): Promise<boolean> {
+    const { dynamodb } = this.services;
+    const claimed = await dynamodb.send(
+      new QueryCommand({
+        TableName: table,
+        IndexName: STATUS_INDEX,
+        KeyConditionExpression: '#status = :claimed',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':claimed': { S: CLAIMED_STATUS } },
+        Limit: 1,
+      }),
+    );
+    if ((claimed.Items ?? []).length > 0) return true;
+    const dispatcher = [...this.live.deployment.functions.values()].find((f) =>
+      f.logicalId.includes('Dispatcher'),
+    );
+    for (const pipeline of pipelineConfigs(dispatcher?.environment ?? {}).keys()) {
+      const queued = await dynamodb.send(
+        new QueryCommand({
+          TableName: table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': { S: ledgerKeys.queueOf(pipeline) } },
+          ConsistentRead: true,
+          Limit: 1,
+        }),
+      );
+      if ((queued.Items ?? []).length > 0) return true;
+    }
+    return false;
   }
 
   private get live(): Running {

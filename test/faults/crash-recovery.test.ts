@@ -5,7 +5,10 @@ import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dispatch } from '../../lambdas/dispatcher/dispatch.ts';
 import type { RunReport } from '../../lib/ledger/ledger.ts';
 import type { LocalRunResult, LocalRuntime } from '../../lib/local/runtime.ts';
 import { tempStateDir } from '../local/stepwise-cli.ts';
@@ -153,4 +156,51 @@ describe('kill -9 of a `stepwise run` mid-task, then the next command', () => {
     ]);
     expect(await objectExists(runtime, KEY)).toBe(true);
   }, 120_000);
+});
+
+describe('a dispatcher that dies between the claim and the start, then the next command', () => {
+  it('starts the claimed trigger to SUCCEEDED: it is not stranded CLAIMED, and its slot is not held', async () => {
+    const dispatcher = [...app.deployment.functions.values()].find((f) => f.logicalId.includes('Dispatcher'));
+    const env = dispatcher?.environment ?? {};
+    const table = env.LEDGER_TABLE as string;
+    const ledgerOf = (open: LocalRuntime) =>
+      (open as unknown as { services: { dynamodb: DynamoDBClient } }).services.dynamodb;
+    const dynamodb = ledgerOf(runtime);
+    // The dispatcher claims the run key and takes the slot; its process dies at StartExecution.
+    const dies = {
+      send: () => Promise.reject(Object.assign(new Error('the process died'), { name: 'Killed' })),
+    } as unknown as SFNClient;
+    const envelope = {
+      kind: 's3',
+      pipeline: 'faulty',
+      event: { detail: { bucket: { name: 'inbox' }, object: { key: 'in/claimed.json', etag: 'claimed-1' } } },
+    };
+    await expect(
+      dispatch({ dynamodb, sfn: dies, table, now: () => new Date() }, env, envelope),
+    ).rejects.toThrow('the process died');
+    await runtime.close();
+
+    runtime = await openRuntime(app, state.dir);
+    // The next command's work waits for everything set off, the run the reconciler started included.
+    expect((await dropFile(runtime, app.faulty, state.dir, 'in/after-claim.json')).report.status).toBe(
+      'SUCCEEDED',
+    );
+    const all = await runtime.listRuns('faulty', { limit: 100 });
+    const claimed = all.filter((r) => (r.trigger as { key?: string }).key === 'in/claimed.json');
+    expect(claimed.map((r) => [r.status, taskRows(r)])).toEqual([
+      [
+        'SUCCEEDED',
+        [
+          ['work', 'SUCCEEDED', 1],
+          ['check', 'SUCCEEDED', 1],
+          ['emit', 'SUCCEEDED', 1],
+        ],
+      ],
+    ]);
+    expect(all.filter((r) => r.status === 'RUNNING')).toEqual([]);
+    const { Item: slots } = await ledgerOf(runtime).send(
+      new GetItemCommand({ TableName: table, Key: { pk: { S: 'SLOTS#faulty' }, sk: { S: 'SLOTS' } } }),
+    );
+    expect(slots?.active?.SS ?? []).toEqual([]);
+  }, 180_000);
 });

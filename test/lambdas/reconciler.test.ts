@@ -82,6 +82,7 @@ describe('reconciler', () => {
       stillRunning: 1,
       slotsReleased: 0,
       queuedStarted: 0,
+      claimsRestarted: 0,
       errors: 0,
     });
 
@@ -112,6 +113,7 @@ describe('reconciler', () => {
       stillRunning: 1,
       slotsReleased: 0,
       queuedStarted: 0,
+      claimsRestarted: 0,
       errors: 0,
     });
     expect(harness.sns.published).toHaveLength(1);
@@ -146,6 +148,7 @@ describe('reconciler', () => {
       stillRunning: 0,
       slotsReleased: 0,
       queuedStarted: 0,
+      claimsRestarted: 0,
       errors: 0,
     });
   });
@@ -189,6 +192,7 @@ describe('reconciler', () => {
       stillRunning: 0,
       slotsReleased: 0,
       queuedStarted: 0,
+      claimsRestarted: 0,
       errors: 0,
     });
     expect(await getRun(harness.ledger.client, table, ended)).toMatchObject({
