@@ -56,7 +56,10 @@ export async function startStepFunctionsServer(
             refusal.kind === 'unknown-key' ? 'UnrecognizedClientException' : 'AccessDeniedException',
             refusal.message,
           );
-        if (target === 'StartExecution') return reply(200, api.startExecution(body));
+        if (target === 'StartExecution') {
+          checkExecutionName(body.name);
+          return reply(200, api.startExecution(body));
+        }
         if (target === 'DescribeExecution') return reply(200, api.describeExecution(body));
         if (target === 'GetExecutionHistory' && api.getExecutionHistory) {
           const page = api.getExecutionHistory(body);
@@ -81,4 +84,24 @@ export async function startStepFunctionsServer(
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+/** At most 80 characters, and none of these: Step Functions refuses such a name as InvalidName. */
+const EXECUTION_NAME_MAX = 80;
+const EXECUTION_NAME_REFUSED =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+  /[\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f\ufffe\uffff\ud800-\udfff]/u;
+
+/**
+ * StartExecution's name rules, so a name AWS would refuse is refused locally too: 1 to 80 characters,
+ * no white space, brackets, wildcards, the special characters " # % \ ^ | ~ ` $ & , ; : /, control
+ * characters or surrogates. No name at all is fine (Step Functions makes a UUID).
+ *
+ * @see https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html
+ */
+function checkExecutionName(name: unknown): void {
+  if (name === undefined) return;
+  const text = String(name);
+  if (text.length === 0 || [...text].length > EXECUTION_NAME_MAX || EXECUTION_NAME_REFUSED.test(text))
+    throw new ApiError('InvalidName', `Invalid Name: '${text}'`);
 }

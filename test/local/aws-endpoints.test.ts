@@ -1,15 +1,17 @@
-// The local EventBridge and SNS stand-ins, driven by the real SDK clients the Lambda code uses: what
-// the callbacks receive, what the clients get back, and the errors AWS would send.
+// The local EventBridge, SNS and Step Functions stand-ins, driven by the real SDK clients the Lambda
+// code uses: what the callbacks receive, what the clients get back, and the errors AWS would send.
 import {
   EventBridgeClient,
   ListRulesCommand,
   PutEventsCommand,
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ListTopicsCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EventBridgeEvent } from '../../lib/local/event-rules.ts';
 import { type LocalEndpoint, type PutContext, startEventsServer } from '../../lib/local/events-server.ts';
+import { startStepFunctionsServer } from '../../lib/local/sfn-server.ts';
 import { type SnsPublication, startSnsServer } from '../../lib/local/sns-server.ts';
 
 const FAKE_CREDENTIALS = { accessKeyId: 'fake', secretAccessKey: 'fake' };
@@ -249,5 +251,51 @@ describe('the local SNS', () => {
         'The action ListTopics is not valid for this web service; the local SNS stand-in serves only Publish.',
       $metadata: { httpStatusCode: 400 },
     });
+  });
+});
+
+describe('the local Step Functions', () => {
+  const machine = 'arn:aws:states:us-east-1:000000000000:stateMachine:orders';
+
+  async function stepFunctions() {
+    const started: (string | undefined)[] = [];
+    const { endpoint, server } = await startStepFunctionsServer({
+      startExecution: ({ stateMachineArn, name }) => {
+        started.push(name);
+        return {
+          executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name ?? 'uuid'}`,
+          startDate: 0,
+        };
+      },
+      describeExecution: () => ({}),
+    });
+    open.push({ close: () => new Promise<void>((done) => server.close(() => done())) });
+    const client = new SFNClient({
+      region: 'us-east-1',
+      credentials: FAKE_CREDENTIALS,
+      endpoint,
+      maxAttempts: 1,
+    });
+    open.push({ close: async () => client.destroy() });
+    return { client, started };
+  }
+
+  it('fails StartExecution with InvalidName for a name Step Functions refuses, and starts nothing', async () => {
+    const { client, started } = await stepFunctions();
+    const refused = ['a b', 'orders/2026-11-01', 'key:value', 'x'.repeat(81), 'tab\there', 'a#b', '[a]'];
+    for (const name of refused) {
+      const error = await client
+        .send(new StartExecutionCommand({ stateMachineArn: machine, name, input: '{}' }))
+        .catch((e: Error) => e);
+      expect([(error as Error).name, (error as Error).message]).toEqual([
+        'InvalidName',
+        `Invalid Name: '${name}'`,
+      ]);
+    }
+    const accepted = ['s3-orders-2026-11-01.csv-3f2a9c1b0d4e', 'x'.repeat(80), 'café-é'];
+    for (const name of accepted)
+      await client.send(new StartExecutionCommand({ stateMachineArn: machine, name, input: '{}' }));
+    await client.send(new StartExecutionCommand({ stateMachineArn: machine, input: '{}' }));
+    expect(started).toEqual([...accepted, undefined]);
   });
 });
