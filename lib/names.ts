@@ -91,6 +91,27 @@ export const ledgerKeys = {
   },
 } as const;
 
+/**
+ * The environment variables the platform's constructs set on its functions (dispatcher, recorder,
+ * reconciler) and those functions read. A pipeline's own settings travel in the dispatcher's
+ * `STEPWISE_PIPELINE_<NAME>` variables (`pipelineVariable` in lambdas/dispatcher/config.ts). The task
+ * runtime's variables (`STEPWISE_BUCKETS`, `STEPWISE_LOG_LEVEL`, `STEPWISE_LOCAL`) are declared in
+ * lambdas/task, which exports them: user handler bundles then carry only those, not this module.
+ */
+export const PLATFORM_ENVIRONMENT = {
+  /** The ledger table's name: dispatcher, recorder and reconciler. */
+  ledgerTable: 'LEDGER_TABLE',
+  /** The alert topic's ARN: dispatcher, recorder and reconciler. */
+  alertTopicArn: 'ALERT_TOPIC_ARN',
+  /** The bus the recorder puts "Run Finished" on; `default` when unset. */
+  eventBusName: 'EVENT_BUS_NAME',
+  /** The reconciler's grace period, in minutes, before it checks a RUNNING run. */
+  reconcileAfterMinutes: 'RECONCILE_AFTER_MINUTES',
+} as const;
+
+/** Set on every task function to its pipeline's name, so a template (and a test) can tell them apart. */
+export const TASK_PIPELINE_VARIABLE = 'STEPWISE_PIPELINE';
+
 /** The ledger's global secondary index that lists runs by status and start time, across pipelines. */
 export const STATUS_INDEX = 'byStatus';
 

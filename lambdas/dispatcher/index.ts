@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { PLATFORM_ENVIRONMENT } from '../../lib/names.ts';
 import { type DispatchResult, dispatch } from './dispatch.ts';
 
 export type { DispatchResult } from './dispatch.ts';
@@ -12,9 +13,12 @@ const sns = new SNSClient({});
 
 /** The dispatcher Lambda: every trigger of every pipeline, and every "Run Finished" event, comes here. */
 export async function handler(event: unknown): Promise<DispatchResult> {
-  const table = process.env.LEDGER_TABLE;
-  if (!table) throw new Error('LEDGER_TABLE is not set: the dispatcher needs the name of the ledger table');
-  const topicArn = process.env.ALERT_TOPIC_ARN;
+  const table = process.env[PLATFORM_ENVIRONMENT.ledgerTable];
+  if (!table)
+    throw new Error(
+      `${PLATFORM_ENVIRONMENT.ledgerTable} is not set: the dispatcher needs the name of the ledger table`,
+    );
+  const topicArn = process.env[PLATFORM_ENVIRONMENT.alertTopicArn];
   return dispatch(
     { dynamodb, sfn, table, now: () => new Date(), ...(topicArn ? { alerts: { sns, topicArn } } : {}) },
     process.env,

@@ -1,3 +1,4 @@
+import { PLATFORM_ENVIRONMENT } from '../../lib/names.ts';
 import { pipelineConfigs } from '../dispatcher/config.ts';
 import type { DispatcherContext } from '../dispatcher/context.ts';
 import { recorderClients, recorderDeps } from '../recorder/environment.ts';
@@ -31,7 +32,7 @@ const clients = recorderClients();
  * the end if any run or pipeline could not be checked.
  */
 export async function handler(): Promise<ReconcilerResult> {
-  const olderThanMinutes = minutes(process.env.RECONCILE_AFTER_MINUTES);
+  const olderThanMinutes = minutes(process.env[PLATFORM_ENVIRONMENT.reconcileAfterMinutes]);
   const deps = recorderDeps(clients);
   const summary = await reconcileRuns(deps, { olderThanMinutes });
   const failures: ReconcileFailure[] = [...summary.errors];
@@ -101,6 +102,8 @@ function minutes(text: string | undefined): number {
   if (text === undefined || text === '') return 10;
   const value = Number(text);
   if (!Number.isFinite(value) || value < 0)
-    throw new Error(`RECONCILE_AFTER_MINUTES must be a number of minutes, 0 or more; got '${text}'`);
+    throw new Error(
+      `${PLATFORM_ENVIRONMENT.reconcileAfterMinutes} must be a number of minutes, 0 or more; got '${text}'`,
+    );
   return value;
 }

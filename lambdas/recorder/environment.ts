@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { PLATFORM_ENVIRONMENT } from '../../lib/names.ts';
 import { RecorderSettingError } from './errors.ts';
 import type { RecorderDeps } from './record.ts';
 
@@ -30,9 +31,9 @@ export function recorderClients(): RecorderClients {
 export function recorderDeps(clients: RecorderClients, env: NodeJS.ProcessEnv = process.env): RecorderDeps {
   return {
     ...clients,
-    table: required(env, 'LEDGER_TABLE'),
-    alertTopicArn: required(env, 'ALERT_TOPIC_ARN'),
-    eventBusName: env.EVENT_BUS_NAME || 'default',
+    table: required(env, PLATFORM_ENVIRONMENT.ledgerTable),
+    alertTopicArn: required(env, PLATFORM_ENVIRONMENT.alertTopicArn),
+    eventBusName: env[PLATFORM_ENVIRONMENT.eventBusName] || 'default',
     print: (line) => console.log(line),
     now: () => new Date(),
   };

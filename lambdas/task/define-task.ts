@@ -1,7 +1,7 @@
 import { bucketsFromEnvironment } from './buckets.ts';
 import { DataError, GateOutputError, TaskEventError, TaskOutputError } from './errors.ts';
 import { isRecord, parseTaskEvent, preview, type RunInfo } from './event.ts';
-import { type TaskLogger, taskLogger } from './log.ts';
+import { LOCAL_RUN_VARIABLE, type TaskLogger, taskLogger } from './log.ts';
 import { type InvocationContext, retryWaitMs } from './retryable-error.ts';
 import { checkSchema, isStandardSchema, pathSegment, type StandardSchemaV1 } from './standard-schema.ts';
 import { asError } from './thrown-value.ts';
@@ -138,7 +138,7 @@ export function defineTask(
       ...(context?.awsRequestId === undefined ? {} : { requestId: context.awsRequestId }),
     });
     // The local engine reports every attempt, with its duration and error, itself.
-    const lifecycle = process.env.STEPWISE_LOCAL ? undefined : log;
+    const lifecycle = process.env[LOCAL_RUN_VARIABLE] ? undefined : log;
     lifecycle?.info('task started', { trigger: run.trigger.type });
     try {
       const checked = await checkInputs(task, schemas, inputs, params);

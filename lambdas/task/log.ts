@@ -18,6 +18,12 @@ export interface TaskLogger {
 /** The environment variable that sets the lowest level written. */
 export const LOG_LEVEL_VARIABLE = 'STEPWISE_LOG_LEVEL';
 
+/**
+ * Set by `stepwise run` on every function it hosts: the runtime then leaves out its `task started` and
+ * `task succeeded`/`task failed` lines, since the local run report shows every attempt.
+ */
+export const LOCAL_RUN_VARIABLE = 'STEPWISE_LOCAL';
+
 const levels = ['info', 'warn', 'error', 'silent'] as const;
 type Level = (typeof levels)[number];
 

@@ -17,6 +17,7 @@ import {
   LOCAL_SYNTH_CONTEXT,
   STAND_INS_METADATA,
   stateMachineOutputKey,
+  TASK_PIPELINE_VARIABLE,
 } from '../names.ts';
 import { isServiceRun } from '../spec/adapters/registry.ts';
 import { didYouMean } from '../spec/did-you-mean.ts';
@@ -144,7 +145,7 @@ export class Pipeline extends Construct implements PipelineMetrics {
         entry: handler.entry,
         environment: {
           ...handler.env,
-          STEPWISE_PIPELINE: props.spec.name,
+          [TASK_PIPELINE_VARIABLE]: props.spec.name,
           ...(access.size > 0 ? { [BUCKETS_VARIABLE]: this.bucketNamesJson(access.keys()) } : {}),
         },
         memoryMb: handler.memoryMb,

@@ -7,7 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { pipelineConfigJson, pipelineVariable } from '../../lambdas/dispatcher/config.ts';
-import { RUN_FINISHED, STACK_OUTPUTS } from '../names.ts';
+import { PLATFORM_ENVIRONMENT, RUN_FINISHED, STACK_OUTPUTS } from '../names.ts';
 import { stackFiles } from '../stack-files.ts';
 import { AlertTopic } from './alert-topic.ts';
 import { DeadLetterQueue } from './dead-letter-queue.ts';
@@ -42,10 +42,10 @@ const LAMBDA_ENVIRONMENT_BYTES = 4096;
 const WORST_CASE_STATE_MACHINE_ARN = `arn:aws-us-gov:states:${'r'.repeat(14)}:${'0'.repeat(12)}:stateMachine:${'n'.repeat(80)}`;
 /** The reconciler's own variables (a superset of the dispatcher's), tokens at their longest. */
 const WORST_CASE_OBSERVER_ENVIRONMENT = {
-  LEDGER_TABLE: 't'.repeat(255),
-  ALERT_TOPIC_ARN: `arn:aws-us-gov:sns:${'r'.repeat(14)}:${'0'.repeat(12)}:${'t'.repeat(256)}`,
-  EVENT_BUS_NAME: 'default',
-  RECONCILE_AFTER_MINUTES: '10',
+  [PLATFORM_ENVIRONMENT.ledgerTable]: 't'.repeat(255),
+  [PLATFORM_ENVIRONMENT.alertTopicArn]: `arn:aws-us-gov:sns:${'r'.repeat(14)}:${'0'.repeat(12)}:${'t'.repeat(256)}`,
+  [PLATFORM_ENVIRONMENT.eventBusName]: 'default',
+  [PLATFORM_ENVIRONMENT.reconcileAfterMinutes]: '10',
 };
 
 function environmentSize(variables: Record<string, string>): number {
@@ -146,7 +146,10 @@ export class StepwisePlatform extends Construct {
       memoryMb: 256,
       timeout: Duration.seconds(30),
       // ALERT_TOPIC_ARN: a run Step Functions refuses to start is set aside with an alert.
-      environment: { LEDGER_TABLE: table.tableName, ALERT_TOPIC_ARN: this.alerts.topic.topicArn },
+      environment: {
+        [PLATFORM_ENVIRONMENT.ledgerTable]: table.tableName,
+        [PLATFORM_ENVIRONMENT.alertTopicArn]: this.alerts.topic.topicArn,
+      },
       deadLetterQueue: this.deadLetters.queue,
     });
     this.alerts.grantPublish(this.dispatcher.role);
@@ -164,9 +167,9 @@ export class StepwisePlatform extends Construct {
     );
 
     const observerEnvironment = {
-      LEDGER_TABLE: table.tableName,
-      ALERT_TOPIC_ARN: this.alerts.topic.topicArn,
-      EVENT_BUS_NAME: 'default',
+      [PLATFORM_ENVIRONMENT.ledgerTable]: table.tableName,
+      [PLATFORM_ENVIRONMENT.alertTopicArn]: this.alerts.topic.topicArn,
+      [PLATFORM_ENVIRONMENT.eventBusName]: 'default',
     };
     this.recorder = new HandlerFunction(this, 'Recorder', {
       entry: lambdaEntry('recorder'),
@@ -183,7 +186,10 @@ export class StepwisePlatform extends Construct {
       description: 'stepwise reconciler: closes runs whose end the recorder missed',
       memoryMb: 512,
       timeout: Duration.minutes(5),
-      environment: { ...observerEnvironment, RECONCILE_AFTER_MINUTES: String(RECONCILE_EVERY.toMinutes()) },
+      environment: {
+        ...observerEnvironment,
+        [PLATFORM_ENVIRONMENT.reconcileAfterMinutes]: String(RECONCILE_EVERY.toMinutes()),
+      },
       deadLetterQueue: this.deadLetters.queue,
     });
     this.grantObserver(this.recorder, { statusIndex: false });

@@ -13,6 +13,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { CLAIMED_STATUS } from '../../lambdas/dispatcher/claim.ts';
 import { pipelineConfigs } from '../../lambdas/dispatcher/config.ts';
 import type { DispatchResult } from '../../lambdas/dispatcher/index.ts';
+import { LOCAL_RUN_VARIABLE } from '../../lambdas/task/log.ts';
 import {
   findRun,
   listRuns,
@@ -24,7 +25,7 @@ import {
   runReport,
 } from '../ledger/ledger.ts';
 import { pipelinesWithRuns } from '../ledger/pipeline-names.ts';
-import { ledgerKeys, STATUS_INDEX } from '../names.ts';
+import { ledgerKeys, PLATFORM_ENVIRONMENT, STATUS_INDEX } from '../names.ts';
 import { scheduledTimeText } from '../spec/schedule-slots.ts';
 import { s3TriggerMismatch } from '../spec/triggers/s3-object-created.ts';
 import type { PipelineDefinition } from '../spec/types.ts';
@@ -247,7 +248,7 @@ export class LocalRuntime {
           AWS_ENDPOINT_URL_SFN: sfn.endpoint,
           AWS_ENDPOINT_URL_EVENTBRIDGE: events.endpoint,
           AWS_ENDPOINT_URL_SNS: sns.endpoint,
-          STEPWISE_LOCAL: '1',
+          [LOCAL_RUN_VARIABLE]: '1',
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         },
         // Each function signs as its own role, which the stand-ins authorize (see lib/local/iam).
@@ -327,7 +328,10 @@ export class LocalRuntime {
     // Locally nothing can still be running once the lock is ours, so no grace period.
     const outcome = await fabric.track(
       lambdas.invoke(
-        { ...reconciler, environment: { ...reconciler.environment, RECONCILE_AFTER_MINUTES: '0' } },
+        {
+          ...reconciler,
+          environment: { ...reconciler.environment, [PLATFORM_ENVIRONMENT.reconcileAfterMinutes]: '0' },
+        },
         {},
       ),
     );
