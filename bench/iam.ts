@@ -5,22 +5,31 @@
 // - authorized: through the proxy (or server) with the Authorizer, as `stepwise run` does;
 // - unauthorized: through the same proxy (or server) with no Authorizer: the same hops, nothing checked;
 // - direct (S3 and DynamoDB only): the owner's client straight to s3rver or dynalite, no proxy.
+// Every kind of call the local engine authorizes is timed: S3 (a read and a write, each of a new object,
+// so never answered from the cache), DynamoDB, SNS Publish to the encrypted topic, EventBridge
+// PutEvents, Step Functions StartExecution, and the state machine's invoke of a Lambda task (a check
+// with no I/O of its own: the invoke itself is the Lambda host's, the same either way).
 // And the evaluator alone: Authorizer.authorize with no I/O, per permission, new and repeated.
 // Run: node --import tsx bench/iam.ts [--calls N]   Writes bench/results/iam.json.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { App } from 'aws-cdk-lib';
 import orders from '../examples/orders/pipeline.ts';
 import { PipelineStack } from '../lib/constructs/pipeline-stack.ts';
+import { startEventsServer } from '../lib/local/events-server.ts';
 import { Authorizer } from '../lib/local/iam/authorizer.ts';
 import type { RequiredPermission } from '../lib/local/iam/s3-actions.ts';
+import { authorizeLambdaInvoke } from '../lib/local/integrations.ts';
 import { ensureBuckets, type LocalServices, startServices } from '../lib/local/services.ts';
+import { startStepFunctionsServer } from '../lib/local/sfn-server.ts';
 import { startSnsServer } from '../lib/local/sns-server.ts';
-import { readDeployment, type Template } from '../lib/local/template.ts';
+import { functionArn, readDeployment, type Template } from '../lib/local/template.ts';
 
 const calls = Number(process.argv[process.argv.indexOf('--calls') + 1]) || 300;
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -39,10 +48,13 @@ const functionId = (part: string) => {
   return found;
 };
 const ingest = functionId('Handleringest');
+const publisher = functionId('Handlerpublish');
 const dispatcher = functionId('Dispatcher');
 const recorder = functionId('Recorder');
 const ledger = deployment.tables[0]?.name as string;
 const topic = deployment.topics[0] as string;
+const machine = deployment.stateMachines[0];
+if (!machine) throw new Error('bench: no state machine');
 
 const authorizer = new Authorizer(access);
 const checked = await startServices(mkdtempSync(join(tmpdir(), 'stepwise-bench-iam-a-')), { authorizer });
@@ -78,6 +90,34 @@ const snsClient = (endpoint: string) =>
   });
 const snsAuthorized = snsClient(snsChecked.endpoint);
 const snsUnauthorized = snsClient(snsOpen.endpoint);
+const eventsChecked = await startEventsServer({ authorizer, onEvent: () => undefined });
+const eventsOpen = await startEventsServer({ onEvent: () => undefined });
+const eventsClient = (endpoint: string) =>
+  new EventBridgeClient({
+    region: 'us-east-1',
+    endpoint,
+    credentials: { accessKeyId: recorder, secretAccessKey: 'x' },
+  });
+const eventsAuthorized = eventsClient(eventsChecked.endpoint);
+const eventsUnauthorized = eventsClient(eventsOpen.endpoint);
+// A Step Functions API that answers at once: what is timed is the server and its check.
+const sfnApi = {
+  startExecution: ({ stateMachineArn, name }: { stateMachineArn: string; name?: string }) => ({
+    executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name ?? 'x'}`,
+    startDate: Date.now() / 1000,
+  }),
+  describeExecution: () => ({}),
+};
+const sfnChecked = await startStepFunctionsServer(sfnApi, { authorizer });
+const sfnOpen = await startStepFunctionsServer(sfnApi);
+const sfnClient = (endpoint: string) =>
+  new SFNClient({
+    region: 'us-east-1',
+    endpoint,
+    credentials: { accessKeyId: dispatcher, secretAccessKey: 'x' },
+  });
+const sfnAuthorized = sfnClient(sfnChecked.endpoint);
+const sfnUnauthorized = sfnClient(sfnOpen.endpoint);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const round = (x: number) => Math.round(x * 1000) / 1000;
@@ -115,14 +155,32 @@ const getItem = (services: LocalServices, signedAs?: string) => {
   return () =>
     client.send(new GetItemCommand({ TableName: ledger, Key: { pk: { S: 'RUN#x' }, sk: { S: 'RUN' } } }));
 };
+const putObject = (services: LocalServices, signedAs?: string) => {
+  const client = signedAs ? services.clientsAs(signedAs).s3 : services.s3;
+  return (i: number) =>
+    client.send(new PutObjectCommand({ Bucket: 'raw', Key: `published/bench/${i}.json`, Body: '{}' }));
+};
 const publish = (client: SNSClient) => () =>
   client.send(new PublishCommand({ TopicArn: topic, Message: 'bench', Subject: 'bench' }));
+const putEvents = (client: EventBridgeClient) => () =>
+  client.send(
+    new PutEventsCommand({
+      Entries: [{ Source: 'stepwise', DetailType: 'Run Finished', Detail: '{"pipeline":"orders"}' }],
+    }),
+  );
+const startExecution = (client: SFNClient) => (i: number) =>
+  client.send(new StartExecutionCommand({ stateMachineArn: machine.arn, name: `bench-${i}`, input: '{}' }));
 
 const results = {
   s3GetObject: await compare({
     authorized: getObject(checked, ingest),
     unauthorized: getObject(open, ingest),
     direct: getObject(open),
+  }),
+  s3PutObject: await compare({
+    authorized: putObject(checked, publisher),
+    unauthorized: putObject(open, publisher),
+    direct: putObject(open),
   }),
   dynamodbGetItem: await compare({
     authorized: getItem(checked, dispatcher),
@@ -133,6 +191,16 @@ const results = {
   snsPublishEncrypted: await compare({
     authorized: publish(snsAuthorized),
     unauthorized: publish(snsUnauthorized),
+  }),
+  // The recorder's "Run Finished": events:PutEvents on the default bus.
+  eventsPutEvents: await compare({
+    authorized: putEvents(eventsAuthorized),
+    unauthorized: putEvents(eventsUnauthorized),
+  }),
+  // The dispatcher starts a run: states:StartExecution on the state machine.
+  sfnStartExecution: await compare({
+    authorized: startExecution(sfnAuthorized),
+    unauthorized: startExecution(sfnUnauthorized),
   }),
 };
 
@@ -150,10 +218,24 @@ async function evaluatorUs(action: string, fresh: boolean): Promise<number> {
   for (let i = 0; i < calls; i++) await authorizer.authorize(ingest, [permission(i)]);
   return round(((performance.now() - started) / calls) * 1000);
 }
+/**
+ * The state machine's check before it invokes a task's function (lambda:InvokeFunction on the same
+ * function each time, so from the cache after the first): the invoke itself, in the Lambda host, is
+ * the same with or without it.
+ */
+async function lambdaInvokeCheckUs(): Promise<number> {
+  const check = () =>
+    authorizeLambdaInvoke({ services: checked, authorizer, caller: machine.logicalId }, functionArn(ingest));
+  for (let i = 0; i < 50; i++) await check();
+  const started = performance.now();
+  for (let i = 0; i < calls; i++) await check();
+  return round(((performance.now() - started) / calls) * 1000);
+}
 const evaluator = {
   allowedUs: await evaluatorUs('s3:GetObject', true),
   deniedUs: await evaluatorUs('s3:PutObject', true),
   repeatedUs: await evaluatorUs('s3:GetObject', false),
+  lambdaInvokeCheckUs: await lambdaInvokeCheckUs(),
 };
 
 const report = {
@@ -171,6 +253,13 @@ snsAuthorized.destroy();
 snsUnauthorized.destroy();
 await snsChecked.close();
 await snsOpen.close();
+eventsAuthorized.destroy();
+eventsUnauthorized.destroy();
+await eventsChecked.close();
+await eventsOpen.close();
+sfnAuthorized.destroy();
+sfnUnauthorized.destroy();
+for (const { server } of [sfnChecked, sfnOpen]) await new Promise((done) => server.close(done));
 await checked.close();
 await open.close();
 rmSync(outdir, { recursive: true, force: true });
