@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { SpecError } from '../spec/errors.ts';
+import { asSpecError } from '../spec/errors.ts';
 import type { PipelineDefinition } from '../spec/types.ts';
 import { CliUsageError } from './errors.ts';
 
@@ -26,7 +26,8 @@ export async function loadSpec(specPath: string): Promise<PipelineDefinition> {
   try {
     module = await importSpecModule(file);
   } catch (error) {
-    if (error instanceof SpecError) throw error;
+    const specError = asSpecError(error);
+    if (specError) throw specError;
     throw new SpecLoadError(`could not load ${file}: ${(error as Error).message}`, { cause: error });
   }
   // A CommonJS module compiled from `export default` holds it under `default` once more.

@@ -21,6 +21,24 @@ export class SpecError extends Error {
   }
 }
 
+/**
+ * A SpecError from another copy of this library: the compiled CLI loads a user's spec through tsx,
+ * which may give the spec its own instance of the package, whose SpecError is another class. Known by
+ * its shape, it is reported as this copy's own.
+ */
+export function asSpecError(error: unknown): SpecError | undefined {
+  if (error instanceof SpecError) return error;
+  if (!(error instanceof Error) || error.name !== 'SpecError') return undefined;
+  const { issues, pipeline } = error as { issues?: unknown; pipeline?: unknown };
+  if (!Array.isArray(issues) || !issues.every(isIssue)) return undefined;
+  return new SpecError(issues, { ...(typeof pipeline === 'string' ? { pipeline } : {}), cause: error });
+}
+
+function isIssue(value: unknown): value is SpecIssue {
+  const issue = value as Partial<SpecIssue> | null;
+  return typeof issue?.path === 'string' && typeof issue.message === 'string';
+}
+
 export function formatIssue(issue: SpecIssue): string {
   return issue.path ? `${issue.path}: ${issue.message}` : issue.message;
 }
