@@ -26,7 +26,9 @@ describe('fault suite: an endless loop', () => {
         ['emit', 'SKIPPED', 0],
       ]);
       expect(['States.Timeout', 'Sandbox.Timedout']).toContain(report.error?.error);
-      expect(alertsOf(suite.stateDir, report.runId)).toHaveLength(1);
+      expect(alertsOf(suite.stateDir, report.runId).map((a) => a.subject)).toEqual([
+        'stepwise: faulty run FAILED at work',
+      ]);
       expect(await objectExists(suite.runtime, 'in/loop.json')).toBe(true);
       // The spinning worker is gone: the same function serves the next run.
       expect((await drop('in/afterwards.json')).report.status).toBe('SUCCEEDED');

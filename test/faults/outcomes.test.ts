@@ -133,8 +133,14 @@ describe('fault suite: quarantine, gates, output limits and AWS faults', () => {
       expect(report.status).toBe('FAILED');
       expect(report.error?.error).toBe('S3.AccessDenied');
       expect(report.error?.message).toContain('explicit deny');
-      expect(taskRows(report)[0]).toEqual(['work', 'FAILED', 1]);
-      expect(alertsOf(suite.stateDir, report.runId)).toHaveLength(1);
+      expect(taskRows(report)).toEqual([
+        ['work', 'FAILED', 1],
+        ['check', 'SKIPPED', 0],
+        ['emit', 'SKIPPED', 0],
+      ]);
+      expect(alertsOf(suite.stateDir, report.runId).map((a) => a.subject)).toEqual([
+        'stepwise: faulty run FAILED at work',
+      ]);
       expect(alertsOf(suite.stateDir, report.runId)[0]?.message).toContain('S3.AccessDenied');
       expect(await objectExists(suite.runtime, 'in/data-error-denied.json')).toBe(true);
       expect(await objectExists(suite.runtime, 'quarantine/in/data-error-denied.json')).toBe(false);
@@ -155,7 +161,11 @@ describe('fault suite: quarantine, gates, output limits and AWS faults', () => {
         ['emit', 'SKIPPED', 0],
       ]);
       expect(JSON.stringify(report.error)).toContain('AccessDeniedException');
-      expect(alertsOf(suite.stateDir, report.runId)).toHaveLength(1);
+      const alerts = alertsOf(suite.stateDir, report.runId);
+      expect(alerts.map((a) => a.subject)).toEqual([
+        'stepwise: faulty run FAILED: could not start (AccessDeniedException)',
+      ]);
+      expect(alerts[0]?.message).toContain('the run is set aside and the queue goes on without it');
       expect(await objectExists(suite.runtime, 'in/refused.json')).toBe(true);
       expect((await drop('in/after-refused.json')).report.status).toBe('SUCCEEDED');
     },

@@ -75,7 +75,10 @@ describe('fault suite: retries', () => {
       ]);
       expect(report.error).toMatchObject({ task: 'work', error: 'Runtime.ExitError' });
       expect(report.tasks[0]?.error).toBe("the function's runtime exited with code 3");
-      expect(alertsOf(suite.stateDir, report.runId)).toHaveLength(1);
+      expect(alertsOf(suite.stateDir, report.runId).map((a) => a.subject)).toEqual([
+        'stepwise: faulty run FAILED at work',
+      ]);
+      expect(alertsOf(suite.stateDir, report.runId)[0]?.message).toContain('Runtime.ExitError');
       expect(await objectExists(suite.runtime, 'in/exit.json')).toBe(true);
     },
     CASE_TIMEOUT,
