@@ -1,12 +1,11 @@
 // `stepwise init`: what it writes validates and runs on this machine as it is, in a new directory and
 // inside a project made by `cdk init`; it never overwrites a file. The generated Jest test is run
 // against the built package in package.test.ts.
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { jsonOf, stepwise } from '../local/stepwise-cli.ts';
-import { linkNodeModules, repositoryRoot, tempProject } from './linked-project.ts';
+import { cdkInit, linkNodeModules, tempProject } from './linked-project.ts';
 
 const temps: { remove: () => void }[] = [];
 afterAll(() => {
@@ -23,16 +22,6 @@ interface RunReport {
   status: string;
   pipeline: string;
   tasks: { id: string; status: string; attempts: number }[];
-}
-
-/** `cdk init app --language typescript`, as a user runs it, without installing anything (offline). */
-function cdkInit(dir: string): void {
-  mkdirSync(dir, { recursive: true });
-  execFileSync(
-    join(repositoryRoot, 'node_modules', '.bin', 'cdk'),
-    ['init', 'app', '--language', 'typescript', '--generate-only'],
-    { cwd: dir, env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' }, stdio: 'pipe' },
-  );
 }
 
 describe('stepwise init in a new directory', () => {

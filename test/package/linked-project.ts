@@ -1,6 +1,8 @@
 // A project directory outside the repository whose node_modules resolve as an installed project's would,
 // without reaching a registry: each of the repository's own packages is linked in, and `stepwise-cdk`
-// links to the repository itself, so it loads through package.json `exports` (the built dist/).
+// either links to the repository itself, so it loads through package.json `exports` (the built dist/),
+// or is the packed tarball unpacked, as `npm install <tarball>` would leave it.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +16,8 @@ export function tempProject(name: string): { dir: string; remove: () => void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Gives `dir` a node_modules holding links to the repository's packages and to stepwise-cdk itself. */
-export function linkNodeModules(dir: string): void {
+/** Links each of the repository's packages (and its node_modules/.bin) into `dir`'s node_modules. */
+function linkDependencies(dir: string): string {
   const modules = join(dir, 'node_modules');
   mkdirSync(modules, { recursive: true });
   const own = join(repositoryRoot, 'node_modules');
@@ -23,5 +25,31 @@ export function linkNodeModules(dir: string): void {
     if (entry === '.cache' || entry === '.package-lock.json') continue;
     symlinkSync(join(own, entry), join(modules, entry));
   }
-  symlinkSync(repositoryRoot, join(modules, 'stepwise-cdk'));
+  return modules;
+}
+
+/** Gives `dir` a node_modules holding links to the repository's packages and to stepwise-cdk itself. */
+export function linkNodeModules(dir: string): void {
+  symlinkSync(repositoryRoot, join(linkDependencies(dir), 'stepwise-cdk'));
+}
+
+/**
+ * Gives `dir` a node_modules holding links to the repository's packages and `stepwise-cdk` unpacked
+ * from `tarball` (the output of `npm pack`): only what the tarball holds is there to load.
+ */
+export function installPacked(dir: string, tarball: string): string {
+  const target = join(linkDependencies(dir), 'stepwise-cdk');
+  mkdirSync(target);
+  execFileSync('tar', ['-xzf', tarball, '-C', target, '--strip-components=1']);
+  return target;
+}
+
+/** `cdk init app --language typescript`, as a user runs it, without installing anything (offline). */
+export function cdkInit(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  execFileSync(
+    join(repositoryRoot, 'node_modules', '.bin', 'cdk'),
+    ['init', 'app', '--language', 'typescript', '--generate-only'],
+    { cwd: dir, env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' }, stdio: 'pipe' },
+  );
 }

@@ -8,12 +8,33 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initProject } from '../../lib/cli/init.ts';
-import { linkNodeModules, repositoryRoot, tempProject } from './linked-project.ts';
+import { FIVE_TASKS, writeFiveTaskPipeline } from './five-task-project.ts';
+import { cdkInit, installPacked, linkNodeModules, repositoryRoot, tempProject } from './linked-project.ts';
 
 const run = promisify(execFile);
 const node = process.execPath;
 const manifest = JSON.parse(readFileSync(join(repositoryRoot, 'package.json'), 'utf8'));
 const temps: { remove: () => void }[] = [];
+
+/** What a child process printed, whether it exited 0 or not. */
+function printed(settled: PromiseSettledResult<{ stdout: string; stderr: string }>): string {
+  const value =
+    settled.status === 'fulfilled' ? settled.value : (settled.reason as { stdout?: string; stderr?: string });
+  return `${value.stdout ?? ''}${value.stderr ?? ''}`;
+}
+
+/** The environment of a user's own commands: not this repository's test run, never the network. */
+function userEnvironment(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CI: 'true',
+    CDK_DISABLE_CLI_TELEMETRY: 'true',
+    npm_config_offline: 'true',
+  };
+  delete env.VITEST;
+  delete env.NODE_OPTIONS;
+  return env;
+}
 
 /**
  * Whether dist/ was built after the last change to anything the build reads: build.mjs writes
@@ -160,4 +181,81 @@ describe('the project stepwise init makes', () => {
     expect(output(jest)).toContain('PASS test/sales-pipeline.test.ts');
     expect(tsc.status, output(tsc)).toBe('fulfilled');
   });
+});
+
+describe('a project made by cdk init, with the packed tarball installed and no other change', () => {
+  it('synthesizes, type-checks, tests, validates and runs a five-task pipeline, and what stepwise init adds', async () => {
+    const temp = tempProject('cdk-init-packed');
+    temps.push(temp);
+    const { stdout: packed } = await run(
+      'npm',
+      ['pack', '--json', '--ignore-scripts', '--pack-destination', temp.dir],
+      { cwd: repositoryRoot, env: { ...process.env, npm_config_offline: 'true' } },
+    );
+    const tarball = join(temp.dir, (JSON.parse(packed) as [{ filename: string }])[0].filename);
+    const dir = join(temp.dir, 'shop');
+    cdkInit(dir);
+    const settings = ['package.json', 'tsconfig.json', 'jest.config.js', 'cdk.json'];
+    const settingsBefore = settings.map((file) => readFileSync(join(dir, file), 'utf8'));
+    const installed = installPacked(dir, tarball);
+    expect(existsSync(join(installed, 'node_modules'))).toBe(false); // the project's aws-cdk-lib is the one
+    const cli = join(installed, 'dist', 'bin', 'stepwise.js');
+    const env = userEnvironment();
+
+    writeFiveTaskPipeline(dir, 'shop');
+    const init = await run(node, [cli, 'init', '--name', 'sales'], { cwd: dir, env });
+    expect(init.stdout).toContain('updated  bin/shop.ts');
+    expect(settings.map((file) => readFileSync(join(dir, file), 'utf8'))).toEqual(settingsBefore);
+
+    // `npx cdk synth` runs cdk.json's app, `npx tsc && npx tsx bin/shop.ts`: the type check comes first.
+    const [synth, jest] = await Promise.allSettled([
+      run(node, [join(dir, 'node_modules/aws-cdk/bin/cdk'), 'synth', '--quiet'], {
+        cwd: dir,
+        env,
+        timeout: 300_000,
+      }),
+      run(node, [join(dir, 'node_modules/jest/bin/jest.js'), '--ci'], { cwd: dir, env, timeout: 300_000 }),
+    ]);
+    expect(synth.status, printed(synth)).toBe('fulfilled');
+    const template = JSON.parse(readFileSync(join(dir, 'cdk.out', 'ShopStack.template.json'), 'utf8')) as {
+      Resources: Record<string, { Type: string; Properties?: { Environment?: { Variables?: object } } }>;
+    };
+    const resources = Object.values(template.Resources);
+    const count = (type: string) => resources.filter((resource) => resource.Type === type).length;
+    expect(count('AWS::StepFunctions::StateMachine')).toBe(1);
+    expect(count('AWS::S3::Bucket')).toBe(1);
+    const taskFunctions = resources.filter(
+      (resource) =>
+        resource.Type === 'AWS::Lambda::Function' &&
+        (resource.Properties?.Environment?.Variables as Record<string, string> | undefined)
+          ?.STEPWISE_PIPELINE === 'daily',
+    );
+    expect(taskFunctions).toHaveLength(FIVE_TASKS.length);
+    expect(existsSync(join(dir, 'cdk.out', 'SalesPipeline.template.json'))).toBe(true);
+
+    expect(jest.status, printed(jest)).toBe('fulfilled');
+    expect(printed(jest)).toContain('PASS test/shop.test.ts');
+    expect(printed(jest)).toContain('PASS test/sales-pipeline.test.ts');
+    expect(printed(jest)).toMatch(/Tests: {7}4 passed, 4 total/);
+
+    for (const [spec, tasks] of [
+      ['pipelines/daily/pipeline.ts', FIVE_TASKS],
+      ['pipelines/sales/pipeline.ts', ['extract', 'load']],
+    ] as const) {
+      const validate = await run(node, [cli, 'validate', spec], { cwd: dir, env });
+      expect(validate.stdout).toMatch(/^ok: pipeline '\w+' is valid/);
+      const local = await run(node, [cli, 'run', spec, '--input', '{"day":"2026-01-31"}', '--json'], {
+        cwd: dir,
+        env,
+        timeout: 240_000,
+      });
+      const report = JSON.parse(local.stdout) as { status: string; tasks: { id: string; status: string }[] };
+      expect(report.status).toBe('SUCCEEDED');
+      expect(report.tasks.map(({ id, status }) => ({ id, status }))).toEqual(
+        tasks.map((id) => ({ id, status: 'SUCCEEDED' })),
+      );
+      // esbuild's bundling output never reaches the terminal.
+      expect(local.stderr).not.toMatch(/Bundling asset|esbuild|⚡/);
+    }
+  }, 600_000);
 });
