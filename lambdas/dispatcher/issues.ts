@@ -11,7 +11,7 @@ export const explainIssue: z.core.$ZodErrorMap = (issue) => {
     case 'invalid_type':
       return `expected ${issue.expected}, received ${kindOf(issue.input)}`;
     case 'invalid_value':
-      return `expected ${issue.values.map((v) => JSON.stringify(v)).join(' or ')}, received ${JSON.stringify(issue.input)}`;
+      return `expected ${issue.values.map((v) => JSON.stringify(v)).join(' or ')}, received ${JSON.stringify(issue.input) ?? 'nothing'}`;
     case 'too_small':
       return issue.origin === 'array' || issue.origin === 'string'
         ? `expected at least ${issue.minimum} ${issue.origin === 'array' ? 'item(s)' : 'character(s)'}`

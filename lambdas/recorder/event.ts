@@ -11,7 +11,12 @@ export const statusChangeEvent = z.object({
   source: z.literal('aws.states'),
   'detail-type': z.literal('Step Functions Execution Status Change'),
   detail: z.object({
-    executionArn: z.string().check(z.regex(/^arn:[\w-]+:states:[\w-]+:\d+:execution:/, 'an execution ARN')),
+    executionArn: z.string().check(
+      z.regex(/^arn:[\w-]+:states:[\w-]+:\d+:execution:/, {
+        error: (issue) =>
+          `expected an execution ARN, like arn:aws:states:us-east-1:123456789012:execution:orders:run-1, received ${JSON.stringify(issue.input)}`,
+      }),
+    ),
     /** RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED today; any other is ignored, not refused. */
     status: z.string(),
   }),

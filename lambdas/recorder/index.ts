@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { explainIssue } from '../dispatcher/issues.ts';
 import { recorderClients, recorderDeps } from './environment.ts';
 import { statusChangeEvent } from './event.ts';
 import { type RecordResult, recordExecution } from './record.ts';
@@ -16,7 +17,7 @@ const ENDED = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
  * over.
  */
 export async function handler(event: unknown): Promise<RecorderOutcome> {
-  const parsed = statusChangeEvent.safeParse(event);
+  const parsed = statusChangeEvent.safeParse(event, { error: explainIssue });
   if (!parsed.success) {
     const reason = `malformed status-change event: ${z.prettifyError(parsed.error)}`;
     log('error', reason, { event });
