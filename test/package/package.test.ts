@@ -1,6 +1,7 @@
 // The package as it is published: what `npm pack` puts in the tarball, the CLI from dist/, the reference
-// stack synthesized from dist/ with the oldest aws-cdk-lib the peer range admits, and the Jest test
-// `stepwise init` writes, run by Jest against the built package. All offline. These read dist/, so the
+// stack synthesized from dist/ with the oldest aws-cdk-lib and constructs the peer ranges admit, the Jest
+// test `stepwise init` writes, run by Jest against the built package, and a cdk init project with the
+// tarball unpacked into it. All offline. These read dist/, so the
 // suite builds it first (incrementally) unless it was built after the last change to its sources.
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -125,12 +126,16 @@ describe('the packed package', () => {
   });
 });
 
-describe('the oldest aws-cdk-lib the peer range admits', () => {
-  it('synthesizes the reference stack from dist/ with only that aws-cdk-lib loaded', async () => {
+describe('the oldest aws-cdk-lib and constructs the peer ranges admit', () => {
+  it('synthesizes the reference stack from dist/ with only those loaded', async () => {
     const oldest = /^npm:aws-cdk-lib@(\d+\.\d+\.\d+)$/.exec(
       manifest.devDependencies['aws-cdk-lib-oldest'],
     )?.[1];
     expect(manifest.peerDependencies['aws-cdk-lib']).toBe(`^${oldest}`);
+    const oldestConstructs = /^npm:constructs@(\d+\.\d+\.\d+)$/.exec(
+      manifest.devDependencies['constructs-oldest'],
+    )?.[1];
+    expect(manifest.peerDependencies.constructs).toBe(`^${oldestConstructs}`);
     const out = tempProject('oldest-cdk');
     temps.push(out);
     const { stdout } = await run(
@@ -146,6 +151,8 @@ describe('the oldest aws-cdk-lib the peer range admits', () => {
     const result = JSON.parse(stdout.trim().split('\n').at(-1) as string);
     expect(result.awsCdkLib).toBe(oldest);
     expect(result.awsCdkLibPath).toContain(join('node_modules', 'aws-cdk-lib-oldest'));
+    expect(result.constructs).toBe(oldestConstructs);
+    expect(result.constructsPath).toContain(join('node_modules', 'constructs-oldest'));
     expect(result.otherCopyLoaded).toBe(false);
     expect(result.resources['AWS::StepFunctions::StateMachine']).toBe(1);
     expect(result.resources['AWS::DynamoDB::GlobalTable']).toBe(1);

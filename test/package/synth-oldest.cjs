@@ -28,8 +28,12 @@ process.stdout.write(
   `${JSON.stringify({
     awsCdkLib: require('aws-cdk-lib/package.json').version,
     awsCdkLibPath: require.resolve('aws-cdk-lib'),
-    // Whether anything loaded the repository's own aws-cdk-lib beside the redirected one.
-    otherCopyLoaded: Object.keys(require.cache).some((file) => file.includes('/node_modules/aws-cdk-lib/')),
+    constructs: require('constructs/package.json').version,
+    constructsPath: require.resolve('constructs'),
+    // Whether anything loaded the repository's own aws-cdk-lib or constructs beside the redirected ones.
+    otherCopyLoaded: Object.keys(require.cache).some((file) =>
+      /\/node_modules\/(aws-cdk-lib|constructs)\//.test(file),
+    ),
     resources,
     taskFunctions,
   })}\n`,
