@@ -182,6 +182,27 @@ describe('the other stand-ins', () => {
     );
   });
 
+  it("checks a state machine's integration calls against the machine's role: a ledger write and a copy it lacks fail", async () => {
+    // The access stack's machine may invoke Copier and nothing else (the table exists: the test above).
+    const machine = as(ids.machine);
+    const write = await caught(
+      machine.dynamodb.send(new PutItemCommand({ TableName: ids.table, Item: { pk: { S: 'run' } } })),
+    );
+    expect(write?.name).toBe('AccessDeniedException');
+    expect(write?.message).toMatch(
+      new RegExp(
+        `^User: arn:aws:sts::000000000000:assumed-role/MachineRole\\w+/${ids.machine} is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:us-east-1:000000000000:table/${ids.table} `,
+      ),
+    );
+    const copy = await caught(
+      machine.s3.send(
+        new CopyObjectCommand({ Bucket: 'curated', Key: 'quarantine/a.csv', CopySource: 'landing/in/a.csv' }),
+      ),
+    );
+    expect([copy?.name, copy?.$metadata?.httpStatusCode]).toEqual(['AccessDenied', 403]);
+    expect(copy?.message).toContain(`/${ids.machine} is not authorized to perform: s3:PutObject`);
+  });
+
   it('fails a publish to an encrypted topic without the key with SNS AuthorizationError', async () => {
     const published: unknown[] = [];
     const server = await startSnsServer({ authorizer, onPublish: (p) => void published.push(p) });
