@@ -162,7 +162,7 @@ export function executionContext(
     // A `.waitForTaskToken` state reads `$$.Task.Token` once, as it builds its parameters.
     Task: {
       get Token() {
-        return TASK_TOKENS.mint();
+        return TASK_TOKENS.mint(execution.arn);
       },
     },
     [SINK_KEY]: tracking,

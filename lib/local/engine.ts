@@ -16,6 +16,7 @@ import { isRedriveState, redriveDefinition } from './redrive.ts';
 import type { SavedExecution } from './saved-executions.ts';
 import { ApiError, type StepFunctionsApi } from './sfn-server.ts';
 import type { SnsPublication } from './sns-server.ts';
+import { TASK_TOKENS } from './task-tokens.ts';
 import type { LocalDeployment, LocalStateMachine } from './template.ts';
 
 /** What the engine reports as it runs, for the CLI to render. The engine itself never prints. */
@@ -416,6 +417,7 @@ export class LocalEngine implements StepFunctionsApi {
         },
       )
       .finally(() => {
+        TASK_TOKENS.closeAll(arn);
         record.stopDate = new Date();
         emit({ type: 'execution-finished', executionArn: arn, name, status: record.status });
         resolveDone(record);

@@ -20,19 +20,43 @@ export class TaskTokenError extends Error {
  * The task tokens of `.waitForTaskToken` states run locally: `$$.Task.Token` mints one as the state
  * reads its parameters, the state waits on it, and SendTaskSuccess returns it with an output. A token
  * is used once, as on AWS; sending to it again is TaskTimedOut, and to one never minted, InvalidToken.
+ * The tokens of an execution that ended (failed, timed out) close with it: its waiting state is gone,
+ * so SendTaskSuccess to one is TaskTimedOut, as Step Functions answers, and the registry keeps no
+ * waiter of a finished execution for the rest of the process.
  */
 export class TaskTokens {
   private readonly open = new Map<string, OpenToken>();
   private readonly closed = new Set<string>();
+  /** The open tokens each execution minted, by execution ARN. */
+  private readonly byOwner = new Map<string, Set<string>>();
 
-  mint(): string {
+  /** A new token; `owner` is the execution whose state waits on it. */
+  mint(owner?: string): string {
     const token = `local-task-token:${randomUUID()}`;
     let resolve!: (output: unknown) => void;
     const result = new Promise<unknown>((res) => {
       resolve = res;
     });
     this.open.set(token, { result, resolve });
+    if (owner !== undefined) {
+      const tokens = this.byOwner.get(owner) ?? new Set<string>();
+      tokens.add(token);
+      this.byOwner.set(owner, tokens);
+    }
     return token;
+  }
+
+  /** The execution ended: the tokens it still waits on can no longer be returned. */
+  closeAll(owner: string): void {
+    for (const token of this.byOwner.get(owner) ?? []) {
+      if (this.open.delete(token)) this.closed.add(token);
+    }
+    this.byOwner.delete(owner);
+  }
+
+  /** How many tokens are waiting to be returned. */
+  get openCount(): number {
+    return this.open.size;
   }
 
   /** The tokens among the strings of a state's parameters that are waiting to be returned. */
