@@ -10,23 +10,24 @@ import { describe, expect, it } from 'vitest';
 
 const CONSTRUCTS = new URL('../../lib/constructs/', import.meta.url);
 
-function parse(file: string): ts.SourceFile {
-  return ts.createSourceFile(
-    file,
-    readFileSync(new URL(file, CONSTRUCTS), 'utf8'),
-    ts.ScriptTarget.ES2022,
-    true,
-  );
+/** Reads a file of lib/constructs by its path there; the failing cases below give their own. */
+type Read = (file: string) => string;
+const readConstructs: Read = (file) => readFileSync(new URL(file, CONSTRUCTS), 'utf8');
+
+function parse(read: Read, file: string): ts.SourceFile {
+  return ts.createSourceFile(file, read(file), ts.ScriptTarget.ES2022, true);
 }
 
 /** The names lib/constructs/index.ts exports, by the file that declares them. */
-function exportedNames(): Map<string, string[]> {
+function exportedNames(read: Read): Map<string, string[]> {
   const byFile = new Map<string, string[]>();
-  for (const statement of parse('index.ts').statements) {
+  for (const statement of parse(read, 'index.ts').statements) {
     if (!ts.isExportDeclaration(statement) || !statement.moduleSpecifier) continue;
     const from = (statement.moduleSpecifier as ts.StringLiteral).text;
-    if (!from.startsWith('./') || !statement.exportClause || !ts.isNamedExports(statement.exportClause))
-      continue;
+    if (!from.startsWith('./')) continue;
+    // `export *` would hide what it exports from the check below.
+    if (!statement.exportClause || !ts.isNamedExports(statement.exportClause))
+      throw new Error(`index.ts: export the names of ${from} one by one, not with export *`);
     const names = statement.exportClause.elements.map(
       (element) => (element.propertyName ?? element.name).text,
     );
@@ -61,7 +62,7 @@ function isPublic(member: ts.ClassElement): boolean {
 }
 
 /** What each exported interface member and public class member lacks, as `Type.member: problem`. */
-function missingDocs(): string[] {
+function missingDocs(read: Read = readConstructs): string[] {
   const problems: string[] = [];
   const check = (where: string, node: ts.Node, optional: boolean) => {
     const doc = docOf(node);
@@ -72,8 +73,8 @@ function missingDocs(): string[] {
     ];
     if (lacks.length > 0) problems.push(`${where}: lacks ${lacks.join(', ')}`);
   };
-  for (const [file, names] of exportedNames()) {
-    for (const statement of parse(file).statements) {
+  for (const [file, names] of exportedNames(read)) {
+    for (const statement of parse(read, file).statements) {
       if (!(ts.isInterfaceDeclaration(statement) || ts.isClassDeclaration(statement))) continue;
       const name = statement.name?.text;
       if (name === undefined || !names.includes(name)) continue;
@@ -102,9 +103,51 @@ describe('construct docs', () => {
 
   it('finds the members of every construct the index exports', () => {
     // Guards the check above against passing because it found nothing to check.
-    const exported = [...exportedNames().values()].flat();
+    const exported = [...exportedNames(readConstructs).values()].flat();
     expect(exported).toEqual(
       expect.arrayContaining(['Pipeline', 'PipelineProps', 'StepwisePlatform', 'LedgerTable']),
+    );
+  });
+
+  it('fails when a prop or member lacks its summary, @default or @see', () => {
+    const files: Record<string, string> = {
+      'index.ts': "export { Thing, type ThingProps } from './thing.ts';\n",
+      'thing.ts': `
+        /** Props of a thing. */
+        export interface ThingProps {
+          /**
+           * How big.
+           * @default 1
+           * @see README.md
+           */
+          readonly size?: number;
+          /** How heavy. */
+          readonly weight?: number;
+          readonly name: string;
+        }
+        /** A thing. */
+        export class Thing {
+          /**
+           * Its name.
+           * @see README.md
+           */
+          readonly name = 'x';
+          readonly hidden = 1;
+          private readonly secret = 2;
+        }
+      `,
+    };
+    expect(missingDocs((file) => files[file] as string)).toEqual([
+      'thing.ts ThingProps.weight: lacks @default, @see',
+      'thing.ts ThingProps.name: lacks a summary, @see',
+      'thing.ts Thing.hidden: lacks a summary, @see',
+    ]);
+  });
+
+  it('fails when the index exports a file with export *, whose names it would not check', () => {
+    const files: Record<string, string> = { 'index.ts': "export * from './thing.ts';\n" };
+    expect(() => missingDocs((file) => files[file] as string)).toThrow(
+      'index.ts: export the names of ./thing.ts one by one, not with export *',
     );
   });
 });
