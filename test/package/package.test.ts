@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initProject } from '../../lib/cli/init.ts';
 import { FIVE_TASKS, writeFiveTaskPipeline } from './five-task-project.ts';
@@ -123,6 +124,46 @@ describe('the packed package', () => {
     expect(stdout).toMatch(/^stepwise: data pipelines on AWS Step Functions/);
     expect(stdout).toContain('  stepwise validate <spec> [--json]');
     expect(stdout).toContain('  stepwise init [dir] [--name PIPELINE]');
+  });
+});
+
+describe('the public surface, as the declarations in the tarball give it', () => {
+  const index = join(repositoryRoot, 'dist/lib/index.d.ts');
+  const task = join(repositoryRoot, 'dist/lambdas/task/index.d.ts');
+
+  it('gives each exported name one meaning across stepwise-cdk and stepwise-cdk/task, and Pipeline no compiler internals', () => {
+    const program = ts.createProgram([index, task], { strict: true, skipLibCheck: true, noEmit: true });
+    const checker = program.getTypeChecker();
+    const exportsOf = (file: string): ts.Symbol[] => {
+      const source = program.getSourceFile(file);
+      const module = source && checker.getSymbolAtLocation(source);
+      if (!module) throw new Error(`${file} has no module symbol: is dist/ built?`);
+      return checker.getExportsOfModule(module);
+    };
+    const library = exportsOf(index);
+    const runtime = exportsOf(task).map((symbol) => symbol.name);
+    expect(library.map((symbol) => symbol.name)).toEqual(
+      expect.arrayContaining(['Pipeline', 'HandlerFunction']),
+    );
+    expect(runtime).toEqual(expect.arrayContaining(['defineTask', 'DataError']));
+    // A name exported by both entry points would mean two things to a user who imports both.
+    expect(library.map((symbol) => symbol.name).filter((name) => runtime.includes(name))).toEqual([]);
+
+    const pipeline = library.find((symbol) => symbol.name === 'Pipeline') as ts.Symbol;
+    const instance = checker.getDeclaredTypeOfSymbol(checker.getAliasedSymbol(pipeline));
+    const members = checker.getPropertiesOfType(instance);
+    const isPublic = (member: ts.Symbol) =>
+      (member.declarations ?? []).every(
+        (declaration) =>
+          !(
+            ts.getCombinedModifierFlags(declaration) &
+            (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)
+          ),
+      );
+    const publicNames = members.filter(isPublic).map((member) => member.name);
+    expect(publicNames).toEqual(expect.arrayContaining(['spec', 'stateMachine', 'functions']));
+    expect(members.map((member) => member.name)).toContain('compiled'); // there, but private
+    expect(publicNames).not.toContain('compiled');
   });
 });
 
