@@ -11,8 +11,10 @@ import { ListTopicsCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sn
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EventBridgeEvent } from '../../lib/local/event-rules.ts';
 import { type LocalEndpoint, type PutContext, startEventsServer } from '../../lib/local/events-server.ts';
+import { Authorizer } from '../../lib/local/iam/authorizer.ts';
 import { startStepFunctionsServer } from '../../lib/local/sfn-server.ts';
 import { type SnsPublication, startSnsServer } from '../../lib/local/sns-server.ts';
+import { accessStack } from '../private/access-stack.ts';
 
 const FAKE_CREDENTIALS = { accessKeyId: 'fake', secretAccessKey: 'fake' };
 
@@ -257,22 +259,27 @@ describe('the local SNS', () => {
 describe('the local Step Functions', () => {
   const machine = 'arn:aws:states:us-east-1:000000000000:stateMachine:orders';
 
-  async function stepFunctions() {
+  async function stepFunctions(options: { authorizer?: Authorizer; signedAs?: string } = {}) {
     const started: (string | undefined)[] = [];
-    const { endpoint, server } = await startStepFunctionsServer({
-      startExecution: ({ stateMachineArn, name }) => {
-        started.push(name);
-        return {
-          executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name ?? 'uuid'}`,
-          startDate: 0,
-        };
+    const { endpoint, server } = await startStepFunctionsServer(
+      {
+        startExecution: ({ stateMachineArn, name }) => {
+          started.push(name);
+          return {
+            executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name ?? 'uuid'}`,
+            startDate: 0,
+          };
+        },
+        describeExecution: () => ({}),
       },
-      describeExecution: () => ({}),
-    });
+      options.authorizer ? { authorizer: options.authorizer } : {},
+    );
     open.push({ close: () => new Promise<void>((done) => server.close(() => done())) });
     const client = new SFNClient({
       region: 'us-east-1',
-      credentials: FAKE_CREDENTIALS,
+      credentials: options.signedAs
+        ? { accessKeyId: options.signedAs, secretAccessKey: 'x' }
+        : FAKE_CREDENTIALS,
       endpoint,
       maxAttempts: 1,
     });
@@ -297,5 +304,21 @@ describe('the local Step Functions', () => {
       await client.send(new StartExecutionCommand({ stateMachineArn: machine, name, input: '{}' }));
     await client.send(new StartExecutionCommand({ stateMachineArn: machine, input: '{}' }));
     expect(started).toEqual([...accepted, undefined]);
+  });
+
+  it('fails StartExecution with AccessDeniedException when the role may not start the machine, and starts nothing', async () => {
+    const { deployment, ids } = accessStack();
+    const authorizer = new Authorizer(deployment.access ?? (undefined as never));
+    const { client, started } = await stepFunctions({ authorizer, signedAs: ids.copier });
+    const error = await client
+      .send(new StartExecutionCommand({ stateMachineArn: machine, name: 'run-1', input: '{}' }))
+      .catch((e: Error) => e);
+    expect((error as Error).name).toBe('AccessDeniedException');
+    expect((error as Error).message).toMatch(
+      new RegExp(
+        `/${ids.copier} is not authorized to perform: states:StartExecution on resource: ${machine} because no identity-based policy allows`,
+      ),
+    );
+    expect(started).toEqual([]);
   });
 });
