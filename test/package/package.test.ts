@@ -4,7 +4,7 @@
 // tarball unpacked into it. All offline. These read dist/, so the
 // suite builds it first (incrementally) unless it was built after the last change to its sources.
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import ts from 'typescript';
@@ -228,6 +228,51 @@ describe('the project stepwise init makes', () => {
     expect(output(jest)).toMatch(/Tests: {7}3 passed, 3 total/);
     expect(output(jest)).toContain('PASS test/sales-pipeline.test.ts');
     expect(tsc.status, output(tsc)).toBe('fulfilled');
+  });
+});
+
+describe('handler paths of a spec compiled to JavaScript', () => {
+  it('resolve to the TypeScript handlers beside the source, found through the source map tsc writes', async () => {
+    const temp = tempProject('compiled-spec');
+    temps.push(temp);
+    const dir = temp.dir;
+    writeFiveTaskPipeline(dir, 'shop');
+    writeFileSync(join(dir, 'package.json'), '{ "name": "shop", "private": true }\n');
+    linkNodeModules(dir);
+    // What tsc emits with cdk init's options and an outDir (CommonJS, inline source maps). Types are not
+    // resolved: only the emit matters here, and the cdk init test type-checks the same files.
+    const program = ts.createProgram(
+      ['pipeline.ts', ...FIVE_TASKS.map((id) => `handlers/${id}.ts`)].map((file) =>
+        join(dir, 'pipelines/daily', file),
+      ),
+      {
+        target: ts.ScriptTarget.ES2022,
+        module: ts.ModuleKind.CommonJS,
+        inlineSourceMap: true,
+        outDir: join(dir, 'build'),
+        rootDir: dir,
+        noResolve: true,
+        noLib: true,
+        types: [],
+      },
+    );
+    expect(program.emit().emitSkipped).toBe(false);
+    const env = userEnvironment();
+    const compiled = join(dir, 'build/pipelines/daily/pipeline.js');
+    expect(existsSync(join(dir, 'build/pipelines/daily/handlers/extract.js'))).toBe(true);
+    const { stdout } = await run(
+      node,
+      [
+        '-e',
+        `const p = require(${JSON.stringify(compiled)}).default;
+         console.log(JSON.stringify({ specFile: p.specFile, entries: p.tasks.map((t) => t.run.entry) }));`,
+      ],
+      { cwd: dir, env },
+    );
+    expect(JSON.parse(stdout)).toEqual({
+      specFile: compiled,
+      entries: FIVE_TASKS.map((id) => join(dir, 'pipelines/daily/handlers', `${id}.ts`)),
+    });
   });
 });
 
