@@ -4,7 +4,13 @@ import { accessKeyOf, withAccessKey } from './iam/access-key.ts';
 import { dynamodbPermissions } from './iam/api-actions.ts';
 import { type Authorizer, OWNER_ACCESS_KEY_ID, UnknownAccessKeyError } from './iam/authorizer.ts';
 import { type ProxiedRequest, type ProxyResponse, startProxy } from './iam/proxy.ts';
-import { parseCopySource, s3Permissions, s3Target, UnmappedRequestError } from './iam/s3-actions.ts';
+import {
+  parseCopySource,
+  s3Permissions,
+  s3Target,
+  sseKmsPermissions,
+  UnmappedRequestError,
+} from './iam/s3-actions.ts';
 import type { CreatedObject } from './s3-events.ts';
 
 export interface S3ProxyOptions {
@@ -43,14 +49,19 @@ export function startS3Proxy(upstream: string, options: S3ProxyOptions): Promise
       }
       if (!options.authorizer) return { setHeaders };
       try {
-        const permissions = s3Permissions({
+        const s3Request = {
           method: request.method,
           bucket,
           key,
           query: request.query,
           headers: request.headers,
           body: request.query.has('delete') ? request.body.toString('utf8') : '',
-        });
+        };
+        const authorizer = options.authorizer;
+        const permissions = [
+          ...s3Permissions(s3Request),
+          ...sseKmsPermissions(s3Request, (name) => authorizer.bucketKey(name)),
+        ];
         const denial = await options.authorizer.authorize(accessKeyOf(request.headers), permissions, {
           quoteResource: true,
         });

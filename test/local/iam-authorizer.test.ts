@@ -7,7 +7,7 @@ import {
   stepFunctionsPermissions,
 } from '../../lib/local/iam/api-actions.ts';
 import { Authorizer, OWNER_ACCESS_KEY_ID, UnknownAccessKeyError } from '../../lib/local/iam/authorizer.ts';
-import { s3Permissions, UnmappedRequestError } from '../../lib/local/iam/s3-actions.ts';
+import { s3Permissions, sseKmsPermissions, UnmappedRequestError } from '../../lib/local/iam/s3-actions.ts';
 import { authorizeLambdaInvoke } from '../../lib/local/integrations.ts';
 import { accessStack } from '../private/access-stack.ts';
 
@@ -25,14 +25,16 @@ describe('reading the template', () => {
     );
   });
 
-  it('reads bucket policies, the topic key and its key policy, and which buckets send events', () => {
+  it('reads bucket policies, the topic key and its key policy, bucket keys, and which buckets send events', () => {
     expect([...access.bucketPolicies.keys()]).toEqual(['curated']);
     expect(access.topicKeys.get(ids.topicArn)).toBe(ids.keyArn);
     expect(access.keyPolicies.has(ids.keyArn)).toBe(true);
     expect(Object.fromEntries(access.buckets)).toEqual({
       landing: { eventBridge: true },
       curated: { eventBridge: false },
+      sealed: { eventBridge: false },
     });
+    expect(Object.fromEntries(access.bucketKeys)).toEqual({ sealed: ids.sealedKeyArn });
   });
 });
 
@@ -162,6 +164,48 @@ describe('what each request needs', () => {
       { action: 's3:PutObject', resource: object('dst', 'q/a+b') },
       { action: 's3:GetObjectVersion', resource: object('src', 'in/a+b&c=d e.csv') },
     ]);
+  });
+
+  it("needs an SSE-KMS bucket's key to read or write content, and not for HEAD, tags or listings", () => {
+    const kmsFor = (method: string, path: string, query = '', headers: Record<string, string> = {}) => {
+      const [bucket, ...key] = path.split('/');
+      return sseKmsPermissions(
+        {
+          method,
+          bucket,
+          key: key.length > 0 ? key.join('/') : undefined,
+          query: new URLSearchParams(query),
+          headers,
+          body: '',
+        },
+        (name) => (name === 'sealed' ? 'arn:key/sealed' : undefined),
+      ).map((p) => `${p.action} ${p.resource}`);
+    };
+    expect({
+      get: kmsFor('GET', 'sealed/k'),
+      head: kmsFor('HEAD', 'sealed/k'),
+      put: kmsFor('PUT', 'sealed/k'),
+      uploadPart: kmsFor('PUT', 'sealed/k', 'partNumber=1&uploadId=u'),
+      createUpload: kmsFor('POST', 'sealed/k', 'uploads'),
+      completeUpload: kmsFor('POST', 'sealed/k', 'uploadId=u'),
+      copyOut: kmsFor('PUT', 'plain/k', '', { 'x-amz-copy-source': 'sealed/k' }),
+      copyIn: kmsFor('PUT', 'sealed/k', '', { 'x-amz-copy-source': 'plain/k' }),
+      tagging: kmsFor('PUT', 'sealed/k', 'tagging'),
+      list: kmsFor('GET', 'sealed', 'list-type=2'),
+      plain: kmsFor('GET', 'plain/k'),
+    }).toEqual({
+      get: ['kms:Decrypt arn:key/sealed'],
+      head: [],
+      put: ['kms:GenerateDataKey arn:key/sealed'],
+      uploadPart: ['kms:GenerateDataKey arn:key/sealed'],
+      createUpload: ['kms:GenerateDataKey arn:key/sealed'],
+      completeUpload: ['kms:Decrypt arn:key/sealed'],
+      copyOut: ['kms:Decrypt arn:key/sealed'],
+      copyIn: ['kms:GenerateDataKey arn:key/sealed'],
+      tagging: [],
+      list: [],
+      plain: [],
+    });
   });
 
   it('needs DeleteObject on each key a DeleteObjects names', () => {

@@ -11,6 +11,7 @@ import {
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
@@ -36,7 +37,7 @@ const closers: (() => Promise<void> | void)[] = [];
 beforeAll(async () => {
   services = await startServices(dir, { authorizer });
   services.onObjectCreated((object) => created.push(object));
-  await ensureBuckets(services.s3, ['landing', 'curated']);
+  await ensureBuckets(services.s3, ['landing', 'curated', 'sealed']);
   await services.s3.send(
     new PutObjectCommand({ Bucket: 'landing', Key: 'in/a+b&c=d e é.csv', Body: 'x,y\n1,2\n' }),
   );
@@ -79,6 +80,21 @@ describe('S3 through the proxy', () => {
     expect([error?.name, error?.$metadata?.httpStatusCode]).toEqual(['AccessDenied', 403]);
     expect(error?.message).toMatch(
       /^User: arn:aws:sts::000000000000:assumed-role\/ReaderServiceRole\w+\/Reader\w+ is not authorized to perform: s3:PutObject on resource: "arn:aws:s3:::curated\/out\/x.csv" because no identity-based policy allows the s3:PutObject action$/,
+    );
+  });
+
+  it('reads and writes an SSE-KMS bucket only with the use of its key: GET needs kms:Decrypt, HEAD does not', async () => {
+    await as(ids.copier).s3.send(new PutObjectCommand({ Bucket: 'sealed', Key: 'a.csv', Body: 'x' }));
+    const read = await as(ids.copier).s3.send(new GetObjectCommand({ Bucket: 'sealed', Key: 'a.csv' }));
+    expect(await read.Body?.transformToString()).toBe('x');
+    const reader = as(ids.reader).s3;
+    await reader.send(new HeadObjectCommand({ Bucket: 'sealed', Key: 'a.csv' }));
+    const error = await caught(reader.send(new GetObjectCommand({ Bucket: 'sealed', Key: 'a.csv' })));
+    expect([error?.name, error?.$metadata?.httpStatusCode]).toEqual(['AccessDenied', 403]);
+    expect(error?.message).toMatch(
+      new RegExp(
+        `/Reader\\w+ is not authorized to perform: kms:Decrypt on resource: "${ids.sealedKeyArn}" because no identity-based policy allows the kms:Decrypt action$`,
+      ),
     );
   });
 

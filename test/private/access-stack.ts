@@ -18,6 +18,8 @@ import { removeOutdir, testApp } from './synth.ts';
  * - an encrypted topic: `Publisher` may publish and use its key, `KeylessPublisher` may only publish;
  * - a topic `Notices` refusing plain HTTP (as the alert topic does) whose policy denies `Reader`, which
  *   its role's policy lets publish there, as it does `Publisher`;
+ * - `sealed`, encrypted with its own KMS key (SSE-KMS): `Copier` may read and write it, key included;
+ *   `Reader` may get its objects but not use its key;
  * - a table `Ledger` that `Copier` may read;
  * - a state machine `Machine` whose role may invoke `Copier` only.
  * Function and bucket local names are the logical ids below (functions) and `landing`, `curated`.
@@ -49,6 +51,16 @@ export function accessStack(): { deployment: LocalDeployment; template: Template
     const reader = fn('Reader');
     landing.grantRead(reader);
     curated.grantRead(reader);
+    const sealedKey = new kms.Key(stack, 'SealedKey');
+    const sealed = new s3.Bucket(stack, 'Sealed', {
+      bucketName: 'sealed',
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: sealedKey,
+    });
+    sealed.grantReadWrite(copier);
+    reader.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [sealed.arnForObjects('*')] }),
+    );
     const key = new kms.Key(stack, 'TopicKey');
     const topic = new sns.Topic(stack, 'Alerts', { masterKey: key });
     const publisher = fn('Publisher');
@@ -95,6 +107,7 @@ export function accessStack(): { deployment: LocalDeployment; template: Template
         topicArn: `arn:aws:sns:us-east-1:000000000000:${stack.getLogicalId(topic.node.defaultChild as sns.CfnTopic)}`,
         noticesArn: `arn:aws:sns:us-east-1:000000000000:${stack.getLogicalId(notices.node.defaultChild as sns.CfnTopic)}`,
         keyArn: `arn:aws:kms:us-east-1:000000000000:key/${stack.getLogicalId(key.node.defaultChild as kms.CfnKey)}`,
+        sealedKeyArn: `arn:aws:kms:us-east-1:000000000000:key/${stack.getLogicalId(sealedKey.node.defaultChild as kms.CfnKey)}`,
       },
     };
   } finally {
@@ -113,4 +126,6 @@ export interface AccessStackIds {
   /** A topic with a topic policy: TLS only, and a deny of `Reader`. */
   readonly noticesArn: string;
   readonly keyArn: string;
+  /** The KMS key of the `sealed` bucket's default encryption. */
+  readonly sealedKeyArn: string;
 }

@@ -23,7 +23,8 @@ export interface RolePolicies {
 
 /**
  * Everything the local engine needs to authorize a call the way AWS would: each caller's role and its
- * identity policies, and the resource policies AWS checks besides (bucket, topic and KMS key policies).
+ * identity policies, and the resource policies AWS checks besides (bucket, topic and KMS key policies),
+ * with the keys of encrypted topics and buckets.
  */
 export interface AccessModel {
   /** Callers by the access key id each signs with. */
@@ -38,6 +39,11 @@ export interface AccessModel {
   readonly topicKeys: ReadonlyMap<string, string>;
   /** Key policies by key ARN. */
   readonly keyPolicies: ReadonlyMap<string, PolicyDocument>;
+  /**
+   * The KMS key of each bucket whose default encryption is SSE-KMS with a key the template defines, by
+   * local bucket name: S3 uses that key as the caller, so the caller needs it too.
+   */
+  readonly bucketKeys: ReadonlyMap<string, string>;
   /** Buckets the template defines, by local name, and whether each sends its events to EventBridge. */
   readonly buckets: ReadonlyMap<string, { readonly eventBridge: boolean }>;
 }
@@ -146,6 +152,7 @@ export function readAccessModel(template: Template, resolve: Resolve): AccessMod
   const topicKeys = new Map<string, string>();
   const keyPolicies = new Map<string, PolicyDocument>();
   const buckets = new Map<string, { eventBridge: boolean }>();
+  const bucketKeyIds = new Map<string, string>();
   const eventBridgeByCustomResource = new Set<string>();
   for (const [logicalId, resource] of resources) {
     const props = resource.Properties ?? {};
@@ -161,9 +168,10 @@ export function readAccessModel(template: Template, resolve: Resolve): AccessMod
           | { EventBridgeConfiguration?: { EventBridgeEnabled?: unknown } }
           | undefined;
         const enabled = notifications?.EventBridgeConfiguration?.EventBridgeEnabled;
-        buckets.set(String(resolve({ Ref: logicalId })), {
-          eventBridge: enabled === true || enabled === 'true',
-        });
+        const name = String(resolve({ Ref: logicalId }));
+        buckets.set(name, { eventBridge: enabled === true || enabled === 'true' });
+        const key = sseKmsKeyOf(props.BucketEncryption);
+        if (key !== undefined) bucketKeyIds.set(name, String(resolve(key)));
         break;
       }
       // aws-cdk-lib's `eventBridgeEnabled: true` sets the configuration through a custom resource.
@@ -193,6 +201,9 @@ export function readAccessModel(template: Template, resolve: Resolve): AccessMod
     }
   }
   for (const name of eventBridgeByCustomResource) buckets.set(name, { eventBridge: true });
+  // Only a key whose policy the template holds can be evaluated; an AWS managed key (aws/s3) lets any
+  // caller in the account use it through S3, and an imported key's policy is not here to read.
+  const bucketKeys = new Map([...bucketKeyIds].filter(([, key]) => keyPolicies.has(key)));
 
   const roles = new Map<string, RolePolicies>();
   for (const [logicalId, resource] of resources) {
@@ -202,7 +213,25 @@ export function readAccessModel(template: Template, resolve: Resolve): AccessMod
       unreadManagedPolicies: managed.get(logicalId) ?? [],
     });
   }
-  return { callers, roles, bucketPolicies, topicPolicies, topicKeys, keyPolicies, buckets };
+  return { callers, roles, bucketPolicies, topicPolicies, topicKeys, keyPolicies, bucketKeys, buckets };
+}
+
+/** The KMS key of a bucket's default SSE-KMS encryption (`aws:kms` or `aws:kms:dsse`), if it names one. */
+function sseKmsKeyOf(encryption: unknown): unknown {
+  const rules =
+    (encryption as { ServerSideEncryptionConfiguration?: unknown[] } | undefined)
+      ?.ServerSideEncryptionConfiguration ?? [];
+  for (const rule of rules) {
+    const byDefault = (
+      rule as { ServerSideEncryptionByDefault?: { SSEAlgorithm?: unknown; KMSMasterKeyID?: unknown } }
+    ).ServerSideEncryptionByDefault;
+    if (
+      String(byDefault?.SSEAlgorithm ?? '').startsWith('aws:kms') &&
+      byDefault?.KMSMasterKeyID !== undefined
+    )
+      return byDefault.KMSMasterKeyID;
+  }
+  return undefined;
 }
 
 /** The model of a deployment that has none: no callers, so every function signs as the owner. */
@@ -213,5 +242,6 @@ export const NO_ACCESS_MODEL: AccessModel = {
   topicPolicies: new Map(),
   topicKeys: new Map(),
   keyPolicies: new Map(),
+  bucketKeys: new Map(),
   buckets: new Map(),
 };

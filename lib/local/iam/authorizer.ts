@@ -64,7 +64,8 @@ const TRANSPORT_CONTEXT = { 'aws:SecureTransport': 'true' };
  * Authorizes calls to the local stand-ins against the synthesized IAM, with @cloud-copilot/iam-simulate:
  * the caller's identity policies, the resource policy of the bucket or topic the call names, and for a
  * publish to a KMS-encrypted topic the key's policy and the caller's kms:GenerateDataKey and
- * kms:Decrypt, as SNS checks them. Calls signed with the owner's key are not checked.
+ * kms:Decrypt, as SNS checks them (an SSE-KMS bucket's key: see `sseKmsPermissions`). Calls signed
+ * with the owner's key are not checked.
  */
 export class Authorizer {
   /** Evaluations the simulator ran so far (a repeated question is answered from the cache). */
@@ -76,6 +77,14 @@ export class Authorizer {
   private readonly decisions = new Map<string, Promise<AccessDeniedError | undefined>>();
 
   constructor(private readonly model: AccessModel) {}
+
+  /**
+   * The KMS key of a bucket's default SSE-KMS encryption, when the template defines both.
+   * @see sseKmsPermissions
+   */
+  bucketKey(bucket: string): string | undefined {
+    return this.model.bucketKeys.get(bucket);
+  }
 
   /** The caller an access key stands for; undefined for the owner's key. Throws for a key nobody has. */
   callerOf(accessKeyId: string | undefined): Caller | undefined {

@@ -179,6 +179,45 @@ export function s3Permissions(request: S3Request): RequiredPermission[] {
   }
 }
 
+/**
+ * What a bucket's default SSE-KMS encryption adds: S3 uses the bucket's KMS key on the caller's
+ * behalf, so the caller needs it. Reading an object's content (GET, or the source of a copy) needs
+ * kms:Decrypt; writing one (PUT, a copy's target, creating a multipart upload or uploading a part)
+ * needs kms:GenerateDataKey; completing a multipart upload needs kms:Decrypt, as S3 reads the
+ * encrypted parts. HEAD, listings, tags and ACLs touch no content and need neither.
+ *
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html
+ */
+export function sseKmsPermissions(
+  request: S3Request,
+  keyOf: (bucket: string) => string | undefined,
+): RequiredPermission[] {
+  const { method, bucket, key, query, headers } = request;
+  if (bucket === undefined || key === undefined) return [];
+  if (['tagging', 'acl', 'retention', 'legal-hold'].some((name) => query.has(name))) return [];
+  const use = (action: string, inBucket: string): RequiredPermission[] => {
+    const keyArn = keyOf(inBucket);
+    return keyArn === undefined ? [] : [{ action, resource: keyArn }];
+  };
+  switch (method) {
+    case 'GET':
+      return query.has('uploadId') ? [] : use('kms:Decrypt', bucket);
+    case 'PUT': {
+      const copySource = headers['x-amz-copy-source'];
+      const source =
+        typeof copySource === 'string' ? use('kms:Decrypt', parseCopySource(copySource).bucket) : [];
+      return [...use('kms:GenerateDataKey', bucket), ...source];
+    }
+    case 'POST':
+      if (query.has('uploads')) return use('kms:GenerateDataKey', bucket);
+      if (query.has('uploadId')) return use('kms:Decrypt', bucket);
+      return [];
+    default:
+      return [];
+  }
+}
+
 function bucketPermissions(request: S3Request, bucket: string): RequiredPermission[] {
   const { method, query, body } = request;
   const arn = bucketArn(bucket);
