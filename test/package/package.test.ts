@@ -118,6 +118,39 @@ describe('the packed package', () => {
     expect(manifest.dependencies.constructs).toBeUndefined();
   });
 
+  it('loads no package for --help or a usage error, and neither the local engine nor tsc for validate', async () => {
+    const temp = tempProject('loaded-modules');
+    temps.push(temp);
+    /** The packages a command of the built CLI required, by name. */
+    const packagesLoaded = async (args: string[], exit: number): Promise<string[]> => {
+      const file = join(temp.dir, `${args[0]}.json`);
+      const [settled] = await Promise.allSettled([
+        run(
+          node,
+          ['-r', './test/package/loaded-modules.cjs', join(repositoryRoot, 'dist/bin/stepwise.js'), ...args],
+          { cwd: repositoryRoot, env: { ...userEnvironment(), LOADED_MODULES_FILE: file } },
+        ),
+      ]);
+      const code = settled.status === 'fulfilled' ? 0 : (settled.reason as { code?: number }).code;
+      expect(code, `${args.join(' ')}: ${printed(settled)}`).toBe(exit);
+      const loaded = JSON.parse(readFileSync(file, 'utf8')) as string[];
+      const names = loaded.flatMap((path) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path)?.[1] ?? []);
+      return [...new Set(names)].sort();
+    };
+    expect(await packagesLoaded(['--help'], 0)).toEqual([]);
+    expect(await packagesLoaded(['deploy'], 2)).toEqual([]);
+    const validate = await packagesLoaded(['validate', 'examples/orders/pipeline.ts'], 0);
+    expect(validate).toContain('zod');
+    for (const engine of [
+      'aws-local-stepfunctions',
+      'dynalite',
+      's3rver',
+      '@aws-sdk/client-dynamodb',
+      'typescript',
+    ])
+      expect(validate).not.toContain(engine);
+  });
+
   it('prints its usage for stepwise --help from dist/', async () => {
     const { stdout, stderr } = await run(node, [join(repositoryRoot, 'dist/bin/stepwise.js'), '--help']);
     expect(stderr).toBe('');
