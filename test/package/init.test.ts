@@ -221,7 +221,7 @@ describe('stepwise init in a project made by cdk init', () => {
     expect(readFileSync(file, 'utf8')).toBe(before);
   });
 
-  it('writes imports with .js in an ESM project, as NodeNext requires', async () => {
+  it('writes imports with .js in an ESM project, as NodeNext requires, and the pipeline runs', async () => {
     const dir = join(project('init-esm'), 'shop');
     cdkInit(dir);
     const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
@@ -233,5 +233,15 @@ describe('stepwise init in a project made by cdk init', () => {
     expect(readFileSync(join(dir, 'bin/shop.ts'), 'utf8')).toContain(
       "import { SalesPipelineStack } from '../lib/sales-pipeline-stack.js';",
     );
+
+    // The spec loads in an ESM project as in a CommonJS one: it validates and runs.
+    linkNodeModules(dir);
+    const spec = join(dir, 'pipelines/sales/pipeline.ts');
+    const validate = await stepwise('validate', spec);
+    expect([validate.code, validate.stderr]).toEqual([0, '']);
+    const run = await stepwise('run', spec, '--json', '--state-dir', join(dir, '.stepwise'));
+    const report = jsonOf<RunReport>(run);
+    expect([report.pipeline, report.status]).toEqual(['sales', 'SUCCEEDED']);
+    expect(report.tasks.map((task) => task.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
   });
 });
