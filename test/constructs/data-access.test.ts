@@ -158,9 +158,10 @@ describe('the reference app', () => {
           Destinations: { CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [string] } } }[];
         }
       ).Destinations[0]?.CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0] as string;
-      const [, [prefix, uuid]] = (
-        logGroups[destination]?.Properties.LogGroupName as { 'Fn::Join': [string, [string, unknown]] }
-      )['Fn::Join'];
+      const name = logGroups[destination]?.Properties.LogGroupName as
+        | { 'Fn::Join': [string, [string, unknown]] }
+        | undefined;
+      const [prefix, uuid] = name?.['Fn::Join'][1] ?? [];
       expect(prefix).toMatch(/^\/aws\/vendedlogs\/states\/stepwise-Orders-[a-z-]+-$/);
       expect(uuid).toEqual({ 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] });
     }
