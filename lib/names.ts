@@ -105,8 +105,10 @@ export const PLATFORM_ENVIRONMENT = {
   alertTopicArn: 'ALERT_TOPIC_ARN',
   /** The bus the recorder puts "Run Finished" on; `default` when unset. */
   eventBusName: 'EVENT_BUS_NAME',
-  /** The reconciler's grace period, in minutes, before it checks a RUNNING run. */
+  /** The reconciler's grace period, in minutes, before it checks a RUNNING run or a CLAIMED claim. */
   reconcileAfterMinutes: 'RECONCILE_AFTER_MINUTES',
+  /** `1` where no dispatcher can be mid-start (a local command holds the state dir's lock). */
+  reconcileNothingInFlight: 'RECONCILE_NOTHING_IN_FLIGHT',
 } as const;
 
 /** Set on every task function to its pipeline's name, so a template (and a test) can tell them apart. */

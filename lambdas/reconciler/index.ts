@@ -28,11 +28,14 @@ const clients = recorderClients();
  * (see `reconcileRuns`), finishes the starts of triggers claimed but never started (see
  * `restartStaleClaims`), then repairs every pipeline's concurrency slots and drains its queue (see
  * `repairSlots`). Environment: the recorder's, the dispatcher's STEPWISE_PIPELINE_<NAME> variables,
- * and RECONCILE_AFTER_MINUTES (default 10), the grace period before a RUNNING run is checked. Throws at
+ * RECONCILE_AFTER_MINUTES (default 10), the grace period before a RUNNING run or a CLAIMED claim is
+ * checked, and RECONCILE_NOTHING_IN_FLIGHT=1 where no dispatcher can be mid-start (a local command
+ * holding the state dir's lock), which lets a slot holder with no execution go on the first pass. Throws at
  * the end if any run or pipeline could not be checked.
  */
 export async function handler(): Promise<ReconcilerResult> {
   const olderThanMinutes = minutes(process.env[PLATFORM_ENVIRONMENT.reconcileAfterMinutes]);
+  const nothingInFlight = process.env[PLATFORM_ENVIRONMENT.reconcileNothingInFlight] === '1';
   const deps = recorderDeps(clients);
   const summary = await reconcileRuns(deps, { olderThanMinutes });
   const failures: ReconcileFailure[] = [...summary.errors];
@@ -52,7 +55,7 @@ export async function handler(): Promise<ReconcilerResult> {
   const repairs: SlotRepair[] = [];
   for (const [pipeline, config] of configs) {
     try {
-      repairs.push(await repairSlots(dispatcherContext(deps), pipeline, config));
+      repairs.push(await repairSlots(dispatcherContext(deps), pipeline, config, { nothingInFlight }));
     } catch (error) {
       failures.push({
         pipeline,

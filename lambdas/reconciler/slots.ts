@@ -32,6 +32,14 @@ export async function repairSlots(
   ctx: DispatcherContext,
   pipeline: string,
   config: PipelineConfig,
+  options: {
+    /**
+     * No dispatcher can be between a slot and a start now (a local command that holds the state dir's
+     * lock): a holder with no execution never started, and is let go on this pass.
+     * @default false
+     */
+    readonly nothingInFlight?: boolean;
+  } = {},
 ): Promise<SlotRepair> {
   const slots = await readSlots(ctx, pipeline);
   const repair: SlotRepair = { pipeline, ended: [], neverStarted: [], suspects: [], started: [] };
@@ -41,7 +49,7 @@ export async function repairSlots(
     if (status !== undefined) {
       await releaseSlot(ctx, pipeline, runId);
       repair.ended.push(runId);
-    } else if (slots.unstarted.includes(runId)) {
+    } else if (options.nothingInFlight || slots.unstarted.includes(runId)) {
       await forgetHolder(ctx, pipeline, runId);
       repair.neverStarted.push(runId);
     } else repair.suspects.push(runId);

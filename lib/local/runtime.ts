@@ -325,12 +325,17 @@ export class LocalRuntime {
       f.logicalId.startsWith('StepwisePlatformReconciler'),
     );
     if (!reconciler) throw new Error('the synthesized app has no reconciler function');
-    // Locally nothing can still be running once the lock is ours, so no grace period.
+    // Locally nothing can still be running once the lock is ours, so no grace period, and a slot
+    // holder with no execution never started.
     const outcome = await fabric.track(
       lambdas.invoke(
         {
           ...reconciler,
-          environment: { ...reconciler.environment, [PLATFORM_ENVIRONMENT.reconcileAfterMinutes]: '0' },
+          environment: {
+            ...reconciler.environment,
+            [PLATFORM_ENVIRONMENT.reconcileAfterMinutes]: '0',
+            [PLATFORM_ENVIRONMENT.reconcileNothingInFlight]: '1',
+          },
         },
         {},
       ),

@@ -3,6 +3,7 @@
 // maxConcurrentRuns and none is lost, and a failed run is redriven without rerunning what succeeded.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type DynamoDBClient, ListTablesCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSpec } from '../../lib/cli/load-spec.ts';
 import type { RunReport } from '../../lib/ledger/ledger.ts';
@@ -94,6 +95,68 @@ describe('a backfill over 13 hourly slots, run twice, with a downstream pipeline
       new Set(downstream.map((r) => (r.trigger as { upstreams: { runId: string }[] }).upstreams[0]?.runId))
         .size,
     ).toBe(13);
+  });
+
+  // Every slot of 'hourly' (maxConcurrentRuns 3) is held by a run that has no execution, as a holder
+  // whose start was lost would be: what this command triggers can only queue.
+  describe('when no slot can free up during the command', () => {
+    const ghosts = ['ghost-1', 'ghost-2', 'ghost-3'];
+    const more = (from: string, to: string) =>
+      stepwise('backfill', hourly, report, '--from', from, '--to', to, '--state-dir', state.dir);
+    let stuck: Awaited<ReturnType<typeof stepwise>>;
+    let next: Awaited<ReturnType<typeof stepwise>>;
+    let last: Awaited<ReturnType<typeof stepwise>>;
+
+    beforeAll(async () => {
+      const ledger = await LocalRuntime.openLedger({ stateDir: state.dir, command: 'test' });
+      try {
+        const { dynamodb } = (ledger as unknown as { services: { dynamodb: DynamoDBClient } }).services;
+        const table = (await dynamodb.send(new ListTablesCommand({}))).TableNames?.find((t) =>
+          t.startsWith('StepwisePlatformLedgerTable'),
+        );
+        await dynamodb.send(
+          new PutItemCommand({
+            TableName: table,
+            Item: { pk: { S: 'SLOTS#hourly' }, sk: { S: 'SLOTS' }, active: { SS: ghosts } },
+          }),
+        );
+      } finally {
+        await ledger.close();
+      }
+      stuck = await more('2026-11-02T00:00:00Z', '2026-11-02T02:00:00Z');
+      next = await more('2026-11-02T02:00:00Z', '2026-11-02T03:00:00Z');
+      last = await more('2026-11-02T03:00:00Z', '2026-11-02T04:00:00Z');
+    }, 240_000);
+
+    it('backfill exits 1, naming each slot and run left QUEUED, and why', () => {
+      expect(stuck.code).toBe(1);
+      const lines = stuck.stderr.split('\n').filter((l) => l.startsWith('error: slot '));
+      expect(lines).toEqual([
+        expect.stringMatching(
+          /^error: slot 2026-11-02T00:00:00\.000Z: run schedule-\S+ is still QUEUED after everything this backfill set off has ended: no concurrency slot was freed for it, so it never started; it stays queued in the ledger$/,
+        ),
+        expect.stringMatching(/^error: slot 2026-11-02T01:00:00\.000Z: run schedule-\S+ is still QUEUED/),
+      ]);
+    });
+
+    it('the next command lets the dead holders go, runs what was queued, then its own slot: exit 0', () => {
+      expect(next.stderr).not.toContain('error:');
+      expect(next.code).toBe(0);
+      expect(last.code).toBe(0);
+    });
+
+    it('leaves nothing queued: every slot of both backfills SUCCEEDED in the ledger', async () => {
+      const listed = jsonOf<{ runs: RunReport[] }>(
+        await stepwise('runs', 'hourly', '--json', '--limit', '100', '--state-dir', state.dir),
+      ).runs;
+      const late = listed.filter((r) => (r.trigger as { time: string }).time >= '2026-11-02T00:00:00.000Z');
+      expect(late.map((r) => [(r.trigger as { time: string }).time, r.status]).sort()).toEqual([
+        ['2026-11-02T00:00:00.000Z', 'SUCCEEDED'],
+        ['2026-11-02T01:00:00.000Z', 'SUCCEEDED'],
+        ['2026-11-02T02:00:00.000Z', 'SUCCEEDED'],
+        ['2026-11-02T03:00:00.000Z', 'SUCCEEDED'],
+      ]);
+    });
   });
 });
 
