@@ -18,10 +18,17 @@ export function interleavingSuite(first: number, count: number): void {
     await ledger?.close();
   });
 
-  it(`keeps the cap, strands nothing, starts nothing twice and ends every trigger: seeds ${first} to ${first + seeds - 1}, with duplicated, delayed and reordered events and killed dispatchers`, async () => {
+  it(`keeps the cap, strands nothing, starts nothing twice and ends every trigger: seeds ${first} to ${first + seeds - 1}, with duplicated, delayed, reordered and dead-lettered events and killed dispatchers`, async () => {
     vi.spyOn(console, 'log').mockImplementation(() => undefined);
     const failures: SeedResult[] = [];
-    const totals = { killed: 0, deliveries: 0, steps: 0, refusedRuns: 0 };
+    const totals = {
+      killed: 0,
+      deliveries: 0,
+      steps: 0,
+      refusedRuns: 0,
+      deadLettered: 0,
+      reconcilerPasses: 0,
+    };
     const started = Date.now();
     for (let seed = first; seed < first + seeds; seed++) {
       const result = await playSeed(ledger.client, seed);
@@ -29,6 +36,8 @@ export function interleavingSuite(first: number, count: number): void {
       totals.deliveries += result.deliveries;
       totals.steps += result.steps;
       totals.refusedRuns += result.scenario.refused.length;
+      totals.deadLettered += result.deadLettered;
+      totals.reconcilerPasses += result.reconcilerPasses;
       if (result.violations.length > 0) failures.push(result);
     }
     vi.restoreAllMocks();
@@ -41,5 +50,7 @@ export function interleavingSuite(first: number, count: number): void {
     expect(totals.killed).toBeGreaterThan(seeds / 2);
     expect(totals.deliveries).toBeGreaterThan(seeds * 3);
     expect(totals.refusedRuns).toBeGreaterThan(seeds / 10);
+    // Some events were lost for good, and the reconciler mended what they left.
+    expect(totals.deadLettered).toBeGreaterThan(seeds / 20);
   }, 1_800_000);
 }

@@ -8,15 +8,24 @@ import {
   DescribeTableCommand,
   DynamoDBClient,
   GetItemCommand,
+  PutItemCommand,
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
-import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  type SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import dynalite from 'dynalite';
-import { pipelineConfigJson, pipelineVariable } from '../../lambdas/dispatcher/config.ts';
+import { pipelineConfig, pipelineConfigJson, pipelineVariable } from '../../lambdas/dispatcher/config.ts';
 import type { DispatcherContext } from '../../lambdas/dispatcher/context.ts';
 import { dispatch } from '../../lambdas/dispatcher/dispatch.ts';
 import { runRequest } from '../../lambdas/dispatcher/run-key.ts';
+import { restartStaleClaims } from '../../lambdas/reconciler/claims.ts';
+import { repairSlots } from '../../lambdas/reconciler/slots.ts';
 import { LEDGER_TABLE_PROPERTIES } from './ledger-table.ts';
 
 /**
@@ -24,7 +33,9 @@ import { LEDGER_TABLE_PROPERTIES } from './ledger-table.ts';
  * every DynamoDB and StartExecution call of every invocation waits for a seeded scheduler, which picks
  * what happens next: a new delivery begins, one waiting call goes ahead, a running execution ends (and
  * its "Run Finished" event is queued, maybe twice), or an invocation is killed just before or just
- * after its call. A killed invocation's event is delivered again, as Lambda and EventBridge retry.
+ * after its call. A killed invocation's event is delivered again, as Lambda and EventBridge retry, or
+ * in some seeds dead-lettered for good (a "Run Finished", or a trigger its invocation had claimed):
+ * then, once everything is at rest, the reconciler's passes must finish what the lost event left.
  */
 
 export { TABLE as INTERLEAVING_TABLE };
@@ -178,8 +189,8 @@ interface FakeExecution {
 }
 
 /**
- * A FAKE StartExecution, in process: the dispatcher needs no other Step Functions call, and Step
- * Functions cannot run here. It follows the documented name rules (open + same input joins, closed is
+ * A FAKE StartExecution (and the DescribeExecution the reconciler's slot repair reads), in process:
+ * the dispatcher needs no other Step Functions call, and Step Functions cannot run here. It follows the documented name rules (open + same input joins, closed is
  * refused or, in 'join' mode, joined), refuses the names in `refused` for good (AccessDeniedException),
  * and counts the most executions running at once.
  */
@@ -195,9 +206,19 @@ export class FakeStartExecution {
     private readonly refused: ReadonlySet<string>,
   ) {}
 
-  send(command: unknown): Promise<{ executionArn: string }> {
+  send(command: unknown): Promise<{ executionArn?: string; status?: string }> {
+    if (command instanceof DescribeExecutionCommand) {
+      const { executionArn = '' } = command.input;
+      const execution = this.executions.get(executionArn.slice(executionArn.lastIndexOf(':') + 1));
+      if (!execution)
+        throw new ExecutionDoesNotExist({
+          message: `Execution Does Not Exist: '${executionArn}'`,
+          $metadata: {},
+        });
+      return Promise.resolve({ executionArn, status: execution.status });
+    }
     if (!(command instanceof StartExecutionCommand))
-      throw new Error('the fake Step Functions serves StartExecution only');
+      throw new Error('the fake Step Functions serves StartExecution and DescribeExecution only');
     const { name = '', input = '{}', stateMachineArn = '' } = command.input;
     const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
     if (this.throttles > 0) {
@@ -253,6 +274,8 @@ interface Invocation {
   idle: Promise<void>;
   wake: () => void;
   outcome: { ok: true } | { ok: false; error: unknown } | undefined;
+  /** Whether its claim of a run key went through: a trigger dead-lettered after it is not lost. */
+  claimed: boolean;
 }
 
 /** Lets a waiting invocation go on, and arms `idle` for its next stop before it moves. */
@@ -275,6 +298,8 @@ export interface Scenario {
   readonly refused: readonly number[];
   readonly kills: number;
   readonly throttles: number;
+  /** Killed deliveries dead-lettered instead of delivered again; the reconciler must mend them. */
+  readonly deadLetters: number;
 }
 
 export interface SeedResult {
@@ -283,6 +308,9 @@ export interface SeedResult {
   readonly steps: number;
   readonly killed: number;
   readonly deliveries: number;
+  /** Deliveries dead-lettered, and the reconciler passes that followed. */
+  readonly deadLettered: number;
+  readonly reconcilerPasses: number;
 }
 
 /** The scenario of a seed: a few runs, a small cap, and some faults. */
@@ -298,6 +326,8 @@ export function scenarioOf(seed: number): Scenario {
     refused,
     kills: Math.floor(next() * 4),
     throttles: next() < 0.2 ? 1 : 0,
+    // A stream of its own, so that the scenarios drawn above stay what they were before dead letters.
+    deadLetters: random(seed ^ 0xdead)() < 0.3 ? 1 : 0,
   };
 }
 
@@ -339,6 +369,9 @@ export async function playSeed(
   const finished = new Set<string>();
   const poisoned = new Map<unknown, number>();
   let killsLeft = scenario.kills;
+  let deadLettersLeft = scenario.deadLetters;
+  let deadLettered = 0;
+  let reconcilerPasses = 0;
   let killed = 0;
   let deliveries = 0;
   let steps = 0;
@@ -351,6 +384,7 @@ export async function playSeed(
       idle: Promise.resolve(),
       wake: () => undefined,
       outcome: undefined,
+      claimed: false,
     };
     invocation.idle = new Promise<void>((resolve) => {
       invocation.wake = resolve;
@@ -364,6 +398,7 @@ export async function playSeed(
       trace?.(`#${id} ${decision} ${describe(command)}`);
       if (decision === 'kill-before') throw new Killed('killed before the call');
       const result = await call();
+      if (isClaimPut(command)) invocation.claimed = true;
       if (decision === 'kill-after') throw new Killed('killed after the call');
       return result;
     };
@@ -401,6 +436,16 @@ export async function playSeed(
       const name = (error as Error)?.name;
       killed++;
       if (name === 'Killed' || name === 'ThrottlingException') {
+        const event = invocation.event as { kind?: string };
+        // Lambda's retries ran out: the event waits in the dead-letter queue, and nothing delivers it.
+        // A trigger is dead-lettered only once its claim is written (before that, nothing of it is in
+        // the ledger: it is the dead-letter queue's alarm that tells someone).
+        if (deadLettersLeft > 0 && (event.kind === 'finished' || invocation.claimed) && next() < 0.5) {
+          deadLettersLeft--;
+          deadLettered++;
+          trace?.(`dead-lettered: ${JSON.stringify(event).slice(0, 120)}`);
+          return;
+        }
         pending.push(invocation.event); // Lambda's retry of the same event
         return;
       }
@@ -419,7 +464,23 @@ export async function playSeed(
     }
     const running = sfn.running();
     const choices = pending.length + inflight.length + running.length;
-    if (choices === 0) break;
+    if (choices === 0) {
+      // At rest. After a dead letter the reconciler runs on its schedule, minutes apart: two passes,
+      // so that a slot held by a start that never happened is suspected, then let go. What it starts
+      // runs and ends like any other run; at most a few rounds of it.
+      if (deadLettered === 0 || reconcilerPasses >= 6) break;
+      const before = sfn.executions.size;
+      const ctx = reconcilerContext(ledger, sfn, alerts);
+      const configs = new Map([[pipeline, pipelineConfigOf(env, pipeline)]]);
+      for (let pass = 0; pass < 2; pass++) {
+        reconcilerPasses++;
+        await restartStaleClaims(ctx, configs, new Date(Date.now() + 60_000).toISOString());
+        await repairSlots(ctx, pipeline, pipelineConfigOf(env, pipeline));
+      }
+      trace?.(`reconciler: ${sfn.executions.size - before} started`);
+      if (sfn.running().length === 0 && pending.length === 0) break;
+      continue;
+    }
     let pick = Math.floor(next() * choices);
     if (pick < pending.length) {
       const [event] = pending.splice(pick, 1);
@@ -488,7 +549,34 @@ export async function playSeed(
   }
   for (const name of sfn.executions.keys())
     if (!names.has(name)) violations.push(`an execution no trigger asked for: ${name}`);
-  return { scenario, violations, steps, killed, deliveries };
+  return { scenario, violations, steps, killed, deliveries, deadLettered, reconcilerPasses };
+}
+
+/** The reconciler's view: the same ledger and Step Functions, no gate (it runs at rest). */
+function reconcilerContext(
+  ledger: DynamoDBClient,
+  sfn: FakeStartExecution,
+  alerts: FakeAlerts,
+): DispatcherContext {
+  return {
+    dynamodb: ledger,
+    sfn: sfn as unknown as SFNClient,
+    table: TABLE,
+    now: () => new Date(),
+    alerts: { sns: alerts as unknown as SNSClient, topicArn: 'arn:aws:sns:us-east-1:000000000000:alerts' },
+  };
+}
+
+function pipelineConfigOf(env: Record<string, string>, pipeline: string) {
+  const config = pipelineConfig(env, pipeline);
+  if (!config) throw new Error(`no configuration for ${pipeline}`);
+  return config;
+}
+
+/** The conditional put that claims a run key. */
+function isClaimPut(command: unknown): boolean {
+  if (!(command instanceof PutItemCommand)) return false;
+  return String(command.input.Item?.pk?.S ?? '').startsWith('RUNKEY#');
 }
 
 function describe(command: unknown): string {
