@@ -197,8 +197,6 @@ interface FakeExecution {
 export class FakeStartExecution {
   readonly executions = new Map<string, FakeExecution>();
   maxRunning = 0;
-  /** Names Step Functions tried to create a second execution for: must stay empty. */
-  readonly secondStarts: string[] = [];
   throttles = 0;
 
   constructor(
@@ -547,8 +545,10 @@ export async function playSeed(
     else if (execution.status !== 'SUCCEEDED') violations.push(`trigger ${i} did not end`);
     if (state !== 'STARTED') violations.push(`trigger ${i}'s claim ended ${state ?? 'missing'}, not STARTED`);
   }
+  // No trigger starts twice: the fake keeps one execution per name and refuses (or joins) a second
+  // start of it, so a second run of a trigger could only be an execution under another name.
   for (const name of sfn.executions.keys())
-    if (!names.has(name)) violations.push(`an execution no trigger asked for: ${name}`);
+    if (!names.has(name)) violations.push(`an execution no trigger asked for (a second start): ${name}`);
   return { scenario, violations, steps, killed, deliveries, deadLettered, reconcilerPasses };
 }
 
