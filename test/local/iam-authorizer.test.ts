@@ -102,6 +102,17 @@ describe('resource policies', () => {
     );
   });
 
+  it("fails when the key policy denies, although the role's policy allows", async () => {
+    const use = (action: string) => [{ action, resource: ids.sealedKeyArn }];
+    expect(await authorizer.authorize(ids.copier, use('kms:Decrypt'))).toBeUndefined();
+    const denial = await authorizer.authorize(ids.copier, use('kms:ReEncryptFrom'));
+    expect(denial?.message).toMatch(
+      new RegExp(
+        `/${ids.copier} is not authorized to perform: kms:ReEncryptFrom on resource: ${ids.sealedKeyArn} with an explicit deny in a resource-based policy$`,
+      ),
+    );
+  });
+
   it('publishes to an encrypted topic only with the use of its key', async () => {
     const publish = [{ action: 'sns:Publish', resource: ids.topicArn }];
     expect(await authorizer.authorize(ids.publisher, publish)).toBeUndefined();

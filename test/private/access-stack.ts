@@ -18,7 +18,8 @@ import { removeOutdir, testApp } from './synth.ts';
  * - an encrypted topic: `Publisher` may publish and use its key, `KeylessPublisher` may only publish;
  * - a topic `Notices` refusing plain HTTP (as the alert topic does) whose policy denies `Reader`, which
  *   its role's policy lets publish there, as it does `Publisher`;
- * - `sealed`, encrypted with its own KMS key (SSE-KMS): `Copier` may read and write it, key included;
+ * - `sealed`, encrypted with its own KMS key (SSE-KMS): `Copier` may read and write it, key included,
+ *   but the key's policy denies it kms:ReEncryptFrom, which its role's policy allows;
  *   `Reader` may get its objects but not use its key;
  * - a table `Ledger` that `Copier` may read;
  * - a state machine `Machine` whose role may invoke `Copier` only.
@@ -58,6 +59,15 @@ export function accessStack(): { deployment: LocalDeployment; template: Template
       encryptionKey: sealedKey,
     });
     sealed.grantReadWrite(copier);
+    // Its key policy takes back one action the grant gave: key policies are resource policies too.
+    sealedKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        effect: iam.Effect.DENY,
+        principals: [new iam.ArnPrincipal((copier.role as iam.IRole).roleArn)],
+        actions: ['kms:ReEncryptFrom'],
+        resources: ['*'],
+      }),
+    );
     reader.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [sealed.arnForObjects('*')] }),
     );
