@@ -7,13 +7,21 @@
 //
 // A task past its timeout, and a pipeline whose timeout passes while its task sleeps (most of this
 // file's time is those timeouts passing).
-import { describe, expect, it } from 'vitest';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tempStateDir } from '../local/stepwise-cli.ts';
 import {
   alertsOf,
   dropFile,
+  FAULTY_SPEC,
   faultSuite,
   itLeavesNoRunRunning,
   objectExists,
+  SLOW_SPEC,
+  synthesizeFaultApp,
   taskRows,
 } from './local-faults.ts';
 
@@ -57,4 +65,56 @@ describe('fault suite: a task past its timeout, and a pipeline past its own', ()
   );
 
   itLeavesNoRunRunning(suite, 2);
+});
+
+describe('`stepwise run` of a pipeline whose timeout passes while its task never returns', () => {
+  const CLI = fileURLToPath(new URL('../../bin/stepwise.ts', import.meta.url));
+  const state = tempStateDir('faults-timed-out-cli');
+  let child: ChildProcess | undefined;
+  afterAll(() => {
+    if (child?.exitCode === null) child.kill('SIGKILL');
+    state.remove();
+  });
+
+  it(
+    'exits by itself, 1, with TIMED_OUT: the task still running (and its timer) does not hold the process',
+    async () => {
+      // The app into the state dir first, where the command finds it cached (`run` runs the first spec's
+      // pipeline).
+      await synthesizeFaultApp(state.dir);
+      const upload = join(state.dir, 'forever.upload');
+      writeFileSync(upload, '{}');
+      const spawned = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          CLI,
+          'run',
+          SLOW_SPEC,
+          FAULTY_SPEC,
+          '--s3-object',
+          `inbox/slow/forever.json=${upload}`,
+          '--state-dir',
+          state.dir,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } },
+      );
+      child = spawned;
+      let stdout = '';
+      spawned.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      spawned.stderr.resume();
+      // Were the process held open, this would never settle, and the case would fail on its timeout.
+      const code = await new Promise<number | null>((resolve, reject) => {
+        spawned.on('error', reject);
+        spawned.on('exit', (exitCode) => resolve(exitCode));
+      });
+      expect(code).toBe(1);
+      expect(stdout).toMatch(/^TIMED_OUT slow run s3-forever-json-\S+ in /m);
+      expect(stdout).toMatch(/^ {2}nap +FAILED +1 attempt/m);
+    },
+    CASE_TIMEOUT,
+  );
 });
