@@ -397,5 +397,17 @@ describe('a project made by cdk init, with the packed tarball installed and no o
       // esbuild's bundling output never reaches the terminal.
       expect(local.stderr).not.toMatch(/Bundling asset|esbuild|⚡/);
     }
+
+    // As a person sees it: progress lines say what happens, then the report; esbuild says nothing.
+    const shown = await run(node, [cli, 'run', 'pipelines/daily/pipeline.ts'], {
+      cwd: dir,
+      env,
+      timeout: 240_000,
+    });
+    const terminal = `${shown.stdout}${shown.stderr}`;
+    expect(terminal).toMatch(/^ {2}synth ready in /m);
+    for (const task of FIVE_TASKS) expect(terminal).toMatch(new RegExp(`^ {2}✔ ${task} `, 'm'));
+    expect(terminal).toMatch(/^SUCCEEDED daily run /m);
+    expect(terminal).not.toMatch(/Bundling asset|esbuild|⚡/);
   }, 600_000);
 });
