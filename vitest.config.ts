@@ -1,6 +1,5 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
-import LongestFirstSequencer from './test/support/longest-first.ts';
 
 export default defineConfig({
   // The tests import the package by name, as users do, and read its source rather than a build.
@@ -26,9 +25,6 @@ export default defineConfig({
     // cases, the package build) contend on a shared CI machine.
     maxWorkers: 2,
     minWorkers: 1,
-    // Longest files first, from committed timings, so that neither fork is left with a long file at the
-    // end, even on a fresh checkout with no timings cached (see test/support/longest-first.ts).
-    sequence: { sequencer: LongestFirstSequencer },
     // Each fork reports to the main process over an RPC channel whose calls time out after 60 s, a
     // limit vitest 3 does not let us raise ("Timeout calling onTaskUpdate"). Under load two things
     // starved it: every line a test or a bundled Lambda prints travelled that channel (esbuild's
