@@ -149,7 +149,7 @@ describe('stepwise init in a new directory', () => {
 describe('stepwise init in a project made by cdk init', () => {
   it('adds the pipeline, its stack and its test, puts the stack in the app, and the pipeline runs', async () => {
     const dir = join(project('init-cdk'), 'shop');
-    cdkInit(dir);
+    await cdkInit(dir);
     const appBefore = readFileSync(join(dir, 'bin/shop.ts'), 'utf8');
     const manifestBefore = readFileSync(join(dir, 'package.json'), 'utf8');
 
@@ -204,7 +204,7 @@ describe('stepwise init in a project made by cdk init', () => {
 
   it('prints the two lines for an app it cannot safely edit (one that calls synth itself)', async () => {
     const dir = join(project('init-cdk-synth'), 'shop');
-    cdkInit(dir);
+    await cdkInit(dir);
     const file = join(dir, 'bin/shop.ts');
     writeFileSync(file, `${readFileSync(file, 'utf8')}app.synth();\n`);
     const before = readFileSync(file, 'utf8');
@@ -223,7 +223,7 @@ describe('stepwise init in a project made by cdk init', () => {
 
   it('writes imports with .js in an ESM project, as NodeNext requires, and the pipeline runs', async () => {
     const dir = join(project('init-esm'), 'shop');
-    cdkInit(dir);
+    await cdkInit(dir);
     const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ ...manifest, type: 'module' }));
     expect((await stepwise('init', dir)).code).toBe(0);

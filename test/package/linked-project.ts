@@ -2,11 +2,16 @@
 // without reaching a registry: each of the repository's own packages is linked in, and `stepwise-cdk`
 // either links to the repository itself, so it loads through package.json `exports` (the built dist/),
 // or is the packed tarball unpacked, as `npm install <tarball>` would leave it.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+// Asynchronous, so the test worker's event loop keeps answering vitest's RPC (60 s timeout) while a
+// slow child runs on a loaded machine.
+const run = promisify(execFile);
 
 export const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -37,19 +42,19 @@ export function linkNodeModules(dir: string): void {
  * Gives `dir` a node_modules holding links to the repository's packages and `stepwise-cdk` unpacked
  * from `tarball` (the output of `npm pack`): only what the tarball holds is there to load.
  */
-export function installPacked(dir: string, tarball: string): string {
+export async function installPacked(dir: string, tarball: string): Promise<string> {
   const target = join(linkDependencies(dir), 'stepwise-cdk');
   mkdirSync(target);
-  execFileSync('tar', ['-xzf', tarball, '-C', target, '--strip-components=1']);
+  await run('tar', ['-xzf', tarball, '-C', target, '--strip-components=1']);
   return target;
 }
 
 /** `cdk init app --language typescript`, as a user runs it, without installing anything (offline). */
-export function cdkInit(dir: string): void {
+export async function cdkInit(dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  execFileSync(
+  await run(
     join(repositoryRoot, 'node_modules', '.bin', 'cdk'),
     ['init', 'app', '--language', 'typescript', '--generate-only'],
-    { cwd: dir, env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' }, stdio: 'pipe' },
+    { cwd: dir, env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' } },
   );
 }

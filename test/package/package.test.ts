@@ -334,10 +334,10 @@ describe('a project made by cdk init, with the packed tarball installed and no o
     );
     const tarball = join(temp.dir, (JSON.parse(packed) as [{ filename: string }])[0].filename);
     const dir = join(temp.dir, 'shop');
-    cdkInit(dir);
+    await cdkInit(dir);
     const settings = ['package.json', 'tsconfig.json', 'jest.config.js', 'cdk.json'];
     const settingsBefore = settings.map((file) => readFileSync(join(dir, file), 'utf8'));
-    const installed = installPacked(dir, tarball);
+    const installed = await installPacked(dir, tarball);
     expect(existsSync(join(installed, 'node_modules'))).toBe(false); // the project's aws-cdk-lib is the one
     const cli = join(installed, 'dist', 'bin', 'stepwise.js');
     const env = userEnvironment();
