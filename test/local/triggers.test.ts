@@ -98,16 +98,19 @@ describe('a backfill over 13 hourly slots, run twice, with a downstream pipeline
   });
 
   // Every slot of 'hourly' (maxConcurrentRuns 3) is held by a run that has no execution, as a holder
-  // whose start was lost would be: what this command triggers can only queue.
+  // whose start was lost would be: what the next command triggers can only queue. The command after it
+  // reconciles the state dir first, which lets the holders go and starts what was queued.
   describe('when no slot can free up during the command', () => {
     const ghosts = ['ghost-1', 'ghost-2', 'ghost-3'];
     const more = (from: string, to: string) =>
       stepwise('backfill', hourly, report, '--from', from, '--to', to, '--state-dir', state.dir);
     let stuck: Awaited<ReturnType<typeof stepwise>>;
+    let stuckRun: Awaited<ReturnType<typeof stepwise>>;
     let next: Awaited<ReturnType<typeof stepwise>>;
     let last: Awaited<ReturnType<typeof stepwise>>;
 
-    beforeAll(async () => {
+    /** Every slot of 'hourly' held by a run with no execution, as holders whose start was lost. */
+    const holdEverySlot = async () => {
       const ledger = await LocalRuntime.openLedger({ stateDir: state.dir, command: 'test' });
       try {
         const { dynamodb } = (ledger as unknown as { services: { dynamodb: DynamoDBClient } }).services;
@@ -123,10 +126,16 @@ describe('a backfill over 13 hourly slots, run twice, with a downstream pipeline
       } finally {
         await ledger.close();
       }
+    };
+
+    beforeAll(async () => {
+      await holdEverySlot();
       stuck = await more('2026-11-02T00:00:00Z', '2026-11-02T02:00:00Z');
       next = await more('2026-11-02T02:00:00Z', '2026-11-02T03:00:00Z');
+      await holdEverySlot();
+      stuckRun = await stepwise('run', hourly, report, '--input', '{}', '--state-dir', state.dir);
       last = await more('2026-11-02T03:00:00Z', '2026-11-02T04:00:00Z');
-    }, 240_000);
+    }, 300_000);
 
     it('backfill exits 1, naming each slot and run left QUEUED, and why', () => {
       expect(stuck.code).toBe(1);
@@ -139,13 +148,20 @@ describe('a backfill over 13 hourly slots, run twice, with a downstream pipeline
       ]);
     });
 
+    it('run exits 1, naming the run left QUEUED, why, and where to look', () => {
+      expect(stuckRun.code).toBe(1);
+      expect(stuckRun.stderr.replaceAll(state.dir, '<state>')).toMatch(
+        /^error: run manual-\S+ is still QUEUED after everything this command set off has ended: no concurrency slot of pipeline 'hourly' \(maxConcurrentRuns 3\) was freed for it, so it never started\. It stays queued in the ledger and starts when a run of 'hourly' ends; 'stepwise runs hourly --status RUNNING' lists what holds the slots$/m,
+      );
+    });
+
     it('the next command lets the dead holders go, runs what was queued, then its own slot: exit 0', () => {
       expect(next.stderr).not.toContain('error:');
       expect(next.code).toBe(0);
       expect(last.code).toBe(0);
     });
 
-    it('leaves nothing queued: every slot of both backfills SUCCEEDED in the ledger', async () => {
+    it('leaves nothing queued: every slot of the backfills and the manual run SUCCEEDED in the ledger', async () => {
       const listed = jsonOf<{ runs: RunReport[] }>(
         await stepwise('runs', 'hourly', '--json', '--limit', '100', '--state-dir', state.dir),
       ).runs;
@@ -156,6 +172,10 @@ describe('a backfill over 13 hourly slots, run twice, with a downstream pipeline
         ['2026-11-02T02:00:00.000Z', 'SUCCEEDED'],
         ['2026-11-02T03:00:00.000Z', 'SUCCEEDED'],
       ]);
+      // The manual run left QUEUED, too.
+      expect(
+        listed.filter((r) => (r.trigger as { type: string }).type === 'manual').map((r) => r.status),
+      ).toEqual(['SUCCEEDED']);
     });
   });
 });
