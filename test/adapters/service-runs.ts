@@ -1,5 +1,5 @@
 // Local runs of a service adapter's fixtures through their stand-ins, shared by the adapter tests: a
-// pipeline that succeeds, one whose stand-in throws, and the first again on the same app with some of
+// pipeline that succeeds, one whose stand-in throws, and the second again on the same app with some of
 // the state machine role's statements taken out, so the local IAM check denies the service call.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,8 +22,10 @@ export interface ServiceRuns {
 }
 
 /**
- * Runs `okSpec` and `failingSpec` once each on one synthesized app in `dir`, then `okSpec` again with
- * the role statements whose actions `deny` matches removed.
+ * Runs `okSpec` and `failingSpec` once each on one synthesized app in `dir`, then `failingSpec` again
+ * with the role statements whose actions `deny` matches removed. The IAM check comes before the stand-in,
+ * so that run is denied; it is `failingSpec`'s because its retry waits 1 s, where `okSpec` keeps the
+ * adapter's default retry (60 s, full jitter), which AccessDenied goes through as on AWS.
  */
 export async function runServiceFixtures(
   dir: string,
@@ -60,7 +62,7 @@ export async function runServiceFixtures(
   );
   let denied: RunReport;
   try {
-    denied = (await deniedRuntime.run(pipeline, { kind: 'manual', input: {} })).report;
+    denied = (await deniedRuntime.run(failing, { kind: 'manual', input: {} })).report;
   } finally {
     await deniedRuntime.close();
   }
