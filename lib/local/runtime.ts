@@ -130,6 +130,13 @@ interface Running {
  * through the rules the template deploys.
  */
 export class LocalRuntime {
+  /**
+   * Reports of runs the recorder has finished with (their row notified), by run id. Each `run` reports
+   * every other run started since it began, so calls sharing one runtime would otherwise read the same
+   * finished runs again and again. Only a redrive changes such a report: it drops the run's entry.
+   */
+  private readonly finishedReports = new Map<string, RunReport>();
+
   private constructor(
     private readonly services: LocalServices,
     private readonly running: Running | undefined,
@@ -447,6 +454,7 @@ export class LocalRuntime {
         `no local execution named '${runId}' in ${stateDir}; list the runs with 'stepwise runs ${pipeline.name} --status FAILED'`,
       );
     const before = new Set(engine.allExecutions().map((r) => r.arn));
+    this.finishedReports.delete(runId);
     engine.redrive(saved);
     await fabric.idle();
     const report = await this.reportOf(
@@ -605,16 +613,30 @@ export class LocalRuntime {
     runId: string,
     taskOrder?: readonly string[],
   ): Promise<RunReport | undefined> {
+    return (await this.readRun(pipeline, runId, taskOrder))?.report;
+  }
+
+  private async readRun(
+    pipeline: string,
+    runId: string,
+    taskOrder?: readonly string[],
+  ): Promise<{ row: RunRow; report: RunReport } | undefined> {
     const table = await this.ledgerTable();
     const row = await findRun(this.services.dynamodb, table, pipeline, runId);
     if (!row) return undefined;
     const attempts = await readAttempts(this.services.dynamodb, table, row.runId);
-    return runReport(row, attempts, taskOrder ?? row.tasks);
+    return { row, report: runReport(row, attempts, taskOrder ?? row.tasks) };
   }
 
   private async reportOfExecution(record: ExecutionRecord): Promise<RunReport | undefined> {
+    const finished = this.finishedReports.get(record.name);
+    if (finished) return finished;
     const pipeline = (JSON.parse(record.input) as { run?: { pipeline?: string } }).run?.pipeline;
-    return pipeline ? this.reportOf(pipeline, record.name) : undefined;
+    const read = pipeline ? await this.readRun(pipeline, record.name) : undefined;
+    // The recorder marks a run notified last, after writing its attempts and closing its row.
+    if (read && read.row.notifiedAt !== undefined && read.row.status !== 'RUNNING')
+      this.finishedReports.set(record.name, read.report);
+    return read?.report;
   }
 
   private async dispatch(envelope: unknown): Promise<DispatchResult> {
