@@ -133,7 +133,7 @@ export function renderRunSummary(report: RunReport, tty: boolean): string {
   }
   if (report.error)
     lines.push(
-      `  failed in ${report.error.task ?? 'an unknown task'}: ${report.error.error}: ${report.error.message ?? ''}`,
+      `  failed in ${report.error.task ?? 'an unknown task'}: ${report.error.error}${report.error.message ? `: ${report.error.message}` : ''}`,
     );
   if (report.warnings?.length)
     lines.push(`  warnings: non-critical task(s) failed: ${report.warnings.join(', ')}`);

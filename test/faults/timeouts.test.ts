@@ -114,6 +114,8 @@ describe('`stepwise run` of a pipeline whose timeout passes while its task never
       expect(code).toBe(1);
       expect(stdout).toMatch(/^TIMED_OUT slow run s3-forever-json-\S+ in /m);
       expect(stdout).toMatch(/^ {2}nap +FAILED +1 attempt/m);
+      // The timeout has no message: the line ends at the error's name.
+      expect(stdout).toMatch(/^ {2}failed in nap: States\.Timeout$/m);
     },
     CASE_TIMEOUT,
   );
