@@ -19,7 +19,7 @@ const data = fixture('access/data/orders.csv');
 const granted = tempStateDir('iam-granted');
 const readOnly = tempStateDir('iam-read-only');
 const odd = tempStateDir('iam-odd');
-const ODD_KEY = 'in/odd/reject a+b&c d é.csv';
+const ODD_KEY = 'in/odd/reject a+b&c=d? é.csv';
 
 let copied: CliResult;
 let watched: CliResult;
@@ -96,7 +96,7 @@ describe("the same task declared only reads: ['landing', 'curated']", () => {
   });
 });
 
-describe('an odd key, with + & space and unicode', () => {
+describe('an odd key, with + & = ? space and unicode', () => {
   it('is QUARANTINED, and the object moved to the quarantine key', async () => {
     const report = jsonOf<RunJson>(quarantined);
     expect(report.status).toBe('QUARANTINED');
