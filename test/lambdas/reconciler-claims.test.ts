@@ -10,7 +10,7 @@ import {
   type DispatcherHarness,
   hookedContext,
   runFinished,
-  startDispatcherHarness,
+  startReconcilerHarness,
 } from '../private/dispatcher-harness.ts';
 
 let harness: DispatcherHarness;
@@ -18,13 +18,10 @@ let dispatcher: (event: unknown) => Promise<DispatchResult>;
 let reconciler: () => Promise<ReconcilerResult>;
 
 beforeAll(async () => {
-  harness = await startDispatcherHarness({
+  ({ harness, dispatcher, reconciler } = await startReconcilerHarness({
     lapsed: { maxConcurrentRuns: 1 },
     full: { maxConcurrentRuns: 1 },
-  });
-  Object.assign(process.env, { ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:alerts' });
-  ({ handler: dispatcher } = await import('../../lambdas/dispatcher/index.ts'));
-  ({ handler: reconciler } = await import('../../lambdas/reconciler/index.ts'));
+  }));
 });
 afterAll(async () => {
   await harness?.close();

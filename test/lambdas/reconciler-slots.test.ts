@@ -6,7 +6,7 @@ import type { ReconcilerResult } from '../../lambdas/reconciler/index.ts';
 import {
   type DispatcherHarness,
   hookedContext,
-  startDispatcherHarness,
+  startReconcilerHarness,
 } from '../private/dispatcher-harness.ts';
 
 let harness: DispatcherHarness;
@@ -14,13 +14,10 @@ let dispatcher: (event: unknown) => Promise<DispatchResult>;
 let reconciler: () => Promise<ReconcilerResult>;
 
 beforeAll(async () => {
-  harness = await startDispatcherHarness({ lost: { maxConcurrentRuns: 2 }, stuck: { maxConcurrentRuns: 1 } });
-  Object.assign(process.env, {
-    ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:alerts',
-    RECONCILE_AFTER_MINUTES: '10',
-  });
-  ({ handler: dispatcher } = await import('../../lambdas/dispatcher/index.ts'));
-  ({ handler: reconciler } = await import('../../lambdas/reconciler/index.ts'));
+  ({ harness, dispatcher, reconciler } = await startReconcilerHarness(
+    { lost: { maxConcurrentRuns: 2 }, stuck: { maxConcurrentRuns: 1 } },
+    { RECONCILE_AFTER_MINUTES: '10' },
+  ));
 });
 afterAll(async () => {
   await harness?.close();

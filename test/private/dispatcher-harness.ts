@@ -10,6 +10,8 @@ import {
   pipelineVariable,
 } from '../../lambdas/dispatcher/config.ts';
 import type { DispatcherContext } from '../../lambdas/dispatcher/context.ts';
+import type { DispatchResult } from '../../lambdas/dispatcher/index.ts';
+import type { ReconcilerResult } from '../../lambdas/reconciler/index.ts';
 import {
   ensureTables,
   LOCAL_CREDENTIALS,
@@ -213,6 +215,25 @@ export async function startDispatcherHarness(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The harness with the deployed dispatcher's and reconciler's handlers loaded against it. */
+export async function startReconcilerHarness(
+  pipelines: Record<string, Partial<PipelineConfig>>,
+  environment: Record<string, string> = {},
+): Promise<{
+  harness: DispatcherHarness;
+  dispatcher: (event: unknown) => Promise<DispatchResult>;
+  reconciler: () => Promise<ReconcilerResult>;
+}> {
+  const harness = await startDispatcherHarness(pipelines);
+  Object.assign(process.env, {
+    ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:alerts',
+    ...environment,
+  });
+  const { handler: dispatcher } = await import('../../lambdas/dispatcher/index.ts');
+  const { handler: reconciler } = await import('../../lambdas/reconciler/index.ts');
+  return { harness, dispatcher, reconciler };
 }
 
 /** The "Run Finished" event the recorder puts on the default bus. */
