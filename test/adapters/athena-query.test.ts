@@ -1,26 +1,18 @@
 // athenaQuery: the compiled state, the role's grants, the spec checks, and local runs through a
 // stand-in (success with the query's .sql file and run parameters, failure after retries, a denied call,
 // no stand-in).
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compilePipeline } from '../../lib/compile/states.ts';
 import { Pipeline } from '../../lib/constructs/pipeline.ts';
 import { athenaQuery, definePipeline } from '../../lib/spec/index.ts';
 import type { PipelineDefinition } from '../../lib/spec/types.ts';
 import { taskRows } from '../faults/local-faults.ts';
-import { stepwise, tempStateDir } from '../local/stepwise-cli.ts';
 import { aslValidatorErrors } from '../private/asl.ts';
-import {
-  deployedDefinition,
-  issuesOf,
-  runServiceFixtures,
-  type ServiceRuns,
-  taskState,
-} from './service-runs.ts';
+import { deployedDefinition, issuesOf, localServiceRuns, taskState } from './service-runs.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/athena/${name}`, import.meta.url));
 const specFile = fixture('pipeline.ts');
@@ -207,67 +199,63 @@ describe('athenaQuery, synthesized', () => {
 });
 
 describe('athenaQuery, run locally through its stand-in', () => {
-  const state = tempStateDir('athena-run');
-  let runs: ServiceRuns;
-  let refused: { code: number; stderr: string };
-
-  beforeAll(async () => {
-    runs = await runServiceFixtures(state.dir, specFile, fixture('failing.ts'), (a) => a.includes('athena:'));
-    refused = await stepwise('run', fixture('no-stand-in.ts'), '--state-dir', join(state.dir, 'refused'));
-  }, 300_000);
-
-  afterAll(() => state.remove());
+  const local = localServiceRuns('athena-run', fixture, (a) => a.includes('athena:'));
 
   it('SUCCEEDS, with one attempt of each task in the ledger', () => {
-    expect(runs.ok.status).toBe('SUCCEEDED');
-    expect(taskRows(runs.ok)).toEqual([
+    expect(local.runs.ok.status).toBe('SUCCEEDED');
+    expect(taskRows(local.runs.ok)).toEqual([
       ['stage', 'SUCCEEDED', 1],
       ['report', 'SUCCEEDED', 1],
     ]);
   });
 
   it("gives the stand-in the file's query, the run id and logical time as quoted strings, and results under the run id", () => {
-    const request = (runs.outputs.stage as { request: Record<string, unknown> }).request;
+    const request = (local.runs.outputs.stage as { request: Record<string, unknown> }).request;
     expect(request).toEqual({
       QueryString: QUERY,
       WorkGroup: 'primary',
       QueryExecutionContext: { Database: 'lake' },
       ResultConfiguration: {
-        OutputLocation: expect.stringMatching(new RegExp(`^s3://[^/]+/stage/${runs.ok.runId}/$`)),
+        OutputLocation: expect.stringMatching(new RegExp(`^s3://[^/]+/stage/${local.runs.ok.runId}/$`)),
       },
-      ExecutionParameters: [`'${runs.ok.runId}'`, expect.stringMatching(/^'\d{4}-\d\d-\d\dT[\d:.]+Z'$/)],
+      ExecutionParameters: [
+        `'${local.runs.ok.runId}'`,
+        expect.stringMatching(/^'\d{4}-\d\d-\d\dT[\d:.]+Z'$/),
+      ],
     });
   });
 
   it("hands the task downstream the query's small result", () => {
-    expect(runs.outputs.report).toEqual({
+    expect(local.runs.outputs.report).toEqual({
       got: {
         queryExecutionId: 'q-local-1',
         state: 'SUCCEEDED',
-        outputLocation: expect.stringMatching(new RegExp(`/stage/${runs.ok.runId}/q-local-1\\.csv$`)),
+        outputLocation: expect.stringMatching(new RegExp(`/stage/${local.runs.ok.runId}/q-local-1\\.csv$`)),
       },
     });
   });
 
   it('fails the run at the task after its 2 attempts when the query fails, with the stand-in’s message', () => {
-    expect(runs.failed.status).toBe('FAILED');
-    expect(taskRows(runs.failed)).toEqual([['stage', 'FAILED', 2]]);
-    expect(runs.failed.error).toMatchObject({ task: 'stage', error: 'States.TaskFailed' });
-    expect(runs.failed.error?.message).toContain('COLUMN_NOT_FOUND: fail');
+    expect(local.runs.failed.status).toBe('FAILED');
+    expect(taskRows(local.runs.failed)).toEqual([['stage', 'FAILED', 2]]);
+    expect(local.runs.failed.error).toMatchObject({ task: 'stage', error: 'States.TaskFailed' });
+    expect(local.runs.failed.error?.message).toContain('COLUMN_NOT_FOUND: fail');
   });
 
   it("fails the task with Athena's AccessDeniedException when the role may not start queries", () => {
-    expect(runs.denied.status).toBe('FAILED');
-    expect(runs.denied.error?.error).toBe('Athena.AccessDeniedException');
-    expect(runs.denied.error?.message).toMatch(
+    expect(local.runs.denied.status).toBe('FAILED');
+    expect(local.runs.denied.error?.error).toBe('Athena.AccessDeniedException');
+    expect(local.runs.denied.error?.message).toMatch(
       /is not authorized to perform: athena:StartQueryExecution on resource: .*arn:aws:athena:us-east-1:000000000000:workgroup\/primary/,
     );
   });
 
   it('refuses an Athena task without a stand-in before any run starts, naming the task and the fix', () => {
-    expect(refused.code).not.toBe(0);
-    expect(refused.stderr).toContain("task 'stage' runs athena:startQueryExecution.sync");
-    expect(refused.stderr).toContain("add local: './stand-ins/stage.ts' to its athenaQuery(...) options");
+    expect(local.refused.code).not.toBe(0);
+    expect(local.refused.stderr).toContain("task 'stage' runs athena:startQueryExecution.sync");
+    expect(local.refused.stderr).toContain(
+      "add local: './stand-ins/stage.ts' to its athenaQuery(...) options",
+    );
   });
 });
 

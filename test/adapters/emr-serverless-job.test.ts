@@ -1,25 +1,17 @@
 // emrServerlessJob: the compiled state (the optimized .sync integration as a custom Task state), the
 // role's grants (the created job role included), the spec checks, and local runs through a stand-in.
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compilePipeline } from '../../lib/compile/states.ts';
 import { Pipeline } from '../../lib/constructs/pipeline.ts';
 import { definePipeline, emrServerlessJob } from '../../lib/spec/index.ts';
 import type { PipelineDefinition } from '../../lib/spec/types.ts';
 import { taskRows } from '../faults/local-faults.ts';
-import { stepwise, tempStateDir } from '../local/stepwise-cli.ts';
 import { aslValidatorErrors } from '../private/asl.ts';
-import {
-  deployedDefinition,
-  issuesOf,
-  runServiceFixtures,
-  type ServiceRuns,
-  taskState,
-} from './service-runs.ts';
+import { deployedDefinition, issuesOf, localServiceRuns, taskState } from './service-runs.ts';
 
 const fixture = (name: string) =>
   fileURLToPath(new URL(`../fixtures/emr-serverless/${name}`, import.meta.url));
@@ -229,46 +221,35 @@ describe('emrServerlessJob, synthesized', () => {
 });
 
 describe('emrServerlessJob, run locally through its stand-in', () => {
-  const state = tempStateDir('emr-run');
-  let runs: ServiceRuns;
-  let refused: { code: number; stderr: string };
-
-  beforeAll(async () => {
-    runs = await runServiceFixtures(state.dir, specFile, fixture('failing.ts'), (a) =>
-      a.includes('iam:PassRole'),
-    );
-    refused = await stepwise('run', fixture('no-stand-in.ts'), '--state-dir', join(state.dir, 'refused'));
-  }, 300_000);
-
-  afterAll(() => state.remove());
+  const local = localServiceRuns('emr-run', fixture, (a) => a.includes('iam:PassRole'));
 
   it('SUCCEEDS, with one attempt of each task, the role passed to EMR Serverless as the local IAM allows', () => {
-    expect(runs.ok.status).toBe('SUCCEEDED');
-    expect(taskRows(runs.ok)).toEqual([
+    expect(local.runs.ok.status).toBe('SUCCEEDED');
+    expect(taskRows(local.runs.ok)).toEqual([
       ['compact', 'SUCCEEDED', 1],
       ['report', 'SUCCEEDED', 1],
     ]);
   });
 
   it("gives the stand-in StartJobRun's request: the created role, the run's name, its identity after the user's Spark conf", () => {
-    const request = (runs.outputs.compact as { request: Record<string, unknown> }).request;
+    const request = (local.runs.outputs.compact as { request: Record<string, unknown> }).request;
     expect(request).toEqual({
       ApplicationId: '00fq5n6h21j9rn09',
       ExecutionRoleArn: expect.stringMatching(/^arn:aws:iam::000000000000:role\//),
-      Name: `emr-compact-compact-${runs.ok.runId}`,
+      Name: `emr-compact-compact-${local.runs.ok.runId}`,
       JobDriver: {
         SparkSubmit: {
           EntryPoint: 's3://code-bucket/jobs/compact.py',
           EntryPointArguments: ['--table', 'orders'],
           SparkSubmitParameters: expect.stringMatching(
             new RegExp(
-              `^--conf spark\\.app\\.name=\\{orders\\}'s --conf spark\\.stepwise\\.runId=${runs.ok.runId} --conf spark\\.stepwise\\.pipeline=emr-compact --conf spark\\.stepwise\\.logicalTime=\\S+$`,
+              `^--conf spark\\.app\\.name=\\{orders\\}'s --conf spark\\.stepwise\\.runId=${local.runs.ok.runId} --conf spark\\.stepwise\\.pipeline=emr-compact --conf spark\\.stepwise\\.logicalTime=\\S+$`,
             ),
           ),
         },
       },
     });
-    expect(runs.outputs.report).toEqual({
+    expect(local.runs.outputs.report).toEqual({
       got: {
         jobRunId: '00jobrun1',
         applicationId: '00fq5n6h21j9rn09',
@@ -279,24 +260,24 @@ describe('emrServerlessJob, run locally through its stand-in', () => {
   });
 
   it('fails the run at the task after its 2 attempts when the job fails, with the stand-in’s message', () => {
-    expect(runs.failed.status).toBe('FAILED');
-    expect(taskRows(runs.failed)).toEqual([['compact', 'FAILED', 2]]);
-    expect(runs.failed.error).toMatchObject({ task: 'compact', error: 'States.TaskFailed' });
-    expect(runs.failed.error?.message).toContain('OutOfMemoryError');
+    expect(local.runs.failed.status).toBe('FAILED');
+    expect(taskRows(local.runs.failed)).toEqual([['compact', 'FAILED', 2]]);
+    expect(local.runs.failed.error).toMatchObject({ task: 'compact', error: 'States.TaskFailed' });
+    expect(local.runs.failed.error?.message).toContain('OutOfMemoryError');
   });
 
   it('fails the task with AccessDenied on iam:PassRole when the role may not pass the job role', () => {
-    expect(runs.denied.status).toBe('FAILED');
-    expect(runs.denied.error?.error).toMatch(/AccessDeniedException$/);
-    expect(runs.denied.error?.message).toMatch(
+    expect(local.runs.denied.status).toBe('FAILED');
+    expect(local.runs.denied.error?.error).toMatch(/AccessDeniedException$/);
+    expect(local.runs.denied.error?.message).toMatch(
       /is not authorized to perform: iam:PassRole on resource: .*role\//,
     );
   });
 
   it('refuses an EMR Serverless task without a stand-in before any run starts, naming the task', () => {
-    expect(refused.code).not.toBe(0);
-    expect(refused.stderr).toContain("task 'compact' runs emr-serverless:startJobRun.sync");
-    expect(refused.stderr).toContain(
+    expect(local.refused.code).not.toBe(0);
+    expect(local.refused.stderr).toContain("task 'compact' runs emr-serverless:startJobRun.sync");
+    expect(local.refused.stderr).toContain(
       "add local: './stand-ins/compact.ts' to its emrServerlessJob(...) options",
     );
   });

@@ -1,25 +1,17 @@
 // httpCall: the compiled HTTP Task, the role's grants (the URL and method as conditions), the spec
 // checks, and local runs through a stand-in.
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compilePipeline } from '../../lib/compile/states.ts';
 import { Pipeline } from '../../lib/constructs/pipeline.ts';
 import { definePipeline, httpCall } from '../../lib/spec/index.ts';
 import type { PipelineDefinition } from '../../lib/spec/types.ts';
 import { taskRows } from '../faults/local-faults.ts';
 import { CONNECTION } from '../fixtures/http/pipeline.ts';
-import { stepwise, tempStateDir } from '../local/stepwise-cli.ts';
 import { aslValidatorErrors } from '../private/asl.ts';
-import {
-  deployedDefinition,
-  issuesOf,
-  runServiceFixtures,
-  type ServiceRuns,
-  taskState,
-} from './service-runs.ts';
+import { deployedDefinition, issuesOf, localServiceRuns, taskState } from './service-runs.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/http/${name}`, import.meta.url));
 const specFile = fixture('pipeline.ts');
@@ -179,64 +171,55 @@ describe('httpCall, synthesized', () => {
 });
 
 describe('httpCall, run locally through its stand-in', () => {
-  const state = tempStateDir('http-run');
-  let runs: ServiceRuns;
-  let refused: { code: number; stderr: string };
-
-  beforeAll(async () => {
-    runs = await runServiceFixtures(state.dir, specFile, fixture('failing.ts'), (a) =>
-      a.includes('events:RetrieveConnectionCredentials'),
-    );
-    refused = await stepwise('run', fixture('no-stand-in.ts'), '--state-dir', join(state.dir, 'refused'));
-  }, 300_000);
-
-  afterAll(() => state.remove());
+  const local = localServiceRuns('http-run', fixture, (a) =>
+    a.includes('events:RetrieveConnectionCredentials'),
+  );
 
   it('SUCCEEDS, with one attempt of each task', () => {
-    expect(runs.ok.status).toBe('SUCCEEDED');
-    expect(taskRows(runs.ok)).toEqual([
+    expect(local.runs.ok.status).toBe('SUCCEEDED');
+    expect(taskRows(local.runs.ok)).toEqual([
       ['push', 'SUCCEEDED', 1],
       ['report', 'SUCCEEDED', 1],
     ]);
   });
 
   it("gives the stand-in the HTTP Task's request with the run's headers, and the task downstream the status and body", () => {
-    expect((runs.outputs.push as { request: unknown }).request).toEqual({
+    expect((local.runs.outputs.push as { request: unknown }).request).toEqual({
       ApiEndpoint: 'https://crm.example.com/api/v1/sync',
       Method: 'POST',
       Authentication: { ConnectionArn: CONNECTION },
       Headers: {
         'Content-Type': 'application/json',
-        'X-Stepwise-Run-Id': runs.ok.runId,
+        'X-Stepwise-Run-Id': local.runs.ok.runId,
         'X-Stepwise-Pipeline': 'http-push',
         'X-Stepwise-Logical-Time': expect.any(String),
       },
       QueryParameters: { source: 'stepwise' },
       RequestBody: { table: 'orders' },
     });
-    expect(runs.outputs.report).toEqual({
+    expect(local.runs.outputs.report).toEqual({
       got: { statusCode: 202, statusText: 'Accepted', body: '{"accepted":true}' },
     });
   });
 
   it('fails the run at the task after its 2 attempts when the API fails, with the stand-in’s message', () => {
-    expect(runs.failed.status).toBe('FAILED');
-    expect(taskRows(runs.failed)).toEqual([['push', 'FAILED', 2]]);
-    expect(runs.failed.error).toMatchObject({ task: 'push', error: 'States.TaskFailed' });
-    expect(runs.failed.error?.message).toContain('500 Internal Server Error');
+    expect(local.runs.failed.status).toBe('FAILED');
+    expect(taskRows(local.runs.failed)).toEqual([['push', 'FAILED', 2]]);
+    expect(local.runs.failed.error).toMatchObject({ task: 'push', error: 'States.TaskFailed' });
+    expect(local.runs.failed.error?.message).toContain('500 Internal Server Error');
   });
 
   it("fails the task with AccessDenied when the role may not read the connection's credentials", () => {
-    expect(runs.denied.status).toBe('FAILED');
-    expect(runs.denied.error?.error).toMatch(/AccessDeniedException$/);
-    expect(runs.denied.error?.message).toContain(
+    expect(local.runs.denied.status).toBe('FAILED');
+    expect(local.runs.denied.error?.error).toMatch(/AccessDeniedException$/);
+    expect(local.runs.denied.error?.message).toContain(
       `is not authorized to perform: events:RetrieveConnectionCredentials`,
     );
   });
 
   it('refuses an HTTP task without a stand-in before any run starts, naming the task', () => {
-    expect(refused.code).not.toBe(0);
-    expect(refused.stderr).toContain("task 'push' runs http:invoke");
-    expect(refused.stderr).toContain("add local: './stand-ins/push.ts' to its httpCall(...) options");
+    expect(local.refused.code).not.toBe(0);
+    expect(local.refused.stderr).toContain("task 'push' runs http:invoke");
+    expect(local.refused.stderr).toContain("add local: './stand-ins/push.ts' to its httpCall(...) options");
   });
 });

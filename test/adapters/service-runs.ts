@@ -3,6 +3,7 @@
 // the state machine role's statements taken out, so the local IAM check denies the service call.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { loadSpec } from '../../lib/cli/load-spec.ts';
 import type { StateMachineDefinition } from '../../lib/compile/asl.ts';
 import type { RunReport } from '../../lib/ledger/ledger.ts';
@@ -11,6 +12,7 @@ import { loadExecution } from '../../lib/local/saved-executions.ts';
 import { synthesizeLocal } from '../../lib/local/synth.ts';
 import { readDeployment, readTemplate } from '../../lib/local/template.ts';
 import { SpecError } from '../../lib/spec/errors.ts';
+import { type CliResult, stepwise, tempStateDir } from '../local/stepwise-cli.ts';
 import { substitute } from '../private/run-definition.ts';
 
 export interface ServiceRuns {
@@ -68,6 +70,31 @@ export async function runServiceFixtures(
   }
   const outputs = loadExecution(dir, ok.runId)?.succeededOutputs ?? {};
   return { ok, failed, denied, outputs };
+}
+
+/**
+ * For a describe block: a state dir, `runServiceFixtures` of the adapter's fixtures `pipeline.ts` and
+ * `failing.ts`, and `stepwise run` of `no-stand-in.ts` (refused), all once before its tests, which
+ * read `runs` and `refused`; the state dir is removed after them.
+ */
+export function localServiceRuns(
+  name: string,
+  fixture: (file: string) => string,
+  deny: (actions: string) => boolean,
+): { runs: ServiceRuns; refused: CliResult } {
+  const state = tempStateDir(name);
+  const local = {} as { runs: ServiceRuns; refused: CliResult };
+  beforeAll(async () => {
+    local.runs = await runServiceFixtures(state.dir, fixture('pipeline.ts'), fixture('failing.ts'), deny);
+    local.refused = await stepwise(
+      'run',
+      fixture('no-stand-in.ts'),
+      '--state-dir',
+      join(state.dir, 'refused'),
+    );
+  }, 300_000);
+  afterAll(() => state.remove());
+  return local;
 }
 
 /** A task's state, wherever the compiler nested it (Parallel branches included). */
