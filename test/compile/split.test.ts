@@ -28,35 +28,22 @@ import { taskRows } from '../faults/local-faults.ts';
 import { tempStateDir } from '../local/stepwise-cli.ts';
 import { aslValidatorErrors } from '../private/asl.ts';
 import { largePipeline } from '../private/large-pipeline.ts';
+import { layeredIds, layeredPipeline, layeredResults } from '../private/layered-pipeline.ts';
 import { substitute } from '../private/run-definition.ts';
 import { removeOutdir, testApp } from '../private/synth.ts';
 
 const specFile = fileURLToPath(new URL('../fixtures/nested/parent.ts', import.meta.url));
-const WIDTH = 5;
-const LAYERS = 4;
 /** Small enough to cut the 20-task pipeline below into a few parts. */
 const BUDGET = 14_000;
 
-/**
- * 20 tasks in layers of five, each after two of the layer before (not series-parallel), each one more
- * than the sum of its inputs: a task of layer k returns 2^(k+1) - 1.
- */
-function layered(name: string, params: Record<string, Record<string, unknown>> = {}): PipelineDefinition {
-  const tasks: Record<string, unknown> = {};
-  for (let layer = 0; layer < LAYERS; layer++)
-    for (let slot = 0; slot < WIDTH; slot++) {
-      const id = `l${layer}-t${slot}`;
-      tasks[id] = {
-        run: { kind: 'lambda', entry: './count.ts' },
-        after: layer === 0 ? [] : [`l${layer - 1}-t${slot}`, `l${layer - 1}-t${(slot + 1) % WIDTH}`],
-        retry: { attempts: 1 },
-        ...(params[id] ? { params: params[id] } : {}),
-      };
-    }
-  return definePipeline({ name, tasks } as never, { specFile });
-}
-
-const ids = Array.from({ length: LAYERS * WIDTH }, (_, n) => `l${Math.floor(n / WIDTH)}-t${n % WIDTH}`);
+/** 20 tasks in layers of five, each tried once; `params` gives some of them params. */
+const SHAPE = { layers: 4, width: 5 };
+const layered = (name: string, params: Record<string, Record<string, unknown>> = {}): PipelineDefinition =>
+  layeredPipeline(name, SHAPE, (id) => ({
+    retry: { attempts: 1 },
+    ...(params[id] ? { params: params[id] } : {}),
+  }));
+const ids = layeredIds(SHAPE);
 
 describe('split, compiled', () => {
   it('does not split a pipeline within the budget', () => {
@@ -239,9 +226,7 @@ describe('split, run locally', () => {
     expect(ok.status).toBe('SUCCEEDED');
     expect(taskRows(ok)).toEqual(ids.map((id) => [id, 'SUCCEEDED', 1]));
     // The parent's results, merged back from the parts: a task of layer k counts 2^(k+1) - 1.
-    expect(okResults).toEqual(
-      Object.fromEntries(ids.map((id) => [id, { n: 2 ** (Number(id.charAt(1)) + 1) - 1 }])),
-    );
+    expect(okResults).toEqual(layeredResults(ids));
   });
 
   it('FAILS the parent run when a task in a part fails, naming the task', () => {

@@ -3,7 +3,6 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployedDefinitionBytes } from '../../lib/compile/split.ts';
@@ -16,11 +15,11 @@ import { LocalRuntime } from '../../lib/local/runtime.ts';
 import { loadExecution } from '../../lib/local/saved-executions.ts';
 import { readDeployment, readTemplate, type Template } from '../../lib/local/template.ts';
 import { DEFINITION_BUDGET_CONTEXT, LOCAL_SYNTH_CONTEXT } from '../../lib/names.ts';
-import { definePipeline } from '../../lib/spec/define-pipeline.ts';
 import type { PipelineDefinition } from '../../lib/spec/types.ts';
 import { taskRows } from '../faults/local-faults.ts';
 import { tempStateDir } from '../local/stepwise-cli.ts';
 import { largePipeline } from '../private/large-pipeline.ts';
+import { layeredIds, layeredPipeline, layeredResults } from '../private/layered-pipeline.ts';
 import { testPipeline } from '../private/specs.ts';
 import { removeOutdir, testApp } from '../private/synth.ts';
 
@@ -29,9 +28,6 @@ const TEMPLATE_LIMIT_BYTES = 1_000_000;
 /** Step Functions: "Maximum size of state machine definition: 1 MB". */
 const DEFINITION_LIMIT_BYTES = 1_000_000;
 
-const specFile = fileURLToPath(new URL('../fixtures/nested/parent.ts', import.meta.url));
-const WIDTH = 4;
-const LAYERS = 3;
 /** Small enough to cut the 12-task pipeline below into parts. */
 const BUDGET = 12_000;
 
@@ -41,18 +37,10 @@ type Resource = {
   Metadata?: Record<string, unknown>;
 };
 
-/** 12 tasks in layers of four, each after two of the layer before: a task of layer k returns 2^(k+1) - 1. */
-function layered(name: string): PipelineDefinition {
-  const tasks: Record<string, unknown> = {};
-  for (let layer = 0; layer < LAYERS; layer++)
-    for (let slot = 0; slot < WIDTH; slot++)
-      tasks[`l${layer}-t${slot}`] = {
-        run: { kind: 'lambda', entry: './count.ts' },
-        after: layer === 0 ? [] : [`l${layer - 1}-t${slot}`, `l${layer - 1}-t${(slot + 1) % WIDTH}`],
-      };
-  return definePipeline({ name, tasks } as never, { specFile });
-}
-const ids = Array.from({ length: LAYERS * WIDTH }, (_, n) => `l${Math.floor(n / WIDTH)}-t${n % WIDTH}`);
+/** 12 tasks in layers of four. */
+const SHAPE = { layers: 3, width: 4 };
+const layered = (name: string): PipelineDefinition => layeredPipeline(name, SHAPE);
+const ids = layeredIds(SHAPE);
 
 function machinesOf(template: Template): [string, Resource][] {
   return Object.entries(template.Resources as Record<string, Resource>).filter(
@@ -195,9 +183,7 @@ describe('a forced split with its parts in S3, run locally', () => {
   it('SUCCEEDS with exact results, every task one attempt in the parent run’s ledger', () => {
     expect(report.status).toBe('SUCCEEDED');
     expect(taskRows(report)).toEqual(ids.map((id) => [id, 'SUCCEEDED', 1]));
-    expect(results).toEqual(
-      Object.fromEntries(ids.map((id) => [id, { n: 2 ** (Number(id.charAt(1)) + 1) - 1 }])),
-    );
+    expect(results).toEqual(layeredResults(ids));
   });
 
   it('finds the same definitions through the asset manifest when the metadata is absent', () => {
