@@ -1,7 +1,6 @@
 // pipeline('name'): a nested run of another pipeline of the stack. The compiled state, the role's grant,
 // the spec and synth checks, and local runs served natively (success in both ledgers, a failing child,
 // a denied StartExecution).
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, Stack } from 'aws-cdk-lib';
@@ -14,12 +13,11 @@ import type { RunReport } from '../../lib/ledger/ledger.ts';
 import { LocalRuntime } from '../../lib/local/runtime.ts';
 import { loadExecution } from '../../lib/local/saved-executions.ts';
 import { synthesizeLocal } from '../../lib/local/synth.ts';
-import { readDeployment, readTemplate } from '../../lib/local/template.ts';
 import { definePipeline, lambda, pipeline } from '../../lib/spec/index.ts';
 import type { PipelineDefinition } from '../../lib/spec/types.ts';
 import { taskRows } from '../faults/local-faults.ts';
 import { tempStateDir } from '../local/stepwise-cli.ts';
-import { issuesOf } from './service-runs.ts';
+import { issuesOf, runWithoutStatements } from './service-runs.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/nested/${name}`, import.meta.url));
 const specFile = fixture('parent.ts');
@@ -212,23 +210,13 @@ describe('pipeline(), run locally', () => {
     }
 
     // The same app without the parent machine's StartExecution grant: the start is denied, as on AWS.
-    const template = readTemplate(synth.assemblyDir, 'StepwiseLocal.template.json');
-    for (const [id, resource] of Object.entries(template.Resources)) {
-      if (resource.Type !== 'AWS::IAM::Policy' || !id.includes('nestedparentStateMachineRole')) continue;
-      const document = (resource.Properties as { PolicyDocument: { Statement: { Action: unknown }[] } })
-        .PolicyDocument;
-      document.Statement = document.Statement.filter((s) => s.Action !== 'states:StartExecution');
-    }
-    writeFileSync(join(synth.assemblyDir, 'denied.template.json'), JSON.stringify(template));
-    const deniedRuntime = await LocalRuntime.open(
-      readDeployment(readTemplate(synth.assemblyDir, 'denied.template.json'), synth.assemblyDir),
-      { stateDir: join(state.dir, 'denied'), command: 'nested test, denied', buckets: [] },
+    denied = await runWithoutStatements(
+      synth.assemblyDir,
+      join(state.dir, 'denied'),
+      parent,
+      (policy, actions) =>
+        policy.includes('nestedparentStateMachineRole') && actions === '"states:StartExecution"',
     );
-    try {
-      denied = (await deniedRuntime.run(parent, { kind: 'manual', input: {} })).report;
-    } finally {
-      await deniedRuntime.close();
-    }
   }, 300_000);
 
   afterAll(() => state.remove());

@@ -12,6 +12,7 @@ import { loadExecution } from '../../lib/local/saved-executions.ts';
 import { synthesizeLocal } from '../../lib/local/synth.ts';
 import { readDeployment, readTemplate } from '../../lib/local/template.ts';
 import { SpecError } from '../../lib/spec/errors.ts';
+import type { PipelineDefinition } from '../../lib/spec/types.ts';
 import { type CliResult, stepwise, tempStateDir } from '../local/stepwise-cli.ts';
 import { substitute } from '../private/run-definition.ts';
 
@@ -50,26 +51,41 @@ export async function runServiceFixtures(
   } finally {
     await runtime.close();
   }
-  const template = readTemplate(synth.assemblyDir, 'StepwiseLocal.template.json');
-  for (const resource of Object.values(template.Resources)) {
+  const denied = await runWithoutStatements(synth.assemblyDir, join(dir, 'denied'), failing, (_, actions) =>
+    deny(actions),
+  );
+  const outputs = loadExecution(dir, ok.runId)?.succeededOutputs ?? {};
+  return { ok, failed, denied, outputs };
+}
+
+/**
+ * Runs `pipeline` once on the synthesized app in `assemblyDir` with the IAM policy statements that
+ * `drop` picks taken out (given the policy's logical id and the statement's Action as JSON), in its own
+ * state dir: what the local IAM check then denies fails the run, as on AWS.
+ */
+export async function runWithoutStatements(
+  assemblyDir: string,
+  stateDir: string,
+  pipeline: PipelineDefinition,
+  drop: (policyId: string, actions: string) => boolean,
+): Promise<RunReport> {
+  const template = readTemplate(assemblyDir, 'StepwiseLocal.template.json');
+  for (const [id, resource] of Object.entries(template.Resources)) {
     if (resource.Type !== 'AWS::IAM::Policy') continue;
     const document = (resource.Properties as { PolicyDocument: { Statement: { Action: unknown }[] } })
       .PolicyDocument;
-    document.Statement = document.Statement.filter((s) => !deny(JSON.stringify(s.Action)));
+    document.Statement = document.Statement.filter((s) => !drop(id, JSON.stringify(s.Action)));
   }
-  writeFileSync(join(synth.assemblyDir, 'denied.template.json'), JSON.stringify(template));
-  const deniedRuntime = await LocalRuntime.open(
-    readDeployment(readTemplate(synth.assemblyDir, 'denied.template.json'), synth.assemblyDir),
-    { stateDir: join(dir, 'denied'), command: 'adapter test, denied', buckets: [] },
+  writeFileSync(join(assemblyDir, 'denied.template.json'), JSON.stringify(template));
+  const runtime = await LocalRuntime.open(
+    readDeployment(readTemplate(assemblyDir, 'denied.template.json'), assemblyDir),
+    { stateDir, command: 'test, with statements taken out', buckets: [] },
   );
-  let denied: RunReport;
   try {
-    denied = (await deniedRuntime.run(failing, { kind: 'manual', input: {} })).report;
+    return (await runtime.run(pipeline, { kind: 'manual', input: {} })).report;
   } finally {
-    await deniedRuntime.close();
+    await runtime.close();
   }
-  const outputs = loadExecution(dir, ok.runId)?.succeededOutputs ?? {};
-  return { ok, failed, denied, outputs };
 }
 
 /**
