@@ -6,6 +6,7 @@ import { LOCAL_SYNTH_CONTEXT } from '../names.ts';
 import { bucketNames } from '../spec/bucket-uses.ts';
 import type { PipelineDefinition } from '../spec/types.ts';
 import { stackFiles } from '../stack-files.ts';
+import { checkDefinition, rememberValidDefinitions } from './definition-check.ts';
 import { type LocalDeployment, readDeployment, readTemplate } from './template.ts';
 
 export const LOCAL_STACK = 'StepwiseLocal';
@@ -32,6 +33,8 @@ interface SynthCache {
   readonly templateFile: string;
   /** Every file bundled into a function, with its content hash. */
   readonly inputs: Readonly<Record<string, string>>;
+  /** The hashes of the state machine definitions found valid (`checkDefinition`), not checked again. */
+  readonly validDefinitions?: readonly string[];
 }
 
 /**
@@ -55,6 +58,7 @@ export async function synthesizeLocal(
     existsSync(join(assemblyDir, cache.templateFile)) &&
     inputsUnchanged(cache.inputs)
   ) {
+    rememberValidDefinitions(Array.isArray(cache.validDefinitions) ? cache.validDefinitions : []);
     const deployment = readDeployment(readTemplate(assemblyDir, cache.templateFile), assemblyDir);
     return { assemblyDir, deployment, cached: true };
   }
@@ -77,11 +81,12 @@ export async function synthesizeLocal(
   // esbuild's service, a process of its own, holds 100-150 MB after bundling the handlers, and would
   // keep it for the rest of the command; it starts again if anything bundles or transforms later.
   await (await import('esbuild')).stop();
+  const deployment = readDeployment(readTemplate(assemblyDir, templateFile), assemblyDir);
+  const validDefinitions = deployment.stateMachines.map((machine) => checkDefinition(machine.definition));
   writeFileSync(
     join(assemblyDir, CACHE_FILE),
-    JSON.stringify({ key, templateFile, inputs } satisfies SynthCache),
+    JSON.stringify({ key, templateFile, inputs, validDefinitions } satisfies SynthCache),
   );
-  const deployment = readDeployment(readTemplate(assemblyDir, templateFile), assemblyDir);
   return { assemblyDir, deployment, cached: false };
 }
 

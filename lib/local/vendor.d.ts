@@ -1,4 +1,4 @@
-// Minimal types for the two stand-in servers, which ship none.
+// Minimal types for the two stand-in servers and the States Language validator, which ship none.
 declare module 'dynalite' {
   import type { Server } from 'node:http';
 
@@ -27,4 +27,16 @@ declare module 's3rver' {
     run(): Promise<AddressInfo>;
     close(): Promise<void>;
   }
+}
+
+declare module 'asl-validator' {
+  interface AslValidatorOptions {
+    checkPaths?: boolean;
+    checkArn?: boolean;
+  }
+  interface AslValidation {
+    isValid: boolean;
+    errorsText(separator?: string): string;
+  }
+  export default function aslValidator(definition: unknown, options?: AslValidatorOptions): AslValidation;
 }
