@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import type { RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
@@ -78,7 +79,13 @@ export async function startServices(stateDir: string, options: ServicesOptions =
     },
     onObjectCreated: (object) => listener(object),
   });
-  const dynamoProxy = await startDynamoDbProxy(dynamoStore, { authorizer: options.authorizer });
+  // The proxy hands each call to dynalite's own handler in this process: no second loopback round trip.
+  const dynamoHandler = dynamoServer.listeners('request')[0] as RequestListener | undefined;
+  if (!dynamoHandler) throw new Error('dynalite started without a request handler');
+  const dynamoProxy = await startDynamoDbProxy(
+    { listener: dynamoHandler },
+    { authorizer: options.authorizer },
+  );
   const callerClients = new Map<string, CallerClients>();
   return {
     dynamodbEndpoint: dynamoProxy.endpoint,

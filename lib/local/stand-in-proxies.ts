@@ -3,7 +3,7 @@ import type { LocalEndpoint } from './events-server.ts';
 import { accessKeyOf, withAccessKey } from './iam/access-key.ts';
 import { dynamodbPermissions } from './iam/api-actions.ts';
 import { type Authorizer, OWNER_ACCESS_KEY_ID, UnknownAccessKeyError } from './iam/authorizer.ts';
-import { type ProxiedRequest, type ProxyResponse, startProxy } from './iam/proxy.ts';
+import { type InProcessUpstream, type ProxiedRequest, type ProxyResponse, startProxy } from './iam/proxy.ts';
 import {
   parseCopySource,
   s3Permissions,
@@ -122,7 +122,10 @@ export interface DynamoDbProxyOptions {
 }
 
 /** DynamoDB as the Lambda functions and the state machine reach it: dynalite behind an authorizing proxy. */
-export function startDynamoDbProxy(upstream: string, options: DynamoDbProxyOptions): Promise<LocalEndpoint> {
+export function startDynamoDbProxy(
+  upstream: string | InProcessUpstream,
+  options: DynamoDbProxyOptions,
+): Promise<LocalEndpoint> {
   const reply = (code: string, message: string): { reply: ProxyResponse } => ({
     reply: {
       status: 400,

@@ -1,4 +1,12 @@
-import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { EventEmitter } from 'node:events';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type RequestListener,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { closeServer, type LocalEndpoint } from '../events-server.ts';
 
@@ -33,12 +41,26 @@ export interface ProxyHooks {
 }
 
 /**
+ * A stand-in in this process, reached through its own request listener rather than a socket: dynalite,
+ * whose handler reads the request's headers and body and answers with `statusCode`, `setHeader` and
+ * `end`. Every call of a function or a state machine to DynamoDB passes the proxy, and a second HTTP
+ * round trip on loopback per call cost the command's main thread as much CPU as the proxy itself.
+ */
+export interface InProcessUpstream {
+  readonly listener: RequestListener;
+}
+
+/**
  * An HTTP proxy on loopback in front of a stand-in (s3rver, dynalite) that cannot authorize requests
  * itself: each request is read whole, put to `before`, then forwarded unchanged but for the headers
- * `before` sets, and the stand-in's answer goes back to the caller after `after` has seen it.
+ * `before` sets (over HTTP to a URL, or to an in-process listener), and the stand-in's answer goes
+ * back to the caller after `after` has seen it.
  */
-export async function startProxy(upstream: string, hooks: ProxyHooks): Promise<LocalEndpoint> {
-  const target = new URL(upstream);
+export async function startProxy(
+  upstream: string | InProcessUpstream,
+  hooks: ProxyHooks,
+): Promise<LocalEndpoint> {
+  const target = typeof upstream === 'string' ? new URL(upstream) : upstream;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -82,7 +104,7 @@ export async function startProxy(upstream: string, hooks: ProxyHooks): Promise<L
 }
 
 function forward(
-  target: URL,
+  target: URL | InProcessUpstream,
   request: ProxiedRequest,
   setHeaders: Record<string, string>,
 ): Promise<ProxyResponse> {
@@ -90,6 +112,7 @@ function forward(
   // The body was read whole: it goes on with its length, whatever framing it came with.
   delete headers['transfer-encoding'];
   headers['content-length'] = String(request.body.length);
+  if (!(target instanceof URL)) return serveInProcess(target.listener, request, headers);
   headers.host = target.host;
   return new Promise((resolve, reject) => {
     const upstream = httpRequest(
@@ -103,20 +126,68 @@ function forward(
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => {
-          const { 'transfer-encoding': _, connection: __, ...kept } = response.headers;
-          const body = Buffer.concat(chunks);
-          resolve({
-            status: response.statusCode ?? 502,
-            // HEAD answers carry the object's length with no body; keep it as sent.
-            headers: request.method === 'HEAD' ? kept : { ...kept, 'content-length': String(body.length) },
-            body,
-          });
-        });
+        response.on('end', () =>
+          resolve(
+            proxyResponse(request, response.statusCode ?? 502, response.headers, Buffer.concat(chunks)),
+          ),
+        );
         response.on('error', reject);
       },
     );
     upstream.on('error', reject);
     upstream.end(request.body);
+  });
+}
+
+/** The stand-in's answer as the caller gets it: framing headers its own, the body's length as read. */
+function proxyResponse(
+  request: ProxiedRequest,
+  status: number,
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+  body: Buffer,
+): ProxyResponse {
+  const { 'transfer-encoding': _, connection: __, ...kept } = headers;
+  return {
+    status,
+    // HEAD answers carry the object's length with no body; keep it as sent.
+    headers: request.method === 'HEAD' ? kept : { ...kept, 'content-length': String(body.length) },
+    body,
+  };
+}
+
+/**
+ * Hands the request to an in-process listener, as its server would: a request that emits the body and
+ * ends, and a response that collects the status, the headers (named in lower case, as a client reads
+ * them) and the body. Only what dynalite's handler uses is there.
+ */
+function serveInProcess(
+  listener: RequestListener,
+  request: ProxiedRequest,
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): Promise<ProxyResponse> {
+  return new Promise((resolve, reject) => {
+    const req = Object.assign(new EventEmitter(), {
+      method: request.method,
+      url: request.url,
+      headers: { ...headers },
+    });
+    const collected: Record<string, string> = {};
+    const res = {
+      statusCode: 200,
+      setHeader(name: string, value: unknown) {
+        collected[name.toLowerCase()] = String(value);
+      },
+      end(body?: string | Buffer) {
+        const bytes = body === undefined ? Buffer.alloc(0) : Buffer.from(body);
+        resolve(proxyResponse(request, res.statusCode, collected, bytes));
+      },
+    };
+    try {
+      listener(req as unknown as IncomingMessage, res as unknown as ServerResponse);
+      if (request.body.length > 0) req.emit('data', request.body);
+      req.emit('end');
+    } catch (error) {
+      reject(error);
+    }
   });
 }
