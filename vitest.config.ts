@@ -33,5 +33,12 @@ export default defineConfig({
     // fork's own stdout and stderr instead, and slow teardowns (local stand-ins closing) get time.
     disableConsoleIntercept: true,
     teardownTimeout: 60_000,
+    // aws-cdk-lib's built-in CloudFormation validation runs on every synth of an App (Template.fromStack
+    // included) unless told not to. Its WebAssembly engine takes ~12 s of CPU to start in each process and
+    // only warns: in a file that checks a construct's template it was a third of the file's CPU, and it
+    // ran in most files that synthesize. Templates are validated on purpose, with the same engine, where
+    // that is the point (test/constructs/cfn-validate.test.ts); the package tests give the commands they
+    // run as a user would an environment without this setting.
+    env: { CDK_VALIDATION: 'false' },
   },
 });

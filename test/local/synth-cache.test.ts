@@ -32,16 +32,22 @@ describe('the local synth cache', () => {
   });
 
   it("leaves out aws-cdk-lib's CloudFormation validation, which the local engine does not need, and the environment as it was", async () => {
+    // The test run turns the validation off for every synth (vitest.config.ts); a user's shell does not.
     const before = process.env.CDK_VALIDATION;
-    const { assemblyDir, cached } = await synthesizeLocal(
-      [await loadSpec(join(project, 'pipeline.ts'))],
-      join(work, 'state-unvalidated'),
-    );
-    expect(cached).toBe(false);
-    expect(existsSync(join(assemblyDir, 'StepwiseLocal.template.json'))).toBe(true);
-    // The validation writes its report beside the template, even when it finds nothing.
-    expect(existsSync(join(assemblyDir, 'validation-report.json'))).toBe(false);
-    expect(process.env.CDK_VALIDATION).toBe(before);
+    delete process.env.CDK_VALIDATION;
+    try {
+      const { assemblyDir, cached } = await synthesizeLocal(
+        [await loadSpec(join(project, 'pipeline.ts'))],
+        join(work, 'state-unvalidated'),
+      );
+      expect(cached).toBe(false);
+      expect(existsSync(join(assemblyDir, 'StepwiseLocal.template.json'))).toBe(true);
+      // The validation writes its report beside the template, even when it finds nothing.
+      expect(existsSync(join(assemblyDir, 'validation-report.json'))).toBe(false);
+      expect(process.env.CDK_VALIDATION).toBeUndefined();
+    } finally {
+      if (before !== undefined) process.env.CDK_VALIDATION = before;
+    }
   });
 
   it('synthesizes again after a handler edit, and the bundle holds the new code', async () => {

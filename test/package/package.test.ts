@@ -35,6 +35,7 @@ function userEnvironment(): NodeJS.ProcessEnv {
   };
   delete env.VITEST;
   delete env.NODE_OPTIONS;
+  delete env.CDK_VALIDATION; // the test run's setting (vitest.config.ts), not a user's
   return env;
 }
 
@@ -259,6 +260,7 @@ describe('the project stepwise init makes', () => {
     linkNodeModules(dir);
     const env: NodeJS.ProcessEnv = { ...process.env, CI: 'true', CDK_DISABLE_CLI_TELEMETRY: 'true' };
     delete env.VITEST; // the project is not this repository's test run
+    delete env.CDK_VALIDATION;
     const [jest, tsc] = await Promise.allSettled([
       run(node, [join(dir, 'node_modules/jest/bin/jest.js'), '--ci'], { cwd: dir, env, timeout: 240_000 }),
       run(node, [join(dir, 'node_modules/typescript/bin/tsc'), '-p', dir], {
