@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import type { RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import {
   CreateTableCommand,
   DynamoDBClient,
@@ -12,6 +13,7 @@ import { CreateBucketCommand, HeadObjectCommand, ListBucketsCommand, S3Client } 
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import { type Authorizer, OWNER_ACCESS_KEY_ID } from './iam/authorizer.ts';
+import { serveInProcess } from './iam/proxy.ts';
 import type { CreatedObject } from './s3-events.ts';
 import { startDynamoDbProxy, startS3Proxy } from './stand-in-proxies.ts';
 import { LOCAL_REGION, type LocalTable } from './template.ts';
@@ -64,7 +66,14 @@ export async function startServices(stateDir: string, options: ServicesOptions =
   const dynamoStore = `http://127.0.0.1:${(dynamoServer.address() as AddressInfo).port}`;
   const s3Store = `http://127.0.0.1:${s3Address.port}`;
   const common = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
-  const dynamodb = new DynamoDBClient({ ...common, endpoint: dynamoStore });
+  const dynamoHandler = dynamoServer.listeners('request')[0] as RequestListener | undefined;
+  if (!dynamoHandler) throw new Error('dynalite started without a request handler');
+  // The owner's reads of the ledger go to dynalite's own handler in this process, as the proxy's calls do.
+  const dynamodb = new DynamoDBClient({
+    ...common,
+    endpoint: dynamoStore,
+    requestHandler: inProcessRequestHandler(dynamoHandler),
+  });
   const s3 = new S3Client({ ...common, endpoint: s3Store, forcePathStyle: true });
   let listener: (object: CreatedObject) => void = () => undefined;
   const s3Proxy = await startS3Proxy(s3Store, {
@@ -80,8 +89,6 @@ export async function startServices(stateDir: string, options: ServicesOptions =
     onObjectCreated: (object) => listener(object),
   });
   // The proxy hands each call to dynalite's own handler in this process: no second loopback round trip.
-  const dynamoHandler = dynamoServer.listeners('request')[0] as RequestListener | undefined;
-  if (!dynamoHandler) throw new Error('dynalite started without a request handler');
   const dynamoProxy = await startDynamoDbProxy(
     { listener: dynamoHandler },
     { authorizer: options.authorizer },
@@ -179,4 +186,58 @@ export async function ensureBuckets(client: S3Client, names: Iterable<string>): 
   for (const name of new Set(names)) {
     if (!existing.has(name)) await client.send(new CreateBucketCommand({ Bucket: name }));
   }
+}
+
+/** A request as the SDK hands it to its HTTP handler. */
+interface SdkHttpRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  readonly body?: string | Uint8Array;
+}
+
+/**
+ * An SDK request handler that serves each request with an in-process request listener (dynalite's):
+ * the same request, signed and serialized by the SDK, and the same answer, without a socket. The
+ * engine's own ledger reads (a burst of runs reads every other run's report) are most of its calls.
+ */
+function inProcessRequestHandler(listener: RequestListener) {
+  return {
+    metadata: { handlerProtocol: 'http/1.1' },
+    updateHttpClientConfig: () => undefined,
+    httpHandlerConfigs: () => ({}),
+    destroy: () => undefined,
+    async handle(request: SdkHttpRequest) {
+      const { body } = request;
+      const bytes =
+        body === undefined
+          ? Buffer.alloc(0)
+          : typeof body === 'string'
+            ? Buffer.from(body)
+            : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+      const headers = Object.fromEntries(
+        Object.entries(request.headers).map(([name, value]) => [name.toLowerCase(), value]),
+      );
+      const url = request.path || '/';
+      const response = await serveInProcess(
+        listener,
+        {
+          method: request.method,
+          url,
+          path: url,
+          query: new URLSearchParams(),
+          headers,
+          body: bytes,
+        },
+        { ...headers, 'content-length': String(bytes.length) },
+      );
+      return {
+        response: {
+          statusCode: response.status,
+          headers: response.headers,
+          body: Readable.from([Buffer.from(response.body)]),
+        },
+      };
+    },
+  };
 }

@@ -160,7 +160,7 @@ function proxyResponse(
  * ends, and a response that collects the status, the headers (named in lower case, as a client reads
  * them) and the body. Only what dynalite's handler uses is there.
  */
-function serveInProcess(
+export function serveInProcess(
   listener: RequestListener,
   request: ProxiedRequest,
   headers: Readonly<Record<string, string | string[] | undefined>>,
