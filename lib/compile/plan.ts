@@ -214,18 +214,16 @@ function decompose(
       return { kind: 'parallel', branches: components.map(build) };
     }
     const sorted = topologicalOrder(set, deps, rank);
-    // Series split: the first prefix whose every unit precedes every unit after it. `covered[j]` counts
-    // the units of the prefix that are ancestors of sorted[j]: the cut after k units holds when every
-    // later unit counts k.
-    const covered = new Array<number>(sorted.length).fill(0);
-    for (let k = 1; k < sorted.length; k++) {
-      const joined = sorted[k - 1] as Unit;
-      let holds = true;
-      for (let j = k; j < sorted.length; j++) {
-        if (ancestorsOf(sorted[j] as Unit).has(joined)) covered[j] = (covered[j] as number) + 1;
-        if (covered[j] !== k) holds = false;
-      }
-      if (holds) return sequence(build(sorted.slice(0, k)), build(sorted.slice(k)));
+    // Series split, at every cut at once: what follows a cut is the rest of the same order, and its own
+    // cuts are the later cuts of this set, so splitting there gives the sequence that splitting at the
+    // first cut and building the rest would (with fewer passes over a long set).
+    const cuts = seriesCuts(sorted, ancestorsOf);
+    if (cuts.length > 0) {
+      const bounds = [0, ...cuts, sorted.length];
+      return bounds
+        .slice(1)
+        .map((end, i) => build(sorted.slice(bounds[i], end)))
+        .reduce((before, after) => sequence(before, after));
     }
     if (latches) return latched(sorted, deps, ancestorsOf, edges, unitOf);
     const inSet = new Set(set);
@@ -321,6 +319,27 @@ function latched(
       })),
     ),
   };
+}
+
+/**
+ * Where a topological order splits in series: each k (0 < k < length) such that every unit from k on
+ * has every unit before k among its ancestors. `reach[j]` is how long a prefix of the order the ancestors
+ * of sorted[j] hold; the cut at k holds when no unit from k on reaches less than k.
+ */
+function seriesCuts(sorted: readonly Unit[], ancestorsOf: (u: Unit) => ReadonlySet<Unit>): number[] {
+  const reach = sorted.map((unit, j) => {
+    const own = ancestorsOf(unit);
+    let p = 0;
+    while (p < j && own.has(sorted[p] as Unit)) p++;
+    return p;
+  });
+  const cuts: number[] = [];
+  let lowest = Number.POSITIVE_INFINITY;
+  for (let k = sorted.length - 1; k > 0; k--) {
+    lowest = Math.min(lowest, reach[k] as number);
+    if (lowest >= k) cuts.push(k);
+  }
+  return cuts.reverse();
 }
 
 function sequence(a: Step, b: Step): Step {
