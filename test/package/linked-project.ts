@@ -3,9 +3,9 @@
 // either links to the repository itself, so it loads through package.json `exports` (the built dist/),
 // or is the packed tarball unpacked, as `npm install <tarball>` would leave it.
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -49,12 +49,33 @@ export async function installPacked(dir: string, tarball: string): Promise<strin
   return target;
 }
 
-/** `cdk init app --language typescript`, as a user runs it, without installing anything (offline). */
+/**
+ * `cdk init app --language typescript`, as a user runs it, without installing anything (offline). What it
+ * generates depends only on the directory's name (the app's name), so the CLI runs once per name in a
+ * test file, and later projects of that name get a copy of its output.
+ */
 export async function cdkInit(dir: string): Promise<void> {
+  const name = basename(dir);
+  let generated = cdkInitOutputs.get(name);
+  if (!generated) {
+    const parent = mkdtempSync(join(tmpdir(), 'stepwise-cdk-init-'));
+    cdkInitParents.push(parent);
+    const template = join(parent, name);
+    mkdirSync(template);
+    generated = run(
+      join(repositoryRoot, 'node_modules', '.bin', 'cdk'),
+      ['init', 'app', '--language', 'typescript', '--generate-only'],
+      { cwd: template, env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' } },
+    ).then(() => template);
+    cdkInitOutputs.set(name, generated);
+  }
   mkdirSync(dir, { recursive: true });
-  await run(
-    join(repositoryRoot, 'node_modules', '.bin', 'cdk'),
-    ['init', 'app', '--language', 'typescript', '--generate-only'],
-    { cwd: dir, env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' } },
-  );
+  cpSync(await generated, dir, { recursive: true });
 }
+
+/** What `cdk init` generated in this test file, by the app's name, and where, for removal at exit. */
+const cdkInitOutputs = new Map<string, Promise<string>>();
+const cdkInitParents: string[] = [];
+process.on('exit', () => {
+  for (const parent of cdkInitParents) rmSync(parent, { recursive: true, force: true });
+});
