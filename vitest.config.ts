@@ -14,6 +14,9 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // Each file starts with a fresh copy of the project's own modules and leaves process.env as it found
+    // it (see the file): what a process of its own gave it, now that files share one (isolate below).
+    setupFiles: ['test/support/file-state.ts'],
     testTimeout: 120_000,
     hookTimeout: 180_000,
     allowOnly: false,
@@ -24,13 +27,17 @@ export default defineConfig({
     // two forks stay busy to the end. More forks than two only make the CPU-bound files (the load
     // cases, the package build) contend on a shared CI machine.
     maxWorkers: 2,
-    minWorkers: 1,
-    // Each fork reports to the main process over an RPC channel whose calls time out after 60 s, a
-    // limit vitest 3 does not let us raise ("Timeout calling onTaskUpdate"). Under load two things
-    // starved it: every line a test or a bundled Lambda prints travelled that channel (esbuild's
-    // bundling logs and the local functions' logs run to thousands of lines), and a fork busy in a
-    // long synchronous CDK synth could not read the reply in time. Console output goes straight to the
-    // fork's own stdout and stderr instead, and slow teardowns (local stand-ins closing) get time.
+    // A fork runs file after file instead of one fresh fork per file, so aws-cdk-lib, the AWS SDK and
+    // the rest of node_modules load once per fork, not once per file (85 files). A whole run took
+    // ~670 s of CPU where isolated runs took ~900 s, and 20 light files 22 s where they took 36 s.
+    // What a file must not inherit from the one before it is reset by test/support/file-state.ts.
+    isolate: false,
+    // Vitest 3's forks reported over an RPC channel whose calls timed out after 60 s ("Timeout calling
+    // onTaskUpdate"): a whole run without isolation hit it 33 times, as a fork busy in a long
+    // synchronous CDK synth could not answer in time. Vitest 4's workers call without a time limit.
+    // Console output still goes straight to the fork's own stdout and stderr: esbuild's bundling logs
+    // and the local functions' logs run to thousands of lines that need not travel to the main
+    // process; slow teardowns (local stand-ins closing) get time.
     disableConsoleIntercept: true,
     teardownTimeout: 60_000,
     // aws-cdk-lib's built-in CloudFormation validation runs on every synth of an App (Template.fromStack

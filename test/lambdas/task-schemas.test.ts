@@ -8,7 +8,7 @@ import {
   TaskEventError,
   TaskOutputError,
 } from 'stepwise-cdk/task';
-import { afterEach, beforeEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import * as zod from 'zod';
 import * as z from 'zod/mini';
 
@@ -31,7 +31,20 @@ function taskEvent(overrides: Record<string, unknown> = {}) {
 
 const inputs = z.object({ ingest: z.object({ uri: z.string(), rows: z.number() }) });
 
+// zod keeps its configuration on globalThis, and the first classic zod schema built in a process
+// registers zod's English messages there for every schema, zod/mini's too. The package's spec schemas
+// are classic zod, so a test file that ran earlier in this process (vitest shares a process between
+// files) has done so; these tests start as a handler's process does that imports zod/mini only.
+let processLocale: ReturnType<typeof zod.config>['localeError'];
+beforeAll(() => {
+  processLocale = zod.config().localeError;
+});
+afterAll(() => {
+  zod.config({ localeError: processLocale });
+});
+
 beforeEach(() => {
+  zod.config({ localeError: undefined });
   vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
 });
 

@@ -31,9 +31,18 @@ const stall: LocalFunction = {
   timeoutSeconds: 1,
 };
 
-/** The stall function under another name: a function of its own, with a worker of its own. */
+/**
+ * The stall function under another name: a function of its own, with a worker of its own. Invoked
+ * without a sleep, it returns at once; the usual timeout keeps a worker's cold start on a busy machine
+ * from failing it.
+ */
 function stallNamed(name: string): LocalFunction {
-  return { ...stall, logicalId: name, arn: `arn:aws:lambda:us-east-1:000000000000:function:${name}` };
+  return {
+    ...stall,
+    logicalId: name,
+    arn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
+    timeoutSeconds: 60,
+  };
 }
 
 /** The thread that served an invocation of a stall function. */
