@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { type BuildOptions, buildSync, version as esbuildVersion, type Metafile } from 'esbuild';
+import { stepwiseCacheDir } from '../cache-dir.ts';
 import { inputsUnchanged, sha256 } from '../content-hash.ts';
 import { stackFiles } from '../stack-files.ts';
 
@@ -145,18 +145,9 @@ export function withBundleInputs<T>(work: () => T): { result: T; inputs: Record<
   }
 }
 
-/**
- * `STEPWISE_CACHE_DIR` if set, else `node_modules/.cache/stepwise-cdk/bundles` of the project the
- * handler is in (where build tools keep their caches), else the system's temporary directory.
- */
+/** `bundles` in stepwise's cache directory of the project the handler is in (`stepwiseCacheDir`). */
 function defaultCacheRoot(entry: string): string {
-  const fromEnv = process.env.STEPWISE_CACHE_DIR;
-  if (fromEnv) return join(resolve(fromEnv), 'bundles');
-  for (let dir = dirname(resolve(entry)); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'node_modules')))
-      return join(dir, 'node_modules', '.cache', 'stepwise-cdk', 'bundles');
-    if (dirname(dir) === dir) return join(tmpdir(), 'stepwise-cdk', 'bundles');
-  }
+  return join(stepwiseCacheDir(entry), 'bundles');
 }
 
 /**

@@ -1,12 +1,13 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
+import { stepwiseCacheDir } from '../cache-dir.ts';
 import { inputsUnchanged, sha256 } from '../content-hash.ts';
 import { LOCAL_SYNTH_CONTEXT } from '../names.ts';
 import { bucketNames } from '../spec/bucket-uses.ts';
 import type { PipelineDefinition } from '../spec/types.ts';
 import { stackFiles } from '../stack-files.ts';
-import { checkDefinition, rememberValidDefinitions } from './definition-check.ts';
+import { checkDefinition, definitionKey, rememberValidDefinitions } from './definition-check.ts';
 import { type LocalDeployment, readDeployment, readTemplate } from './template.ts';
 
 export const LOCAL_STACK = 'StepwiseLocal';
@@ -33,7 +34,7 @@ interface SynthCache {
   readonly templateFile: string;
   /** Every file bundled into a function, with its content hash. */
   readonly inputs: Readonly<Record<string, string>>;
-  /** The hashes of the state machine definitions found valid (`checkDefinition`), not checked again. */
+  /** The keys of the state machine definitions found valid (`definitionKey`), not checked again. */
   readonly validDefinitions?: readonly string[];
 }
 
@@ -82,7 +83,11 @@ export async function synthesizeLocal(
   // keep it for the rest of the command; it starts again if anything bundles or transforms later.
   await (await import('esbuild')).stop();
   const deployment = readDeployment(readTemplate(assemblyDir, templateFile), assemblyDir);
-  const validDefinitions = deployment.stateMachines.map((machine) => checkDefinition(machine.definition));
+  const cacheDir = stepwiseCacheDir(pipelines[0]?.specFile ?? assemblyDir);
+  const validDefinitions = deployment.stateMachines.map((machine) => {
+    checkDefinition(machine.definition, cacheDir);
+    return definitionKey(machine.definition);
+  });
   writeFileSync(
     join(assemblyDir, CACHE_FILE),
     JSON.stringify({ key, templateFile, inputs, validDefinitions } satisfies SynthCache),

@@ -1,41 +1,57 @@
 // The local engine's check that a definition is States Language it can run, done once per definition:
 // a broken definition is refused every time with asl-validator's findings, a valid one is remembered by
-// its hash, and the synth cache keeps the hashes of the assembly's definitions for the next command.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// its key in this process and in stepwise's cache directory, and the synth cache keeps the keys of the
+// assembly's definitions for the next command.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadSpec } from '../../lib/cli/load-spec.ts';
-import { sha256 } from '../../lib/content-hash.ts';
-import { checkDefinition } from '../../lib/local/definition-check.ts';
+import { checkDefinition, definitionKey } from '../../lib/local/definition-check.ts';
 import { synthesizeLocal } from '../../lib/local/synth.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'stepwise-definition-check-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+const broken = { StartAt: 'missing', States: { only: { Type: 'Succeed' } } };
+
 describe('checkDefinition', () => {
-  it('refuses a definition whose StartAt names no state, every time, saying what is wrong', () => {
-    const broken = { StartAt: 'missing', States: { only: { Type: 'Succeed' } } };
+  it('refuses a definition whose StartAt names no state, every time, saying what is wrong, and caches nothing', () => {
+    const cacheDir = join(work, 'refused');
     for (let i = 0; i < 2; i++)
-      expect(() => checkDefinition(broken)).toThrow(
+      expect(() => checkDefinition(broken, cacheDir)).toThrow(
         /^State machine definition is invalid, see error\(s\) below:\n .*missing/s,
       );
+    expect(existsSync(join(cacheDir, 'valid-definitions', definitionKey(broken)))).toBe(false);
   });
 
-  it('accepts a valid definition and returns the hash of its JSON', () => {
-    const valid = { StartAt: 'only', States: { only: { Type: 'Succeed' } } };
-    expect(checkDefinition(valid)).toBe(sha256(JSON.stringify(valid)));
+  it('leaves a valid definition as it was, and marks it valid in the cache directory', () => {
+    const cacheDir = join(work, 'accepted');
+    const definition = { StartAt: 'only', States: { only: { Type: 'Succeed' } } };
+    const before = JSON.stringify(definition);
+    checkDefinition(definition, cacheDir);
+    expect(JSON.stringify(definition)).toBe(before); // asl-validator writes defaults into its input
+    expect(existsSync(join(cacheDir, 'valid-definitions', definitionKey(definition)))).toBe(true);
   });
 
-  it("keeps the hashes of the assembly's definitions in the synth cache", async () => {
-    const spec = await loadSpec(new URL('../fixtures/sales/pipeline.ts', import.meta.url).pathname);
+  it('takes a definition marked valid in the cache directory without checking it again', () => {
+    // Only a check that ran could refuse this one: the mark says a command before found it valid.
+    const cacheDir = join(work, 'marked');
+    mkdirSync(join(cacheDir, 'valid-definitions'), { recursive: true });
+    writeFileSync(join(cacheDir, 'valid-definitions', definitionKey(broken)), '');
+    expect(() => checkDefinition(broken, cacheDir)).not.toThrow();
+  });
+
+  it("keeps the keys of the assembly's definitions in the synth cache", async () => {
+    const spec = await loadSpec(fileURLToPath(new URL('../fixtures/sales/pipeline.ts', import.meta.url)));
     const { assemblyDir, deployment } = await synthesizeLocal([spec], join(work, 'state'));
     const cache = JSON.parse(readFileSync(join(assemblyDir, 'stepwise-synth.json'), 'utf8')) as {
       validDefinitions: string[];
     };
     expect(deployment.stateMachines.length).toBeGreaterThan(0);
     expect(cache.validDefinitions).toEqual(
-      deployment.stateMachines.map((machine) => sha256(JSON.stringify(machine.definition))),
+      deployment.stateMachines.map((machine) => definitionKey(machine.definition)),
     );
   });
 });
