@@ -28,9 +28,10 @@ export default defineConfig({
     // cases, the package build) contend on a shared CI machine.
     maxWorkers: 2,
     // A fork runs file after file instead of one fresh fork per file, so aws-cdk-lib, the AWS SDK and
-    // the rest of node_modules load once per fork, not once per file (85 files). A whole run took
-    // ~670 s of CPU where isolated runs took ~900 s, and 20 light files 22 s where they took 36 s.
-    // What a file must not inherit from the one before it is reset by test/support/file-state.ts.
+    // the rest of node_modules load once per fork, not once per file (85 files). 20 light files took
+    // 27 s of CPU where isolated they took 36 s (44 s under vitest 3); a whole run ~670 s where isolated
+    // runs took ~900 s (measured before file-state.ts re-imported our own modules per file, which costs
+    // the 20 files 5 s). What a file must not inherit from the one before it is reset by that file.
     isolate: false,
     // Vitest 3's forks reported over an RPC channel whose calls timed out after 60 s ("Timeout calling
     // onTaskUpdate"): a whole run without isolation hit it 33 times, as a fork busy in a long
