@@ -46,7 +46,12 @@ interface EventLogger {
 
 const SINK_KEY = '__stepwiseSink';
 const START_KEY = '__stepwiseStartTime';
-let installed = false;
+/**
+ * Marks the library's prototype as wrapped. On the prototype rather than in this module: a process can
+ * evaluate this module more than once against one copy of the library (test files sharing a process
+ * each get fresh copies of stepwise's modules), and wrapping twice would tap every logger twice.
+ */
+const TAPPED = Symbol.for('stepwise.stateTap');
 
 /**
  * Makes the library observable, synchronously, per execution. The library emits its event log through
@@ -57,15 +62,16 @@ let installed = false;
  */
 export function installStateTap(): void {
   polyfillWithResolvers();
-  if (installed) return;
-  installed = true;
   const proto = StateMachine.prototype as unknown as {
+    [TAPPED]?: true;
     execute(
       input: unknown,
       options: { eventLogger: EventLogger; runOptions?: { context?: Record<string, unknown> } },
       cleanup: () => void,
     ): Promise<unknown>;
   };
+  if (proto[TAPPED]) return;
+  proto[TAPPED] = true;
   const original = proto.execute;
   proto.execute = function (this: unknown, input, options, cleanup) {
     const sink = options.runOptions?.context?.[SINK_KEY] as StateEventSink | undefined;

@@ -256,7 +256,8 @@ describe('the oldest aws-cdk-lib and constructs the peer ranges admit', () => {
         './test/package/synth-oldest.cjs',
         join(out.dir, 'cdk.out'),
       ],
-      { cwd: repositoryRoot, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 },
+      // As a user's synth runs: with aws-cdk-lib's CloudFormation validation, which loads more of it.
+      { cwd: repositoryRoot, env: userEnvironment(), timeout: 240_000, maxBuffer: 16 * 1024 * 1024 },
     );
     const result = JSON.parse(stdout.trim().split('\n').at(-1) as string);
     expect(result.awsCdkLib).toBe(oldest);
