@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
   CreateTableCommand,
+  DescribeTableCommand,
   DynamoDBClient,
   ListTablesCommand,
   UpdateTimeToLiveCommand,
@@ -165,6 +166,7 @@ export async function ensureTables(client: DynamoDBClient, tables: readonly Loca
           : {}),
       }),
     );
+    await untilActive(client, table.name);
     const ttl = p.TimeToLiveSpecification;
     if (ttl?.Enabled && ttl.AttributeName) {
       await client
@@ -176,6 +178,28 @@ export async function ensureTables(client: DynamoDBClient, tables: readonly Loca
         )
         .catch(() => undefined); // dynalite does not implement TTL; expiry is a deployed-only concern
     }
+  }
+}
+
+/** How long a new table may stay CREATING before the command gives up on the local DynamoDB. */
+const TABLE_ACTIVE_TIMEOUT_MS = 60_000;
+
+/**
+ * Waits until a new table and its indexes are ACTIVE, as a client of DynamoDB must: until then the
+ * table answers ResourceNotFoundException. dynalite (createTableMs 0) flips the status on its next
+ * timer turn, which a call served in this process, with no socket in between, can come before.
+ */
+async function untilActive(client: DynamoDBClient, name: string): Promise<void> {
+  const deadline = Date.now() + TABLE_ACTIVE_TIMEOUT_MS;
+  for (;;) {
+    const { Table: table } = await client.send(new DescribeTableCommand({ TableName: name }));
+    const indexes = table?.GlobalSecondaryIndexes ?? [];
+    if (table?.TableStatus === 'ACTIVE' && indexes.every((index) => index.IndexStatus === 'ACTIVE')) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `the local DynamoDB table ${name} is still ${table?.TableStatus ?? 'missing'} after ${TABLE_ACTIVE_TIMEOUT_MS / 1000} s; run the command again, or remove the state dir's dynamodb folder to start the ledger afresh`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
 

@@ -6,13 +6,16 @@
 import { StateMachine } from 'aws-local-stepfunctions';
 import { expect, it, vi } from 'vitest';
 
+/** The library's `execute`, private in its types. */
+const execute = (): unknown => (StateMachine.prototype as unknown as { execute: unknown }).execute;
+
 it("wraps the library's execute once, however often stepwise's module is loaded", async () => {
   const first = await import('../../lib/local/asl-runtime.ts');
   first.installStateTap();
-  const wrapped = StateMachine.prototype.execute;
+  const wrapped = execute();
   vi.resetModules();
   const second = await import('../../lib/local/asl-runtime.ts');
   expect(second.installStateTap).not.toBe(first.installStateTap); // a fresh copy of the module
   second.installStateTap();
-  expect(StateMachine.prototype.execute).toBe(wrapped);
+  expect(execute()).toBe(wrapped);
 });
