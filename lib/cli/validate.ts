@@ -27,7 +27,7 @@ export async function validateCommand(
       });
     } else {
       output.out.write(
-        `ok: pipeline '${spec.name}' is valid: ${spec.tasks.length} tasks, ${compiled.handlers.length} handler functions, ${spec.triggers.length} triggers\n`,
+        `ok: pipeline '${spec.name}' is valid: ${counted(spec.tasks.length, 'task')}, ${counted(compiled.handlers.length, 'handler function')}, ${counted(spec.triggers.length, 'trigger')}\n`,
       );
       if (!compiled.plan.exact)
         output.out.write(
@@ -49,4 +49,9 @@ export async function graphCommand(specPath: string, options: CliOptions, output
   const spec = await loadSpec(specPath);
   output.out.write(`${renderGraph(spec, format)}\n`);
   return 0;
+}
+
+/** `1 task`, `2 tasks`. */
+function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }

@@ -76,7 +76,7 @@ describe('stepwise init in a new directory', () => {
     const spec = join(dir, 'pipelines/sales/pipeline.ts');
     const validate = await stepwise('validate', spec);
     expect(validate.stderr).toBe('');
-    expect(validate.stdout).toBe("ok: pipeline 'sales' is valid: 2 tasks, 2 handler functions, 1 triggers\n");
+    expect(validate.stdout).toBe("ok: pipeline 'sales' is valid: 2 tasks, 2 handler functions, 1 trigger\n");
     expect(validate.code).toBe(0);
 
     const run = await stepwise(
