@@ -57,8 +57,3 @@ function validatorVersion(): string {
     .version;
   return version;
 }
-
-/** Definitions an earlier command found valid, by `definitionKey` (kept in the synth cache). */
-export function rememberValidDefinitions(keys: readonly unknown[]): void {
-  for (const key of keys) if (typeof key === 'string') valid.add(key);
-}

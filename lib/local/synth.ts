@@ -7,7 +7,7 @@ import { LOCAL_SYNTH_CONTEXT } from '../names.ts';
 import { bucketNames } from '../spec/bucket-uses.ts';
 import type { PipelineDefinition } from '../spec/types.ts';
 import { stackFiles } from '../stack-files.ts';
-import { checkDefinition, definitionKey, rememberValidDefinitions } from './definition-check.ts';
+import { checkDefinition } from './definition-check.ts';
 import { type LocalDeployment, readDeployment, readTemplate } from './template.ts';
 
 export const LOCAL_STACK = 'StepwiseLocal';
@@ -34,8 +34,6 @@ interface SynthCache {
   readonly templateFile: string;
   /** Every file bundled into a function, with its content hash. */
   readonly inputs: Readonly<Record<string, string>>;
-  /** The keys of the state machine definitions found valid (`definitionKey`), not checked again. */
-  readonly validDefinitions?: readonly string[];
 }
 
 /**
@@ -59,8 +57,8 @@ export async function synthesizeLocal(
     existsSync(join(assemblyDir, cache.templateFile)) &&
     inputsUnchanged(cache.inputs)
   ) {
-    rememberValidDefinitions(Array.isArray(cache.validDefinitions) ? cache.validDefinitions : []);
     const deployment = readDeployment(readTemplate(assemblyDir, cache.templateFile), assemblyDir);
+    checkDefinitions(deployment, pipelines, assemblyDir);
     return { assemblyDir, deployment, cached: true };
   }
 
@@ -83,16 +81,25 @@ export async function synthesizeLocal(
   // keep it for the rest of the command; it starts again if anything bundles or transforms later.
   await (await import('esbuild')).stop();
   const deployment = readDeployment(readTemplate(assemblyDir, templateFile), assemblyDir);
-  const cacheDir = stepwiseCacheDir(pipelines[0]?.specFile ?? assemblyDir);
-  const validDefinitions = deployment.stateMachines.map((machine) => {
-    checkDefinition(machine.definition, cacheDir);
-    return definitionKey(machine.definition);
-  });
+  checkDefinitions(deployment, pipelines, assemblyDir);
   writeFileSync(
     join(assemblyDir, CACHE_FILE),
-    JSON.stringify({ key, templateFile, inputs, validDefinitions } satisfies SynthCache),
+    JSON.stringify({ key, templateFile, inputs } satisfies SynthCache),
   );
   return { assemblyDir, deployment, cached: false };
+}
+
+/**
+ * Checks each machine's definition as States Language, through the marks in stepwise's cache directory
+ * of the project: a definition an earlier command found valid is not checked again (`checkDefinition`).
+ */
+function checkDefinitions(
+  deployment: LocalDeployment,
+  pipelines: readonly PipelineDefinition[],
+  assemblyDir: string,
+): void {
+  const cacheDir = stepwiseCacheDir(pipelines[0]?.specFile ?? assemblyDir);
+  for (const machine of deployment.stateMachines) checkDefinition(machine.definition, cacheDir);
 }
 
 /**

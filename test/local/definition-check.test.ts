@@ -1,8 +1,8 @@
 // The local engine's check that a definition is States Language it can run, done once per definition:
 // a broken definition is refused every time with asl-validator's findings, a valid one is remembered by
-// its key in this process and in stepwise's cache directory, and the synth cache keeps the keys of the
-// assembly's definitions for the next command.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// its key in this process and in stepwise's cache directory, where a synth marks its assembly's
+// definitions for the next command.
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,15 +43,19 @@ describe('checkDefinition', () => {
     expect(() => checkDefinition(broken, cacheDir)).not.toThrow();
   });
 
-  it("keeps the keys of the assembly's definitions in the synth cache", async () => {
-    const spec = await loadSpec(fileURLToPath(new URL('../fixtures/sales/pipeline.ts', import.meta.url)));
-    const { assemblyDir, deployment } = await synthesizeLocal([spec], join(work, 'state'));
-    const cache = JSON.parse(readFileSync(join(assemblyDir, 'stepwise-synth.json'), 'utf8')) as {
-      validDefinitions: string[];
-    };
-    expect(deployment.stateMachines.length).toBeGreaterThan(0);
-    expect(cache.validDefinitions).toEqual(
-      deployment.stateMachines.map((machine) => definitionKey(machine.definition)),
-    );
+  it("marks each definition of a synthesized assembly valid in the project's cache directory", async () => {
+    const cacheDir = join(work, 'project-cache');
+    const before = process.env.STEPWISE_CACHE_DIR;
+    process.env.STEPWISE_CACHE_DIR = cacheDir;
+    try {
+      const spec = await loadSpec(fileURLToPath(new URL('../fixtures/sales/pipeline.ts', import.meta.url)));
+      const { deployment } = await synthesizeLocal([spec], join(work, 'state'));
+      expect(deployment.stateMachines.length).toBeGreaterThan(0);
+      for (const machine of deployment.stateMachines)
+        expect(existsSync(join(cacheDir, 'valid-definitions', definitionKey(machine.definition)))).toBe(true);
+    } finally {
+      if (before === undefined) delete process.env.STEPWISE_CACHE_DIR;
+      else process.env.STEPWISE_CACHE_DIR = before;
+    }
   });
 });
