@@ -1,6 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+/** The test file that runs in a fork of its own (see `projects`). */
+const OWN_PROCESS = 'test/lambdas/task-log.test.ts';
+
 export default defineConfig({
   // The tests import the package by name, as users do, and read its source rather than a build.
   resolve: {
@@ -13,7 +16,6 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['test/**/*.test.ts'],
     // Each file starts with a fresh copy of the project's own modules and leaves process.env as it found
     // it (see the file): what a process of its own gave it, now that files share one (isolate below).
     setupFiles: ['test/support/file-state.ts'],
@@ -42,6 +44,14 @@ export default defineConfig({
     // process; slow teardowns (local stand-ins closing) get time.
     disableConsoleIntercept: true,
     teardownTimeout: 60_000,
+    // One file still runs in a fork of its own: in 2 of 6 whole runs with shared forks,
+    // test/lambdas/task-log.test.ts's last case ('leaves out the start and end lines under the local
+    // engine') caught no stdout line at all after some earlier file in its fork, and never alone or
+    // among the task files. The state it inherits is not found yet (see issue 9's note).
+    projects: [
+      { extends: true, test: { name: 'shared', include: ['test/**/*.test.ts'], exclude: [OWN_PROCESS] } },
+      { extends: true, test: { name: 'own-process', include: [OWN_PROCESS], isolate: true } },
+    ],
     // aws-cdk-lib's built-in CloudFormation validation runs on every synth of an App (Template.fromStack
     // included) unless told not to. Its WebAssembly engine takes ~12 s of CPU to start in each process and
     // only warns: in a file that checks a construct's template it was a third of the file's CPU, and it
