@@ -20,6 +20,7 @@ import {
   objectExists,
   openRuntime,
   SLOW_SPEC,
+  STUCK_SPEC,
   synthesizeFaultApp,
   taskRows,
 } from './local-faults.ts';
@@ -51,6 +52,7 @@ function runAndKill(): Promise<void> {
         'run',
         FAULTY_SPEC,
         SLOW_SPEC,
+        STUCK_SPEC,
         '--s3-object',
         `inbox/${KEY}=${upload}`,
         '--state-dir',

@@ -6,7 +6,8 @@
 // parallel; crash recovery (kill -9) is in crash-recovery.test.ts.
 //
 // An endless loop: the local Lambda host times the invocation out and replaces its worker. Alone in its
-// file: the spinning worker would hold up any other case's invocation of the same function.
+// file: the spinning worker would hold up any other case's invocation of the same function. The loop
+// runs in the stuck pipeline (2 s task timeout); the run afterwards in the faulty one.
 import { describe, expect, it } from 'vitest';
 import { alertsOf, faultSuite, itLeavesNoRunRunning, objectExists, taskRows } from './local-faults.ts';
 
@@ -18,7 +19,7 @@ describe('fault suite: an endless loop', () => {
   it(
     '9. an endless loop: timed out and its worker replaced, FAILED after the budget, the next run works',
     async () => {
-      const { report } = await drop('in/loop.json');
+      const { report } = await drop('stuck/loop.json');
       expect(report.status).toBe('FAILED');
       expect(taskRows(report)).toEqual([
         ['work', 'FAILED', 3],
@@ -27,9 +28,9 @@ describe('fault suite: an endless loop', () => {
       ]);
       expect(['States.Timeout', 'Sandbox.Timedout']).toContain(report.error?.error);
       expect(alertsOf(suite.stateDir, report.runId).map((a) => a.subject)).toEqual([
-        'stepwise: faulty run FAILED at work',
+        'stepwise: stuck run FAILED at work',
       ]);
-      expect(await objectExists(suite.runtime, 'in/loop.json')).toBe(true);
+      expect(await objectExists(suite.runtime, 'stuck/loop.json')).toBe(true);
       // The spinning worker is gone: the same function serves the next run.
       expect((await drop('in/afterwards.json')).report.status).toBe('SUCCEEDED');
     },

@@ -16,31 +16,40 @@ import { sharedApp } from '../support/shared-synth.ts';
 
 export const FAULTY_SPEC = fileURLToPath(new URL('./fixtures/pipeline.ts', import.meta.url));
 export const SLOW_SPEC = fileURLToPath(new URL('./fixtures/slow.ts', import.meta.url));
+export const STUCK_SPEC = fileURLToPath(new URL('./fixtures/stuck.ts', import.meta.url));
+/** The fixture specs, in the order a CLI command given them finds the shared synth cached. */
+export const FAULT_SPECS = [FAULTY_SPEC, SLOW_SPEC, STUCK_SPEC] as const;
 export const BUCKET = 'inbox';
 
 export interface FaultApp {
   readonly faulty: PipelineDefinition;
   readonly slow: PipelineDefinition;
+  readonly stuck: PipelineDefinition;
   readonly deployment: LocalDeployment;
 }
 
 /**
- * Both fixture pipelines, synthesized into `dir`/cdk.out (from the synth the fault files share), in the
- * order `stepwise run FAULTY_SPEC SLOW_SPEC` loads them, so such a command on `dir` finds it cached.
+ * The fixture pipelines, synthesized into `dir`/cdk.out (from the synth the fault files share), in the
+ * order `stepwise run ...FAULT_SPECS` loads them, so such a command on `dir` finds it cached.
  */
 export async function synthesizeFaultApp(dir: string): Promise<FaultApp> {
   const {
-    pipelines: [faulty, slow],
+    pipelines: [faulty, slow, stuck],
     deployment,
-  } = await sharedApp('faults', [FAULTY_SPEC, SLOW_SPEC], dir);
-  return { faulty: faulty as PipelineDefinition, slow: slow as PipelineDefinition, deployment };
+  } = await sharedApp('faults', FAULT_SPECS, dir);
+  return {
+    faulty: faulty as PipelineDefinition,
+    slow: slow as PipelineDefinition,
+    stuck: stuck as PipelineDefinition,
+    deployment,
+  };
 }
 
 export interface FaultSuite {
   readonly app: FaultApp;
   readonly runtime: LocalRuntime;
   readonly stateDir: string;
-  /** Drops a file at `key` into the inbox, for the faulty pipeline. */
+  /** Drops a file at `key` into the inbox, for the faulty pipeline, or the stuck one for a `stuck/` key. */
   drop(key: string): Promise<LocalRunResult>;
 }
 
@@ -69,7 +78,10 @@ export function faultSuite(name: string): FaultSuite {
       return opened(runtime);
     },
     stateDir: state.dir,
-    drop: (key) => dropFile(opened(runtime), opened(app).faulty, state.dir, key),
+    drop: (key) => {
+      const { faulty, stuck } = opened(app);
+      return dropFile(opened(runtime), key.startsWith('stuck/') ? stuck : faulty, state.dir, key);
+    },
   };
 }
 
@@ -136,6 +148,7 @@ export function itLeavesNoRunRunning(suite: FaultSuite, runs: number): void {
     const all = [
       ...(await suite.runtime.listRuns('faulty', { limit: 100 })),
       ...(await suite.runtime.listRuns('slow', { limit: 100 })),
+      ...(await suite.runtime.listRuns('stuck', { limit: 100 })),
     ];
     expect(all.filter((r) => r.status === 'RUNNING').map((r) => r.runId)).toEqual([]);
     expect(all.length).toBeGreaterThanOrEqual(runs);

@@ -21,6 +21,7 @@ import {
   itLeavesNoRunRunning,
   objectExists,
   SLOW_SPEC,
+  STUCK_SPEC,
   synthesizeFaultApp,
   taskRows,
 } from './local-faults.ts';
@@ -33,7 +34,7 @@ describe('fault suite: a task past its timeout, and a pipeline past its own', ()
   it(
     '6. a task past its timeout: each attempt States.Timeout, FAILED after the retry budget, input kept',
     async () => {
-      const { report } = await drop('in/sleep.json');
+      const { report } = await drop('stuck/sleep.json');
       expect(report.status).toBe('FAILED');
       expect(taskRows(report)).toEqual([
         ['work', 'FAILED', 3],
@@ -42,9 +43,9 @@ describe('fault suite: a task past its timeout, and a pipeline past its own', ()
       ]);
       expect(report.error).toMatchObject({ task: 'work', error: 'States.Timeout' });
       expect(alertsOf(suite.stateDir, report.runId).map((a) => a.subject)).toEqual([
-        'stepwise: faulty run FAILED at work',
+        'stepwise: stuck run FAILED at work',
       ]);
-      expect(await objectExists(suite.runtime, 'in/sleep.json')).toBe(true);
+      expect(await objectExists(suite.runtime, 'stuck/sleep.json')).toBe(true);
     },
     CASE_TIMEOUT,
   );
@@ -93,6 +94,7 @@ describe('`stepwise run` of a pipeline whose timeout passes while its task never
           'run',
           SLOW_SPEC,
           FAULTY_SPEC,
+          STUCK_SPEC,
           '--s3-object',
           `inbox/slow/forever.json=${upload}`,
           '--state-dir',
