@@ -3,15 +3,17 @@
 // CommonJS is what a project made by `cdk init app --language typescript` loads unchanged: tsx, ts-node,
 // Jest in CommonJS mode, and plain node; ESM projects import it through Node's CommonJS interop.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const dist = join(root, 'dist');
 const buildInfo = join(root, 'node_modules', '.cache', 'stepwise-cdk', 'build.tsbuildinfo');
 const started = Date.now();
-// `--clean` (prepack) starts from nothing; otherwise tsc rebuilds only what changed since the last build.
-if (process.argv.includes('--clean')) {
+// `--clean` (prepack) starts from nothing; otherwise tsc rebuilds only what changed since the last build
+// (tsconfig.build.json keeps its build info beside the other caches). Build info with no dist/ beside it
+// would make tsc skip emitting what it believes is there, so then it starts from nothing too.
+if (process.argv.includes('--clean') || !existsSync(join(dist, 'package.json'))) {
   rmSync(dist, { recursive: true, force: true });
   rmSync(buildInfo, { force: true });
 }

@@ -3,10 +3,13 @@
 // against the built package in package.test.ts.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonOf, stepwise } from '../local/stepwise-cli.ts';
+import { ensureBuilt } from './built.ts';
 import { cdkInit, linkNodeModules, tempProject } from './linked-project.ts';
 
+// The projects load `stepwise-cdk` through its `exports`, from dist/.
+beforeAll(ensureBuilt, 320_000);
 const temps: { remove: () => void }[] = [];
 afterAll(() => {
   for (const temp of temps) temp.remove();
