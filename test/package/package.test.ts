@@ -10,8 +10,8 @@ import { promisify } from 'node:util';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initProject } from '../../lib/cli/init.ts';
-import { FIVE_TASKS, writeFiveTaskPipeline } from './five-task-project.ts';
 import { ensureBuilt } from './built.ts';
+import { FIVE_TASKS, writeFiveTaskPipeline } from './five-task-project.ts';
 import { cdkInit, installPacked, linkNodeModules, repositoryRoot, tempProject } from './linked-project.ts';
 
 const run = promisify(execFile);
