@@ -2,11 +2,11 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   type AttributeValue,
+  BatchGetItemCommand,
   CreateTableCommand,
   type CreateTableCommandInput,
   DescribeTableCommand,
   DynamoDBClient,
-  GetItemCommand,
   PutItemCommand,
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -523,14 +523,20 @@ export async function playSeed(
   const queue = await items(ledger, `QUEUE#${pipeline}`);
   if (queue.length > 0)
     violations.push(`${queue.length} queue item(s) left: ${queue.map((q) => q.runId?.S).join(', ')}`);
-  const slots = await getItem(ledger, `SLOTS#${pipeline}`, 'SLOTS');
+  // The slots row and every trigger's claim in one read.
+  const claimKey = (trigger: { time: string }) => `RUNKEY#${pipeline}#schedule:${trigger.time}`;
+  const rows = await getItems(ledger, [
+    { pk: `SLOTS#${pipeline}`, sk: 'SLOTS' },
+    ...triggers.map((trigger) => ({ pk: claimKey(trigger), sk: 'RUNKEY' })),
+  ]);
+  const slots = rows.get(`SLOTS#${pipeline}`);
   const holders = slots?.active?.SS ?? [];
   if (holders.length > 0) violations.push(`slot holder(s) left after every run ended: ${holders.join(', ')}`);
   const runRows = await items(ledger, `PIPELINE#${pipeline}`);
   for (const [i, trigger] of triggers.entries()) {
     const runId = runIdOf(pipeline, trigger);
     names.set(runId, i);
-    const claim = await getItem(ledger, `RUNKEY#${pipeline}#schedule:${trigger.time}`, 'RUNKEY');
+    const claim = rows.get(claimKey(trigger));
     const state = claim?.state?.S;
     if (refusedNames.has(runId)) {
       if (state !== 'FAILED')
@@ -607,9 +613,22 @@ async function items(client: DynamoDBClient, pk: string): Promise<Record<string,
   return Items;
 }
 
-async function getItem(client: DynamoDBClient, pk: string, sk: string) {
-  const { Item } = await client.send(
-    new GetItemCommand({ TableName: TABLE, Key: { pk: { S: pk }, sk: { S: sk } }, ConsistentRead: true }),
+/** Reads the items at these keys (consistently), by partition key. */
+async function getItems(
+  client: DynamoDBClient,
+  keys: { pk: string; sk: string }[],
+): Promise<Map<string, Record<string, AttributeValue>>> {
+  const { Responses = {}, UnprocessedKeys = {} } = await client.send(
+    new BatchGetItemCommand({
+      RequestItems: {
+        [TABLE]: {
+          Keys: keys.map(({ pk, sk }) => ({ pk: { S: pk }, sk: { S: sk } })),
+          ConsistentRead: true,
+        },
+      },
+    }),
   );
-  return Item;
+  if (Object.keys(UnprocessedKeys).length > 0)
+    throw new Error(`dynalite left keys of a BatchGetItem unprocessed: ${JSON.stringify(UnprocessedKeys)}`);
+  return new Map((Responses[TABLE] ?? []).map((item) => [String(item.pk?.S), item]));
 }
