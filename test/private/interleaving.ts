@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   type AttributeValue,
@@ -136,11 +135,21 @@ function inProcessHandler(serve: (req: IncomingMessage, res: ServerResponse) => 
     destroy: () => undefined,
     handle(request: SdkRequest) {
       return new Promise((resolve) => {
-        const req = Object.assign(new EventEmitter(), {
+        // The request as dynalite reads it: method, url, headers, and its body as 'data' and 'end'.
+        const listeners = new Map<string, (bytes?: Buffer) => void>();
+        const req = {
           method: request.method,
           url: request.path,
           headers: Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k.toLowerCase(), v])),
-        });
+          on(event: string, listener: (bytes?: Buffer) => void) {
+            listeners.set(event, listener);
+            return req;
+          },
+          removeAllListeners() {
+            listeners.clear();
+            return req;
+          },
+        };
         const headers: Record<string, string> = {};
         const res = {
           statusCode: 200,
@@ -160,18 +169,16 @@ function inProcessHandler(serve: (req: IncomingMessage, res: ServerResponse) => 
           },
         };
         serve(req as unknown as IncomingMessage, res as unknown as ServerResponse);
-        process.nextTick(() => {
-          const { body } = request;
-          // The SDK's body may be a Uint8Array that warns when read as a string: copy its bytes.
-          const bytes =
-            typeof body === 'string'
-              ? Buffer.from(body)
-              : body === undefined
-                ? undefined
-                : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-          if (bytes !== undefined && bytes.length > 0) req.emit('data', bytes);
-          req.emit('end');
-        });
+        const { body } = request;
+        // The SDK's body may be a Uint8Array that warns when read as a string: copy its bytes.
+        const bytes =
+          typeof body === 'string'
+            ? Buffer.from(body)
+            : body === undefined
+              ? undefined
+              : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+        if (bytes !== undefined && bytes.length > 0) listeners.get('data')?.(bytes);
+        listeners.get('end')?.();
       });
     },
   };
