@@ -11,8 +11,8 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadObjectCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
-import dynalite from 'dynalite';
 import S3rver from 's3rver';
+import { startDynalite } from './dynalite-tables.ts';
 import { type Authorizer, OWNER_ACCESS_KEY_ID } from './iam/authorizer.ts';
 import { serveInProcess } from './iam/proxy.ts';
 import type { CreatedObject } from './s3-events.ts';
@@ -56,7 +56,12 @@ export async function startServices(stateDir: string, options: ServicesOptions =
   mkdirSync(dynamoDir, { recursive: true });
   mkdirSync(s3Dir, { recursive: true });
 
-  const dynamoServer = dynalite({ path: dynamoDir, createTableMs: 0, updateTableMs: 0, deleteTableMs: 0 });
+  const dynamoServer = startDynalite({
+    path: dynamoDir,
+    createTableMs: 0,
+    updateTableMs: 0,
+    deleteTableMs: 0,
+  });
   await new Promise<void>((resolve, reject) => {
     dynamoServer.once('error', reject);
     dynamoServer.listen(0, '127.0.0.1', () => resolve());

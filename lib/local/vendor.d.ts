@@ -12,6 +12,22 @@ declare module 'dynalite' {
   export default function dynalite(options?: DynaliteOptions): Server;
 }
 
+// The store dynalite builds, as far as lib/local/dynalite-tables.ts reads and wraps it.
+declare module 'dynalite/db/index.js' {
+  type Callback<T> = (error: Error | null | undefined, value?: T) => void;
+  export interface DynaliteSubDb {
+    get(key: string, callback: Callback<unknown>): void;
+    put(key: string, value: unknown, callback?: (error?: Error | null) => void): void;
+    del(key: string, callback?: (error?: Error | null) => void): void;
+  }
+  export interface DynaliteStore {
+    readonly tableDb: DynaliteSubDb;
+    readonly lifecycleManager?: { getState?(): string };
+  }
+  const store: { create(options: object): DynaliteStore };
+  export default store;
+}
+
 declare module 's3rver' {
   import type { AddressInfo } from 'node:net';
 
