@@ -539,7 +539,8 @@ export async function playSeed(
   const slots = rows.get(`SLOTS#${pipeline}`);
   const holders = slots?.active?.SS ?? [];
   if (holders.length > 0) violations.push(`slot holder(s) left after every run ended: ${holders.join(', ')}`);
-  const runRows = await items(ledger, `PIPELINE#${pipeline}`);
+  // The run rows tell only of unstartable triggers (their FAILED row): read them only for those.
+  const runRows = refusedNames.size > 0 ? await items(ledger, `PIPELINE#${pipeline}`) : [];
   for (const [i, trigger] of triggers.entries()) {
     const runId = runIdOf(pipeline, trigger);
     names.set(runId, i);
