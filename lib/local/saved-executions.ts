@@ -1,4 +1,13 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutionRecord } from './engine.ts';
 import type { AwsHistoryEvent } from './history-log.ts';
@@ -37,11 +46,18 @@ function fileOf(stateDir: string, name: string): string {
 
 /**
  * Saved when the execution starts, after each task that succeeds, and when it ends, so that a command
- * killed mid-run leaves what it had done. Written to a temporary file and renamed: a kill mid-write
- * leaves the previous copy whole.
+ * killed mid-run leaves what it had done. Written whole to `<name>.json.tmp`, then the previous copy is
+ * removed and the new one renamed into its place: a kill mid-write leaves the previous copy whole, and
+ * a kill between the removal and the rename leaves the new copy whole under its temporary name, where
+ * `readSaved` finds it.
+ *
+ * Why not rename over the previous copy: on ext4 (auto_da_alloc) a rename that replaces a file makes the
+ * kernel allocate and start writing the new file's blocks at once, inside the rename. With a save after
+ * every task, that was most of a backfill's file-writing time on the command's main thread (2,000 saves
+ * of 200 executions: 1.0-2.1 s of wall time and 0.41-0.54 s of CPU; removed first, 0.34-0.63 s and
+ * 0.25-0.35 s).
  */
 export function saveExecution(stateDir: string, record: ExecutionRecord, owner?: ExecutionOwner): void {
-  mkdirSync(join(stateDir, DIR), { recursive: true });
   const saved: SavedExecution = {
     arn: record.arn,
     stateMachineArn: record.stateMachineArn,
@@ -56,13 +72,59 @@ export function saveExecution(stateDir: string, record: ExecutionRecord, owner?:
     ...(owner ? { owner } : {}),
   };
   const file = fileOf(stateDir, record.name);
-  writeFileSync(`${file}.tmp`, JSON.stringify(saved));
-  renameSync(`${file}.tmp`, file);
+  const text = JSON.stringify(saved);
+  try {
+    writeFileSync(`${file}${TEMPORARY}`, text);
+  } catch (error) {
+    if (!isMissing(error)) throw error;
+    // The first save in this state dir (or its executions folder was removed): make the folder.
+    mkdirSync(join(stateDir, DIR), { recursive: true });
+    writeFileSync(`${file}${TEMPORARY}`, text);
+  }
+  try {
+    unlinkSync(file);
+  } catch (error) {
+    if (!isMissing(error)) throw error; // the first save of this execution
+  }
+  renameSync(`${file}${TEMPORARY}`, file);
   // A marker beside it while it runs, so a later command finds what was left running without
   // reading every execution the state dir ever kept.
   const marker = `${file}${RUNNING_MARKER}`;
   if (record.status === 'RUNNING') writeFileSync(marker, '');
   else rmSync(marker, { force: true });
+}
+
+const TEMPORARY = '.tmp';
+
+function isMissing(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}
+
+/**
+ * A saved execution: `<name>.json` as before (whose text, should it not be JSON, throws as it always
+ * did), or, when a save was cut short after removing the previous copy (see `saveExecution`), the whole
+ * copy it left at `<name>.json.tmp`. Undefined when there is neither, or only a temporary copy cut short
+ * mid-write: the execution had not been saved yet.
+ */
+function readSaved(file: string): SavedExecution | undefined {
+  const saved = readIfThere(file);
+  if (saved !== undefined) return JSON.parse(saved) as SavedExecution;
+  const temporary = readIfThere(`${file}${TEMPORARY}`);
+  if (temporary === undefined) return undefined;
+  try {
+    return JSON.parse(temporary) as SavedExecution;
+  } catch {
+    return undefined;
+  }
+}
+
+function readIfThere(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw error;
+  }
 }
 
 /** Every saved execution still RUNNING: left by a command that ended before its executions did. */
@@ -72,10 +134,9 @@ export function runningExecutions(stateDir: string): SavedExecution[] {
   return readdirSync(dir)
     .filter((f) => f.endsWith(RUNNING_MARKER))
     .flatMap((f) => {
-      const file = join(dir, f.slice(0, -RUNNING_MARKER.length));
       try {
-        const saved = JSON.parse(readFileSync(file, 'utf8')) as SavedExecution;
-        return saved.status === 'RUNNING' ? [saved] : [];
+        const saved = readSaved(join(dir, f.slice(0, -RUNNING_MARKER.length)));
+        return saved?.status === 'RUNNING' ? [saved] : [];
       } catch {
         return []; // not an execution this version wrote
       }
@@ -85,7 +146,6 @@ export function runningExecutions(stateDir: string): SavedExecution[] {
 const RUNNING_MARKER = '.running';
 
 export function loadExecution(stateDir: string, name: string): SavedExecution | undefined {
-  const file = fileOf(stateDir, name);
-  if (!/^[A-Za-z0-9_-]+$/.test(name) || !existsSync(file)) return undefined;
-  return JSON.parse(readFileSync(file, 'utf8')) as SavedExecution;
+  if (!/^[A-Za-z0-9_-]+$/.test(name)) return undefined;
+  return readSaved(fileOf(stateDir, name));
 }
