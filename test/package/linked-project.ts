@@ -3,7 +3,16 @@
 // either links to the repository itself, so it loads through package.json `exports` (the built dist/),
 // or is the packed tarball unpacked, as `npm install <tarball>` would leave it.
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,16 +30,52 @@ export function tempProject(name: string): { dir: string; remove: () => void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Links each of the repository's packages (and its node_modules/.bin) into `dir`'s node_modules. */
+/**
+ * Packages the repository also holds in another major version, under an alias (package.json
+ * devDependencies): `cdk init` asks for TypeScript 7 (`typescript: ~7.0.2`), the repository builds with 5.
+ */
+const OTHER_MAJORS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  typescript: { '7': 'typescript-7' },
+};
+
+/**
+ * Links each of the repository's packages (and its node_modules/.bin) into `dir`'s node_modules. Where
+ * `dir`'s package.json asks for a major version of a package that the repository holds under an alias
+ * (OTHER_MAJORS), that copy is linked under the package's name, as `npm install` would give the project.
+ */
 function linkDependencies(dir: string): string {
   const modules = join(dir, 'node_modules');
   mkdirSync(modules, { recursive: true });
   const own = join(repositoryRoot, 'node_modules');
+  const wanted = wantedVersions(dir);
   for (const entry of readdirSync(own)) {
     if (entry === '.cache' || entry === '.package-lock.json') continue;
-    symlinkSync(join(own, entry), join(modules, entry));
+    symlinkSync(join(own, otherMajor(entry, wanted[entry]) ?? entry), join(modules, entry));
+  }
+  // .bin's links are relative (`../typescript/bin/tsc`): copied rather than linked as a whole, they lead
+  // to the packages linked here, an alias among them.
+  if (Object.keys(OTHER_MAJORS).some((name) => otherMajor(name, wanted[name]))) {
+    rmSync(join(modules, '.bin'));
+    cpSync(join(own, '.bin'), join(modules, '.bin'), { recursive: true, verbatimSymlinks: true });
   }
   return modules;
+}
+
+/** The alias holding the major version `range` asks for of `name`, when it is not the repository's own. */
+function otherMajor(name: string, range: string | undefined): string | undefined {
+  const major = /^[~^]?(\d+)\./.exec(range ?? '')?.[1];
+  return major === undefined ? undefined : OTHER_MAJORS[name]?.[major];
+}
+
+/** The version ranges `dir`'s package.json asks for, dependencies and devDependencies together. */
+function wantedVersions(dir: string): Record<string, string> {
+  const file = join(dir, 'package.json');
+  if (!existsSync(file)) return {};
+  const manifest = JSON.parse(readFileSync(file, 'utf8')) as {
+    dependencies?: Record<string, string>;
+    devDependencies?: Record<string, string>;
+  };
+  return { ...manifest.dependencies, ...manifest.devDependencies };
 }
 
 /** Gives `dir` a node_modules holding links to the repository's packages and to stepwise-cdk itself. */

@@ -337,6 +337,15 @@ describe('a project made by cdk init, with the packed tarball installed and no o
     expect(existsSync(join(installed, 'node_modules'))).toBe(false); // the project's aws-cdk-lib is the one
     const cli = join(installed, 'dist', 'bin', 'stepwise.js');
     const env = userEnvironment();
+    // The TypeScript cdk init asks for (7, native) is the one that type-checks the project, as npm would
+    // install it: the repository builds with 5 and holds 7 under an alias (linked-project.ts).
+    const { typescript } = (
+      JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+        devDependencies: { typescript: string };
+      }
+    ).devDependencies;
+    const tscVersion = (await run(join(dir, 'node_modules/.bin/tsc'), ['-v'], { cwd: dir, env })).stdout;
+    expect(tscVersion).toContain(`Version ${typescript.replace(/^[~^]/, '').split('.')[0]}.`);
 
     writeFiveTaskPipeline(dir, 'shop');
     const init = await run(node, [cli, 'init', '--name', 'sales'], { cwd: dir, env });
