@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import aslValidator from 'asl-validator';
 import { StateMachine } from 'aws-local-stepfunctions';
 import dynalite from 'dynalite';
 import type { StateMachineDefinition } from '../../lib/compile/asl.ts';
@@ -162,7 +163,8 @@ export async function runDefinition(
       };
     }
   }
-  const machine = new StateMachine(substituted as never, { validationOptions: { checkArn: false } });
+  checkOnce(substituted);
+  const machine = new StateMachine(substituted as never, { validationOptions: { noValidate: true } });
   const execution = machine.run(
     (input ?? {
       run: {
@@ -225,6 +227,24 @@ export async function runDefinition(
     };
   }
   return { status: 'SUCCEEDED', calls, attempts, states, history };
+}
+
+/** Definitions (as JSON) found valid in this process. */
+const valid = new Set<string>();
+
+/**
+ * Throws, as aws-local-stepfunctions would when given it, unless the definition is valid Amazon States
+ * Language, paths included (ARNs are stand-ins). Once per definition: asl-validator compiles its schemas
+ * anew on every call (~0.3 s of CPU), and the cases run some definitions several times.
+ */
+function checkOnce(definition: StateMachineDefinition): void {
+  const json = JSON.stringify(definition);
+  if (valid.has(json)) return;
+  // On a copy: asl-validator writes its defaults (QueryLanguage) into what it is given.
+  const { isValid, errorsText } = aslValidator(JSON.parse(json), { checkArn: false, checkPaths: true });
+  if (!isValid)
+    throw new Error(`State machine definition is invalid, see error(s) below:\n ${errorsText('\n')}`);
+  valid.add(json);
 }
 
 /** Fills in the DefinitionSubstitutions placeholders the way the Pipeline construct does. */
