@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadObjectCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
+import { memoizeExpressionParsers } from './dynalite-expressions.ts';
 import { startDynalite } from './dynalite-tables.ts';
 import { type Authorizer, OWNER_ACCESS_KEY_ID } from './iam/authorizer.ts';
 import { serveInProcess } from './iam/proxy.ts';
@@ -56,6 +57,7 @@ export async function startServices(stateDir: string, options: ServicesOptions =
   mkdirSync(dynamoDir, { recursive: true });
   mkdirSync(s3Dir, { recursive: true });
 
+  memoizeExpressionParsers();
   const dynamoServer = startDynalite({
     path: dynamoDir,
     createTableMs: 0,

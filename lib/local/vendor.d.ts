@@ -28,6 +28,16 @@ declare module 'dynalite/db/index.js' {
   export default store;
 }
 
+// dynalite's PEG expression parsers, which lib/local/dynalite-expressions.ts memoizes.
+declare module 'dynalite/db/conditionParser.js' {
+  const parser: { parse(input: string, options?: { context?: object }): unknown };
+  export default parser;
+}
+declare module 'dynalite/db/updateParser.js' {
+  const parser: { parse(input: string, options?: { context?: object }): unknown };
+  export default parser;
+}
+
 declare module 's3rver' {
   import type { AddressInfo } from 'node:net';
 
