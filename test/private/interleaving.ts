@@ -50,22 +50,25 @@ export function random(seed: number): () => number {
 }
 
 const TABLE = 'InterleavingLedger';
+const DYNALITE_URL = new URL('http://dynalite.in-process');
 
 /**
  * dynalite in memory with the ledger table, shared by every seed; each seed uses its own pipeline. The
- * SDK client talks to dynalite's own request handler in process: the same requests, signed and parsed
+ * SDK client talks to dynalite's own request handler in process: the same requests, serialized and parsed
  * by the real SDK and served by the real dynalite, without a socket per call (several times faster).
  */
 export async function startLedger(): Promise<{ client: DynamoDBClient; close(): Promise<void> }> {
   const server = dynalite({ createTableMs: 0, updateTableMs: 0, deleteTableMs: 0 });
   const serve = server.listeners('request')[0] as (req: IncomingMessage, res: ServerResponse) => void;
   const client = new DynamoDBClient({
-    endpoint: 'http://dynalite.in-process',
+    endpoint: DYNALITE_URL.href,
     region: 'us-east-1',
     credentials: { accessKeyId: 'interleaving', secretAccessKey: 'interleaving' },
     requestHandler: inProcessHandler(serve),
     // The SDK's own option: resolve each command's middleware stack once, not on every call.
     cacheMiddleware: true,
+    // The endpoint the rules would resolve from `endpoint` anyway, without evaluating them per call.
+    endpointProvider: () => ({ url: DYNALITE_URL }),
   });
   trimForSpeed(client);
   const { TimeToLiveSpecification: _ttl, ...properties } = LEDGER_TABLE_PROPERTIES;
