@@ -100,8 +100,8 @@ export async function startLedger(): Promise<{ client: DynamoDBClient; close(): 
  * Keeps the SDK's serializer and deserializer (the requests and typed errors the dispatcher sees) and
  * drops what only costs time in process (each middleware is one async step more on every request):
  * logging, user agent, retries (dynalite does not throttle), the Content-Length and Host headers
- * (dynalite reads neither: the body comes whole and from no socket) and SigV4, which dynalite does not
- * check beyond the header's shape, so a fixed header stands in.
+ * (dynalite reads neither: the body comes whole and from no socket) and SigV4 (choosing the auth scheme
+ * and signing), which dynalite does not check beyond the header's shape, so a fixed header stands in.
  */
 function trimForSpeed(client: DynamoDBClient): void {
   for (const name of [
@@ -109,6 +109,7 @@ function trimForSpeed(client: DynamoDBClient): void {
     'getUserAgentMiddleware',
     'recursionDetectionMiddleware',
     'retryMiddleware',
+    'httpAuthSchemeMiddleware',
     'httpSigningMiddleware',
     'contentLengthMiddleware',
     'hostHeaderMiddleware',
