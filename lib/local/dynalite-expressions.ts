@@ -44,8 +44,9 @@ interface Parsed {
  * `unusedAttrNames` / `unusedAttrVals`, which dynalite then reports as unused. A parse is therefore run
  * on a copy of the context whose unused sets hold every name and value, which tells which ones it used,
  * and those are struck from the request's own context, on the first parse and on every repeat alike.
- * Each repeat gets its own copy of the tree (dynalite rewrites a key condition's tree in place). A
- * parse that throws (a malformed expression) is not kept: the next one throws the same way.
+ * Each repeat gets its own copy of the tree (dynalite rewrites a key condition's tree in place), with
+ * each object's prototype as the parser made it. A parse that throws (a malformed expression) is not
+ * kept: the next one throws the same way.
  *
  * dynalite's validations call `parser.parse(...)` on the parser module's exports, so replacing `parse`
  * there serves every dynalite in this process (all of them the local engine's); no file in
@@ -84,17 +85,48 @@ function memoize(parser: ExpressionParser): void {
         ),
       };
       strike(context, parsed);
-      try {
+      if (isPlainTree(tree)) {
         if (kept.size >= MAX_KEPT) kept.clear();
-        kept.set(key, { ...parsed, tree: structuredClone(tree) });
-      } catch {
-        // A tree that is not plain data cannot be copied: it is not kept.
+        kept.set(key, { ...parsed, tree: copyOf(tree) });
       }
       return tree;
     }
     strike(context, parsed);
-    return structuredClone(parsed.tree);
+    return copyOf(parsed.tree);
   };
+}
+
+/** Whether a tree holds only what `copyOf` copies exactly: arrays, plain objects and primitives. */
+function isPlainTree(value: unknown): boolean {
+  if (value === null || typeof value !== 'object')
+    return typeof value !== 'function' && typeof value !== 'symbol';
+  if (Array.isArray(value)) return value.every(isPlainTree);
+  const prototype = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) return false;
+  return Object.values(value).every(isPlainTree);
+}
+
+/**
+ * A deep copy of a plain tree, each object with the prototype it had: the parsers return some maps
+ * without one (`Object.create(null)`, such as `nestedPaths`), which dynalite then reads by attribute
+ * name, and a copy with Object.prototype would answer for an attribute named `constructor`.
+ */
+function copyOf(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(copyOf);
+  const copy: Record<string, unknown> = Object.getPrototypeOf(value) === null ? Object.create(null) : {};
+  for (const [key, item] of Object.entries(value)) {
+    // An own "__proto__" (a path of that name) is a key like any other, never the prototype's setter.
+    if (key === '__proto__')
+      Object.defineProperty(copy, key, {
+        value: copyOf(item),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    else copy[key] = copyOf(item);
+  }
+  return copy;
 }
 
 function everyKey(record: Record<string, unknown> | undefined): Record<string, true> {
