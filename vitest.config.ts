@@ -6,30 +6,31 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 const OWN_PROCESS = 'test/lambdas/task-log.test.ts';
 
 /**
- * The longest test files, longest first (seconds of a fork's time on an idle 2-core machine, measured
- * 2026-11-27). The two forks take files from one queue, so starting the long files first keeps both busy
- * to the end. Vitest's own order puts larger files first on a fresh clone (it has no durations yet), and
- * the longest files here are short ones that call shared harnesses: they ran last, one fork idle for the
- * last of them. init.test.ts comes after the files that cover the package build (package.test.ts builds
- * dist/ when it is stale, and init.test.ts waits for that build).
+ * The longest test files, in the order they start (seconds of a fork's time on an idle 2-core machine,
+ * measured 2026-11-28). The two forks take files from one queue, so starting the long files first keeps
+ * both busy to the end. Vitest's own order puts larger files first on a fresh clone (it has no durations
+ * yet), and the longest files here are short ones that call shared harnesses: they ran last, one fork
+ * idle for the last of them. The files that mostly wait (retry intervals, timeouts, throttled retries)
+ * alternate with ones that keep a core busy, so that two waiting files seldom leave both cores idle.
+ * init.test.ts comes after package.test.ts has built dist/ (when it was stale), since it waits for that.
  */
 const LONGEST_FIRST = [
-  'test/package/package.test.ts', // ~85 s, a third of it child processes (cdk synth, Jest, tsc)
-  'test/load/backfill.test.ts', // ~40
-  'test/load/burst.test.ts', // ~30
-  'test/local/triggers.test.ts', // ~30
-  'test/lambdas/dispatcher-interleaving.test.ts', // ~20
-  'test/lambdas/dispatcher-interleaving-more.test.ts', // ~20
-  'test/faults/timeouts.test.ts', // ~20
-  'test/compile/latched-execution.test.ts', // ~18
-  'test/compile/asl-validator.test.ts', // ~15
-  'test/package/init.test.ts', // ~14
-  'test/lambdas/recorder-throttling.test.ts', // ~13, waiting on throttled retries
-  'test/faults/outcomes.test.ts', // ~13
-  'test/faults/retries.test.ts', // ~11
-  'test/lambdas/dispatcher-concurrency.test.ts', // ~11
-  'test/constructs/cfn-validate.test.ts', // ~11
-  'test/faults/endless-loop.test.ts', // ~10
+  'test/package/package.test.ts', // ~70 s, much of it child processes (cdk synth, Jest, tsc)
+  'test/load/backfill.test.ts', // ~30
+  'test/faults/timeouts.test.ts', // ~20, waiting
+  'test/load/burst.test.ts', // ~23
+  'test/lambdas/recorder-throttling.test.ts', // ~13, waiting
+  'test/local/triggers.test.ts', // ~26
+  'test/faults/outcomes.test.ts', // ~12, waiting
+  'test/lambdas/dispatcher-interleaving.test.ts', // ~12
+  'test/faults/retries.test.ts', // ~11, waiting
+  'test/lambdas/dispatcher-interleaving-more.test.ts', // ~11
+  'test/faults/endless-loop.test.ts', // ~10, waiting (and a worker spinning)
+  'test/compile/split.test.ts', // ~11
+  'test/package/init.test.ts', // ~8
+  'test/constructs/cfn-validate.test.ts', // ~8
+  'test/compile/asl-validator.test.ts', // ~6
+  'test/compile/latched-execution.test.ts', // ~5
 ];
 
 /** Vitest's order, with LONGEST_FIRST's files moved to the front of their project, in that order. */
