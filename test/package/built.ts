@@ -3,10 +3,10 @@
 // fresh clone) runs here, beside the other test files, not before all of them. CI builds before testing
 // (.ci/run), so there dist/ is current and nothing is built.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { withLock } from '../support/process-lock.ts';
 import { repositoryRoot } from './linked-project.ts';
 
 const run = promisify(execFile);
@@ -40,54 +40,13 @@ const WAIT_MS = 300_000;
 
 /**
  * Builds dist/ (`npm run build`, incremental) unless it is current. Test files in other forks may ask at
- * the same time: one builds, under a lock directory naming its process, and the others wait for it and
- * then find dist/ current. A lock left by a process that died is taken over.
+ * the same time: one builds, under a lock, and the others wait for it and then find dist/ current.
  */
 export async function ensureBuilt(): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    if (distIsCurrent()) return;
-    if (takeLock()) {
-      try {
-        if (!distIsCurrent()) await build();
-      } finally {
-        rmSync(LOCK, { recursive: true, force: true });
-      }
-      return;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`dist/ was not built within ${WAIT_MS / 1000} s: ${LOCK} is held; remove it and retry`);
-    await sleep(250);
-  }
-}
-
-function takeLock(): boolean {
-  mkdirSync(join(LOCK, '..'), { recursive: true });
-  try {
-    mkdirSync(LOCK);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    if (holderIsAlive()) return false;
-    rmSync(LOCK, { recursive: true, force: true });
-    return takeLock();
-  }
-  writeFileSync(join(LOCK, 'pid'), String(process.pid));
-  return true;
-}
-
-function holderIsAlive(): boolean {
-  let pid: number;
-  try {
-    pid = Number(readFileSync(join(LOCK, 'pid'), 'utf8'));
-  } catch {
-    return true; // just made, its pid not written yet
-  }
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  if (distIsCurrent()) return;
+  await withLock(LOCK, 'the build lock', WAIT_MS, async () => {
+    if (!distIsCurrent()) await build();
+  });
 }
 
 async function build(): Promise<void> {
